@@ -1,0 +1,251 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Flow is the guide logic the Engine drives (flows.Runner implements it).
+// The Engine owns persistence, ordering, dedupe and expiry; the Flow owns
+// what the guide says and where answers lead. Implementations must be safe
+// for concurrent use on different sessions.
+type Flow interface {
+	// Respond applies m to s, mutating s, and returns the bot's turn. A
+	// session with no Guide is new: Respond starts it, treating m as the
+	// person's opening words. When the turn ends the conversation,
+	// Respond sets s.Done and s.Outcome and returns the outcome record in
+	// Turn.Outcomes (a restart mid-way also returns one).
+	Respond(s *Session, m Message) (Turn, error)
+
+	// Current renders the question s is on without changing s.
+	Current(s *Session) ([]Reply, error)
+
+	// Outcome builds the record of s ending now as kind (an Outcome*
+	// constant), for endings the engine decides, such as expiry.
+	Outcome(s *Session, kind string, at time.Time) Outcome
+}
+
+// Turn is what one message produced.
+type Turn struct {
+	Replies  []Reply
+	Outcomes []Outcome
+}
+
+// Result is what Handle returns to an adapter.
+type Result struct {
+	// Replies to send, in order; empty for a duplicate delivery.
+	Replies []Reply
+	// Step is the step the conversation is on after this message.
+	Step string
+	// Done is true when this message ended the conversation; Outcome then
+	// says how (OutcomeResolved, OutcomeEscalated or OutcomeStopped).
+	Done    bool
+	Outcome string
+	// Duplicate is true when the message's event id was already handled;
+	// nothing was changed and nothing should be sent.
+	Duplicate bool
+}
+
+// EngineConfig tunes the Engine. Zero fields take the documented defaults.
+type EngineConfig struct {
+	// IdleTimeout is how long a conversation may sit unanswered before the
+	// next message starts a fresh one. Default 24h.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// StoreTimeout bounds each store operation. Default 5s.
+	StoreTimeout time.Duration `yaml:"store_timeout"`
+}
+
+func (c EngineConfig) withDefaults() EngineConfig {
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 24 * time.Hour
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = 5 * time.Second
+	}
+	return c
+}
+
+// maxConflictRetries bounds the load–apply–save loop when other writers
+// keep winning the compare-and-swap; in one process the turn queue makes
+// conflicts impossible, so this only matters with shared stores.
+const maxConflictRetries = 16
+
+// ErrBusy is returned when a conversation's session kept changing under the
+// engine (other replicas writing) and no save succeeded.
+var ErrBusy = errors.New("conversation is busy; try again")
+
+// Engine turns messages into replies. It handles the messages of one
+// conversation strictly one at a time, in arrival order, and different
+// conversations in parallel. Each turn's new state is saved durably before
+// its replies are returned. Engine is safe for concurrent use.
+type Engine struct {
+	store Store
+	flow  Flow
+	cfg   EngineConfig
+	log   *slog.Logger
+	queue *turnQueue
+	now   func() time.Time
+}
+
+// NewEngine returns an Engine over store and flow. A nil log discards logs.
+func NewEngine(store Store, flow Flow, cfg EngineConfig, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{
+		store: store,
+		flow:  flow,
+		cfg:   cfg.withDefaults(),
+		log:   log,
+		queue: newTurnQueue(),
+		now:   time.Now,
+	}
+}
+
+// SetClock replaces the engine's clock; for tests of expiry. Not safe to
+// call while messages are being handled.
+func (e *Engine) SetClock(now func() time.Time) { e.now = now }
+
+// Handle processes one message and returns the replies to send. It blocks
+// while earlier messages of the same conversation are handled. Errors are
+// store failures (wrapped), ErrBusy, ctx's error, or a flow bug; the
+// conversation's saved state is then unchanged and the message may be
+// delivered again.
+func (e *Engine) Handle(ctx context.Context, m Message) (Result, error) {
+	key := m.Address.Key()
+	if err := e.queue.acquire(ctx, key); err != nil {
+		return Result{}, err
+	}
+	defer e.queue.release(key)
+
+	for attempt := 0; attempt < maxConflictRetries; attempt++ {
+		res, err := e.turn(ctx, key, m)
+		if errors.Is(err, ErrConflict) {
+			e.log.Debug("session changed concurrently; retrying", "attempt", attempt+1)
+			continue
+		}
+		return res, err
+	}
+	return Result{}, ErrBusy
+}
+
+// turn is one load–apply–save attempt.
+func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error) {
+	if m.Time.IsZero() {
+		m.Time = e.now()
+	}
+	now := m.Time
+	s, err := e.load(ctx, key)
+	if err != nil {
+		return Result{}, err
+	}
+	if s == nil {
+		s = &Session{Key: key, Address: m.Address, Started: now, Updated: now}
+	}
+	if s.SeenEvent(m.ID) {
+		return Result{Step: s.Step, Done: s.Done, Outcome: s.Outcome, Duplicate: true}, nil
+	}
+
+	var pre []Reply
+	var outcomes []Outcome
+	switch {
+	case s.Done:
+		s.Reset(now)
+	case s.Guide != "" && now.Sub(s.Updated) > e.cfg.IdleTimeout:
+		outcomes = append(outcomes, e.flow.Outcome(s, OutcomeExpired, now))
+		pre = append(pre, Reply{Text: fmt.Sprintf(
+			"It has been more than %s since your last answer, so I closed that conversation. Let's start again.",
+			humanDuration(e.cfg.IdleTimeout))})
+		s.Reset(now)
+	}
+
+	t, err := e.flow.Respond(s, m)
+	if err != nil {
+		return Result{}, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
+	}
+	s.Updated = now
+	s.RememberEvent(m.ID)
+	outcomes = append(outcomes, t.Outcomes...)
+
+	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+	defer cancel()
+	if err := e.store.Save(sctx, s, outcomes); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return Result{}, err
+		}
+		return Result{}, fmt.Errorf("save session: %w", err)
+	}
+	replies := t.Replies
+	if len(pre) > 0 {
+		replies = append(pre, replies...)
+	}
+	return Result{Replies: replies, Step: s.Step, Done: s.Done, Outcome: s.Outcome}, nil
+}
+
+// load returns the stored session, nil when there is none.
+func (e *Engine) load(ctx context.Context, key string) (*Session, error) {
+	lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+	defer cancel()
+	s, err := e.store.Load(lctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	return s, nil
+}
+
+// Current returns the question the conversation at a is waiting on, without
+// changing anything: what a console shows when a person comes back. The
+// result is empty when there is no conversation in progress (none, ended,
+// or expired).
+func (e *Engine) Current(ctx context.Context, a Address) (Result, error) {
+	key := a.Key()
+	if err := e.queue.acquire(ctx, key); err != nil {
+		return Result{}, err
+	}
+	defer e.queue.release(key)
+	s, err := e.load(ctx, key)
+	if err != nil || s == nil || s.Done || s.Guide == "" || e.now().Sub(s.Updated) > e.cfg.IdleTimeout {
+		return Result{}, err
+	}
+	replies, err := e.flow.Current(s)
+	if err != nil {
+		return Result{}, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
+	}
+	return Result{Replies: replies, Step: s.Step}, nil
+}
+
+// humanDuration renders whole hours or minutes for people ("24 hours").
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		if d == time.Minute {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	default:
+		return d.String()
+	}
+}
+
+// Handler is what adapters deliver messages to; *Engine implements it.
+type Handler interface {
+	// Handle processes one message and returns the replies to send.
+	Handle(ctx context.Context, m Message) (Result, error)
+}
+
+var _ Handler = (*Engine)(nil)
+
+// TroubleReply is what adapters say when Handle fails: short, honest, and
+// an invitation to try again, since the message was not applied.
+const TroubleReply = "Sorry, I'm having trouble on my side right now. Please send that again in a moment."

@@ -1,0 +1,240 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// memoryShards is the number of independently locked parts of a
+// MemoryStore's session map. A power of two, so a hash picks one with a mask.
+const memoryShards = 64
+
+// MemoryStore is a Store that keeps everything in process memory. Nothing
+// survives the process: it exists for tests, benchmarks and demos.
+//
+// It is safe for concurrent use by many goroutines. Sessions are stored as
+// deep copies taken at Save and handed out as deep copies at Load, so
+// neither the saver nor a loader can change the stored state except through
+// Save. Every method checks its context once, at the start: an in-memory
+// operation never blocks on anything but a short lock, so a context that is
+// canceled while it runs is not observed.
+//
+// The zero value is not usable; call NewMemoryStore.
+type MemoryStore struct {
+	seed   maphash.Seed
+	closed atomic.Bool
+	shards [memoryShards]memoryShard
+
+	mu       sync.RWMutex // guards outcomes
+	outcomes []Outcome    // sorted by Ended; equal Ended in Save order
+}
+
+type memoryShard struct {
+	mu       sync.RWMutex
+	sessions map[string]*Session // values are never mutated once stored
+	_        [32]byte            // pad to a 64-byte cache line
+}
+
+// Compile-time check that MemoryStore implements Store.
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty, open MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	m := &MemoryStore{seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].sessions = make(map[string]*Session)
+	}
+	return m
+}
+
+func (m *MemoryStore) shard(key string) *memoryShard {
+	return &m.shards[maphash.String(m.seed, key)&(memoryShards-1)]
+}
+
+// Load returns a deep copy of the session saved under key, or an error
+// matching ErrNotFound when there is none. It returns ctx.Err() if ctx is
+// already done, and ErrClosed after Close.
+func (m *MemoryStore) Load(ctx context.Context, key string) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sh := m.shard(key)
+	sh.mu.RLock()
+	if m.closed.Load() {
+		sh.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	stored := sh.sessions[key]
+	sh.mu.RUnlock()
+	if stored == nil {
+		return nil, ErrNotFound
+	}
+	// Stored sessions are immutable, so the copy needs no lock.
+	return cloneSession(stored), nil
+}
+
+// Save stores a deep copy of s under s.Key, and copies of outcomes, as one
+// atomic step: a concurrent Load or Outcomes sees either both or neither.
+// It is a compare-and-swap on s.Version as Store.Save describes: on success
+// s.Version is incremented; on ErrConflict, or any other error, neither the
+// store nor s changes. Save returns ctx.Err() if ctx is already done,
+// ErrClosed after Close, and an error for a nil session or an empty key
+// (which no store can load back).
+func (m *MemoryStore) Save(ctx context.Context, s *Session, outcomes []Outcome) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s == nil {
+		return errNilSession
+	}
+	if s.Key == "" {
+		return errEmptyKey
+	}
+	// Copy outside the locks: Save holds them only for the swap.
+	next := cloneSession(s)
+	next.Version = s.Version + 1
+	var recs []Outcome
+	if len(outcomes) > 0 {
+		recs = make([]Outcome, len(outcomes))
+		for i := range outcomes {
+			recs[i] = cloneOutcome(outcomes[i])
+		}
+	}
+
+	sh := m.shard(s.Key)
+	sh.mu.Lock()
+	if m.closed.Load() {
+		sh.mu.Unlock()
+		return ErrClosed
+	}
+	var have uint64
+	if cur := sh.sessions[s.Key]; cur != nil {
+		have = cur.Version
+	}
+	if have != s.Version {
+		sh.mu.Unlock()
+		return ErrConflict
+	}
+	sh.sessions[s.Key] = next
+	if len(recs) > 0 {
+		// Lock order: shard, then outcomes. Holding the shard lock makes
+		// the session and its outcomes appear together.
+		m.mu.Lock()
+		for _, o := range recs {
+			m.insertOutcome(o)
+		}
+		m.mu.Unlock()
+	}
+	sh.mu.Unlock()
+	s.Version = next.Version
+	return nil
+}
+
+// insertOutcome adds o after every record that ended at or before it. Records
+// almost always arrive in order, so this is nearly always an append.
+// m.mu must be held.
+func (m *MemoryStore) insertOutcome(o Outcome) {
+	n := len(m.outcomes)
+	if n == 0 || !o.Ended.Before(m.outcomes[n-1].Ended) {
+		m.outcomes = append(m.outcomes, o)
+		return
+	}
+	i := sort.Search(n, func(i int) bool { return m.outcomes[i].Ended.After(o.Ended) })
+	m.outcomes = slices.Insert(m.outcomes, i, o)
+}
+
+// Delete removes the session under key; deleting a missing key returns nil.
+// Outcome records are kept. Delete returns ctx.Err() if ctx is already done
+// and ErrClosed after Close.
+func (m *MemoryStore) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := m.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	delete(sh.sessions, key)
+	return nil
+}
+
+// Outcomes calls fn with a copy of every outcome record whose Ended is at or
+// after since, oldest first (records with equal Ended in the order they
+// were saved), and stops at fn's first error, returning it. It iterates over
+// a snapshot taken at the call, so fn may use the store. It returns
+// ctx.Err() if ctx is already done, and ErrClosed after Close.
+func (m *MemoryStore) Outcomes(ctx context.Context, since time.Time, fn func(Outcome) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.RLock()
+	if m.closed.Load() {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
+	i := sort.Search(len(m.outcomes), func(i int) bool { return !m.outcomes[i].Ended.Before(since) })
+	snap := slices.Clone(m.outcomes[i:])
+	m.mu.RUnlock()
+	for _, o := range snap {
+		o.Tried = slices.Clone(o.Tried)
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close discards the store's contents. Every later call, including another
+// Close, returns ErrClosed. Close waits for calls already holding a lock, so
+// once it returns no Save can still succeed.
+func (m *MemoryStore) Close() error {
+	if !m.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		sh.sessions = nil
+		sh.mu.Unlock()
+	}
+	m.mu.Lock()
+	m.outcomes = nil
+	m.mu.Unlock()
+	return nil
+}
+
+var (
+	errNilSession = errors.New("save: nil session")
+	errEmptyKey   = errors.New("save: session has no key")
+)
+
+// cloneSession returns a deep copy of s that shares no memory with it. Times
+// lose their monotonic clock reading, as they do in a persistent store.
+// Adding a reference-typed field to Session, Frame or Address requires
+// updating this function (TestCloneSessionCoversFields guards it).
+func cloneSession(s *Session) *Session {
+	c := *s
+	c.Answers = maps.Clone(s.Answers)
+	c.History = slices.Clone(s.History)
+	c.Events = slices.Clone(s.Events)
+	c.Started = s.Started.Round(0)
+	c.Updated = s.Updated.Round(0)
+	return &c
+}
+
+// cloneOutcome returns a deep copy of o, without monotonic clock readings.
+func cloneOutcome(o Outcome) Outcome {
+	o.Tried = slices.Clone(o.Tried)
+	o.Started = o.Started.Round(0)
+	o.Ended = o.Ended.Round(0)
+	return o
+}

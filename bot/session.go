@@ -1,0 +1,150 @@
+package bot
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Outcome kinds: how a conversation ended.
+const (
+	OutcomeResolved  = "resolved"  // a fix worked
+	OutcomeEscalated = "escalated" // the guide ran out; handed to humans
+	OutcomeStopped   = "stopped"   // the person said stop
+	OutcomeExpired   = "expired"   // idle longer than the configured time
+	OutcomeRestarted = "restarted" // the person started over mid-way
+)
+
+// maxRecentEvents bounds the event ids a session remembers for dedupe.
+// Platforms redeliver within seconds to minutes, long before a person sends
+// this many new messages to the same conversation.
+const maxRecentEvents = 32
+
+// Session is the saved state of one conversation. It is plain data: the
+// engine restores the conversation's state machine from it on every message
+// and never persists anything else.
+type Session struct {
+	Key          string            `json:"key"`
+	Address      Address           `json:"address"`
+	Guide        string            `json:"guide"`
+	GuideVersion string            `json:"guide_version"`
+	Step         string            `json:"step"`
+	Answers      map[string]string `json:"answers,omitempty"`
+	// History holds one frame per answered question, oldest first, so that
+	// "back" can undo answers one at a time.
+	History []Frame `json:"history,omitempty"`
+	// Events are the most recent event ids handled, for dedupe. They are
+	// saved with the state they produced, so a redelivery is recognised
+	// exactly when its effect is durable.
+	Events  []string  `json:"events,omitempty"`
+	Started time.Time `json:"started"`
+	Updated time.Time `json:"updated"`
+	// Done is set when the conversation ended; Outcome then says how.
+	Done    bool   `json:"done,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	// Version is the store's compare-and-swap counter: 0 for a session that
+	// was never saved. Stores set it; nobody else should.
+	Version uint64 `json:"version"`
+}
+
+// Frame records one answered question: the step it was asked on and the
+// answer variable it set, with that variable's previous value.
+type Frame struct {
+	Step    string `json:"step"`
+	Var     string `json:"var,omitempty"`
+	Prev    string `json:"prev,omitempty"`
+	HadPrev bool   `json:"had_prev,omitempty"`
+}
+
+// Outcome is the record of one finished conversation, kept for reporting.
+type Outcome struct {
+	Key          string    `json:"key"`
+	Platform     string    `json:"platform"`
+	Guide        string    `json:"guide"`
+	GuideVersion string    `json:"guide_version"`
+	Kind         string    `json:"kind"`
+	Step         string    `json:"step"`            // the step it ended on
+	Tried        []string  `json:"tried,omitempty"` // fix steps answered, in order
+	Started      time.Time `json:"started"`
+	Ended        time.Time `json:"ended"`
+}
+
+// SeenEvent reports whether id is among the session's recent event ids.
+// The empty id is never seen.
+func (s *Session) SeenEvent(id string) bool {
+	return id != "" && slices.Contains(s.Events, id)
+}
+
+// RememberEvent adds id to the recent event ids, forgetting the oldest past
+// the bound. The empty id is ignored.
+func (s *Session) RememberEvent(id string) {
+	if id == "" {
+		return
+	}
+	if len(s.Events) >= maxRecentEvents {
+		s.Events = slices.Delete(s.Events, 0, len(s.Events)-maxRecentEvents+1)
+	}
+	s.Events = append(s.Events, id)
+}
+
+// SetAnswer stores value under name and pushes a history frame for step so
+// that Back can undo it.
+func (s *Session) SetAnswer(step, name, value string) {
+	prev, had := s.Answers[name]
+	s.History = append(s.History, Frame{Step: step, Var: name, Prev: prev, HadPrev: had})
+	if s.Answers == nil {
+		s.Answers = make(map[string]string)
+	}
+	s.Answers[name] = value
+}
+
+// Back undoes the last answer: it restores the variable that answer set and
+// returns the step it was asked on. ok is false when nothing was answered.
+func (s *Session) Back() (step string, ok bool) {
+	if len(s.History) == 0 {
+		return "", false
+	}
+	f := s.History[len(s.History)-1]
+	s.History = s.History[:len(s.History)-1]
+	if f.Var != "" {
+		if f.HadPrev {
+			s.Answers[f.Var] = f.Prev
+		} else {
+			delete(s.Answers, f.Var)
+		}
+	}
+	return f.Step, true
+}
+
+// Reset clears the conversation's progress but keeps its identity, its
+// recent event ids and its store version, so the next save still
+// compare-and-swaps against the stored copy.
+func (s *Session) Reset(now time.Time) {
+	*s = Session{
+		Key:     s.Key,
+		Address: s.Address,
+		Events:  s.Events,
+		Started: now,
+		Updated: now,
+		Version: s.Version,
+	}
+}
+
+// MarshalSession encodes s in the format every store persists.
+func MarshalSession(s *Session) ([]byte, error) {
+	return json.Marshal(s)
+}
+
+// UnmarshalSession decodes data written by MarshalSession. A corrupt record
+// is an error, never a half-filled session.
+func UnmarshalSession(data []byte) (*Session, error) {
+	var s Session
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("decode session: %w", err)
+	}
+	if s.Key == "" {
+		return nil, fmt.Errorf("decode session: record has no key")
+	}
+	return &s, nil
+}

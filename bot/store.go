@@ -1,0 +1,44 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by Store.Load when the key has no session.
+var ErrNotFound = errors.New("session not found")
+
+// ErrConflict is returned by Store.Save when the stored session's version is
+// not the one the caller loaded: someone else saved in between. The caller
+// must load again and redo its work on the fresh state.
+var ErrConflict = errors.New("session changed concurrently")
+
+// Store keeps sessions and outcome records durable. Implementations must be
+// safe for concurrent use by many goroutines (and, for shared stores, many
+// processes). Every method honours ctx cancellation where the backend can.
+type Store interface {
+	// Load returns the session saved under key, or ErrNotFound. The result
+	// is the caller's own copy.
+	Load(ctx context.Context, key string) (*Session, error)
+
+	// Save writes s under s.Key together with the outcome records, in one
+	// atomic step, and returns only once both are durable.
+	//
+	// Save is a compare-and-swap on s.Version: it succeeds only if the
+	// stored session has that version (0 means "no stored session"), and
+	// then increments s.Version. Otherwise it returns ErrConflict and
+	// changes nothing, neither in the store nor in s.
+	Save(ctx context.Context, s *Session, outcomes []Outcome) error
+
+	// Delete removes the session under key. Deleting a missing key is not
+	// an error.
+	Delete(ctx context.Context, key string) error
+
+	// Outcomes calls fn for every outcome record that ended at or after
+	// since, oldest first, and stops at fn's first error, returning it.
+	Outcomes(ctx context.Context, since time.Time, fn func(Outcome) error) error
+
+	// Close releases the store. Calls after Close fail.
+	Close() error
+}
