@@ -16,7 +16,10 @@ var ErrConflict = errors.New("session changed concurrently")
 
 // Store keeps sessions and outcome records durable. Implementations must be
 // safe for concurrent use by many goroutines (and, for shared stores, many
-// processes). Every method honours ctx cancellation where the backend can.
+// processes). A context that is already done makes every method return an
+// error matching its cause and change nothing. Calls after Close fail with
+// an error matching ErrClosed. The conformance suite in bot/storetest
+// checks all of this; every implementation runs it.
 type Store interface {
 	// Load returns the session saved under key, or ErrNotFound. The result
 	// is the caller's own copy.
@@ -28,15 +31,17 @@ type Store interface {
 	// Save is a compare-and-swap on s.Version: it succeeds only if the
 	// stored session has that version (0 means "no stored session"), and
 	// then increments s.Version. Otherwise it returns ErrConflict and
-	// changes nothing, neither in the store nor in s.
+	// changes nothing, neither in the store nor in s. A nil session or an
+	// empty key is an error.
 	Save(ctx context.Context, s *Session, outcomes []Outcome) error
 
-	// Delete removes the session under key. Deleting a missing key is not
-	// an error.
+	// Delete removes the session under key, keeping its outcome records.
+	// Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 
 	// Outcomes calls fn for every outcome record that ended at or after
-	// since, oldest first, and stops at fn's first error, returning it.
+	// since, oldest first (equal times in save order), and stops at fn's
+	// first error, returning it. fn may call the store.
 	Outcomes(ctx context.Context, since time.Time, fn func(Outcome) error) error
 
 	// Close releases the store. Calls after Close fail.
