@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"troubleshooter/bot"
+)
+
+// Config is config.yaml. Each section belongs to the package that uses it;
+// only main reads the file.
+type Config struct {
+	Store        StoreConfig      `yaml:"store"`
+	Conversation bot.EngineConfig `yaml:"conversation"`
+	Guides       GuidesConfig     `yaml:"guides"`
+	Log          LogConfig        `yaml:"log"`
+}
+
+// StoreConfig chooses where sessions live.
+type StoreConfig struct {
+	// Kind is "bolt" (default: one embedded file) or "memory" (lost on
+	// exit; for trying things out).
+	Kind string `yaml:"kind"`
+	// Path of the bolt file; default ./data/troubleshooter.db. The
+	// environment variable TROUBLESHOOTER_STORE overrides it.
+	Path string `yaml:"path"`
+}
+
+// GuidesConfig chooses the guides and their values.
+type GuidesConfig struct {
+	// Default is the guide id new conversations use when the opening words
+	// don't pick one; default: the first loaded.
+	Default string `yaml:"default"`
+	// Files are extra guide files, loaded after the built-in ones.
+	Files []string `yaml:"files"`
+	// SkipBuiltin leaves out the guides embedded in the binary.
+	SkipBuiltin bool `yaml:"skip_builtin"`
+	// Values override guides' values, by guide id then value name.
+	Values map[string]map[string]string `yaml:"values"`
+}
+
+// LogConfig sets logging; logs go to stderr.
+type LogConfig struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is text (default) or json.
+	Format string `yaml:"format"`
+}
+
+// defaultConfigPath is read when --config is not given; it may be missing.
+const defaultConfigPath = "config.yaml"
+
+// envStorePath overrides store.path.
+const envStorePath = "TROUBLESHOOTER_STORE"
+
+func defaultConfig() Config {
+	return Config{
+		Store:        StoreConfig{Kind: "bolt", Path: "./data/troubleshooter.db"},
+		Conversation: bot.EngineConfig{IdleTimeout: 24 * time.Hour, StoreTimeout: 5 * time.Second},
+		Log:          LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// loadConfig reads the config file at path over the defaults. A missing
+// file is fine when the path was not given explicitly. Unknown keys are
+// errors naming the line; ${VAR} in values is replaced from the
+// environment (and an unset VAR is an error).
+func loadConfig(path string, explicit bool) (Config, error) {
+	cfg := defaultConfig()
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		// no config file: defaults
+	case err != nil:
+		return cfg, fmt.Errorf("config: %w", err)
+	default:
+		if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+			return cfg, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
+		}
+		if err := expandEnv(reflect.ValueOf(&cfg).Elem(), ""); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if p := os.Getenv(envStorePath); p != "" {
+		cfg.Store.Path = p
+	}
+	cfg.fillDefaults()
+	return cfg, cfg.validate()
+}
+
+// fillDefaults puts the defaults back into fields left empty: an empty
+// document, or a section written as "store:" with nothing under it, decodes
+// to zero values.
+func (c *Config) fillDefaults() {
+	d := defaultConfig()
+	if c.Store.Kind == "" {
+		c.Store.Kind = d.Store.Kind
+	}
+	if c.Store.Path == "" {
+		c.Store.Path = d.Store.Path
+	}
+	if c.Conversation.IdleTimeout == 0 {
+		c.Conversation.IdleTimeout = d.Conversation.IdleTimeout
+	}
+	if c.Conversation.StoreTimeout == 0 {
+		c.Conversation.StoreTimeout = d.Conversation.StoreTimeout
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = d.Log.Level
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = d.Log.Format
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	switch c.Store.Kind {
+	case "bolt", "memory":
+	default:
+		errs = append(errs, fmt.Errorf("config: store.kind %q is not one of bolt, memory", c.Store.Kind))
+	}
+	if c.Conversation.IdleTimeout < 0 || c.Conversation.StoreTimeout < 0 {
+		errs = append(errs, errors.New("config: conversation timeouts must be positive"))
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("config: log.format %q is not one of text, json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${VAR} in every string of v (after parsing, so a
+// value cannot inject YAML). An unset variable is an error naming the key,
+// never an empty secret discovered later.
+func expandEnv(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.String:
+		s := v.String()
+		if !strings.Contains(s, "${") {
+			return nil
+		}
+		var missing []string
+		out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
+			name := ref[2 : len(ref)-1]
+			val, ok := os.LookupEnv(name)
+			if !ok {
+				missing = append(missing, name)
+			}
+			return val
+		})
+		if len(missing) > 0 {
+			return fmt.Errorf("%s refers to unset environment variable %s", path, strings.Join(missing, ", "))
+		}
+		v.SetString(out)
+	case reflect.Struct:
+		t := v.Type()
+		for i := range v.NumField() {
+			name := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+			if err := expandEnv(v.Field(i), joinPath(path, name)); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			if err := expandEnv(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			elem.Set(v.MapIndex(k))
+			if err := expandEnv(elem, joinPath(path, fmt.Sprint(k))); err != nil {
+				return err
+			}
+			v.SetMapIndex(k, elem)
+		}
+	}
+	return nil
+}
+
+func joinPath(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}

@@ -1,0 +1,591 @@
+package flows
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"text/template"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+	"github.com/looplab/fsm"
+
+	"troubleshooter/flows/answer"
+)
+
+// Event names of the compiled state machine besides choice ids.
+const (
+	eventAnswered = "answered" // input step answered
+	eventSkip     = "skip"
+	eventFixed    = "fixed"     // fix step helped
+	eventNotFixed = "not fixed" // fix step did not help
+	eventTrue     = "true"      // check condition true
+	eventFalse    = "false"     // check condition false
+	eventUnknown  = "unknown"   // check used a value nobody gave
+)
+
+// Guide-wide limits: they keep a hostile or careless guide from making the
+// bot slow; real guides are far smaller.
+const (
+	maxSteps    = 500
+	maxChoices  = 25 // Discord's per-message component limit
+	maxKeywords = 50
+)
+
+// Step and choice ids are plain identifiers so that they read well in
+// diagrams and survive in button ids; guide ids may also hold '-'.
+var (
+	idPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,63}$`)
+	guideIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+)
+
+// Compiled is a checked guide ready to run. It is immutable and safe for
+// concurrent use.
+type Compiled struct {
+	Guide  *Guide
+	steps  map[string]*compiledStep
+	values map[string]string
+	// vars maps every answer variable to its input kind (choice variables
+	// have kind "choice").
+	vars     map[string]string
+	events   fsm.Events
+	resolved string // the default "fixed" target
+	intro    *template.Template
+	keywords []keyword
+	fsmPool  sync.Pool
+}
+
+type compiledStep struct {
+	*Step
+	save    string
+	text    *template.Template
+	help    *template.Template
+	sayThen *template.Template
+	sayElse *template.Template
+	cond    *vm.Program
+	uses    []string // answer variables the condition reads
+	options []answer.Option
+	order   int // position in the file
+}
+
+type keyword struct {
+	phrase string // normalized
+	weight int    // words in the phrase: longer phrases are stronger evidence
+	step   string
+}
+
+// Compile checks g and compiles it; values override g.Values (config.yaml's
+// settings). All problems are returned together as Problems.
+func Compile(g *Guide, values map[string]string) (*Compiled, error) {
+	c := &Compiled{
+		Guide:  g,
+		steps:  make(map[string]*compiledStep, len(g.Steps)),
+		values: make(map[string]string, len(g.Values)+len(values)),
+		vars:   make(map[string]string),
+	}
+	maps.Copy(c.values, g.Values)
+	maps.Copy(c.values, values)
+
+	l := &linter{file: g.File}
+	l.guideFields(g)
+	c.intro = c.parseTemplate(l, &Step{ID: "intro", Line: 1}, "intro", g.Intro)
+	c.indexSteps(l)
+	c.collectVars(l)
+	for _, st := range g.Steps {
+		if cs := c.steps[st.ID]; cs != nil && cs.Step == st {
+			c.compileStep(l, cs)
+		}
+	}
+	if len(l.problems) == 0 {
+		c.checkGraph(l)
+	}
+	if len(l.problems) > 0 {
+		return nil, l.problems
+	}
+	c.buildEvents()
+	c.fsmPool.New = func() any { return fsm.NewFSM(g.Start, c.events, nil) }
+	return c, nil
+}
+
+// linter collects problems with their place.
+type linter struct {
+	file     string
+	problems Problems
+}
+
+func (l *linter) add(line int, step, format string, args ...any) {
+	l.problems = append(l.problems, &Problem{File: l.file, Line: line, Step: step, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *linter) guideFields(g *Guide) {
+	if g.ID == "" {
+		l.add(1, "", "guide has no id")
+	} else if !guideIDPattern.MatchString(g.ID) {
+		l.add(1, "", "guide id %q must be lower-case letters, digits, '-' or '_'", g.ID)
+	}
+	if g.Version == "" {
+		l.add(1, "", "guide has no version (change it whenever steps change)")
+	}
+	if len(g.Steps) == 0 {
+		l.add(1, "", "guide has no steps")
+	}
+	if len(g.Steps) > maxSteps {
+		l.add(1, "", "guide has %d steps; at most %d are allowed", len(g.Steps), maxSteps)
+	}
+	if g.Start == "" {
+		l.add(1, "", "guide has no start step")
+	}
+	for name := range g.Values {
+		if !isIdent(name) {
+			l.add(1, "", "value name %q must be a letter followed by letters, digits or '_'", name)
+		}
+	}
+}
+
+func (c *Compiled) indexSteps(l *linter) {
+	for i, st := range c.Guide.Steps {
+		if st == nil {
+			l.add(0, "", "step %d is empty", i+1)
+			continue
+		}
+		switch {
+		case st.ID == "":
+			l.add(st.Line, "", "step has no id")
+			continue
+		case !idPattern.MatchString(st.ID):
+			l.add(st.Line, st.ID, "step id must be lower-case letters, digits or '_' (at most 64)")
+		}
+		if prev, dup := c.steps[st.ID]; dup {
+			l.add(st.Line, st.ID, "duplicate step id (first defined on line %d)", prev.Line)
+			continue
+		}
+		save := st.Save
+		if save == "" {
+			save = st.ID
+		}
+		c.steps[st.ID] = &compiledStep{Step: st, save: save, order: i}
+	}
+	if c.Guide.Start != "" && len(c.steps) > 0 {
+		if _, ok := c.steps[c.Guide.Start]; !ok {
+			l.add(1, "", "start step %q does not exist", c.Guide.Start)
+		}
+	}
+}
+
+// collectVars records every answer variable and its kind, so that checks
+// can be type-checked against them.
+func (c *Compiled) collectVars(l *linter) {
+	for _, st := range c.Guide.Steps {
+		cs := c.steps[st.ID]
+		if st == nil || cs == nil || cs.Step != st {
+			continue
+		}
+		kind := ""
+		switch st.Kind {
+		case KindAsk:
+			kind = "choice"
+		case KindInput:
+			kind = st.Input
+		case KindFix:
+			kind = "choice"
+		default:
+			continue
+		}
+		if !isIdent(cs.save) {
+			l.add(st.Line, st.ID, "answer name %q must be a letter followed by letters, digits or '_' (set save: to one)", cs.save)
+			continue
+		}
+		if prev, ok := c.vars[cs.save]; ok && prev != kind {
+			l.add(st.Line, st.ID, "answer %q is saved as %s here but as %s elsewhere", cs.save, kind, prev)
+			continue
+		}
+		if _, clash := c.values[cs.save]; clash {
+			l.add(st.Line, st.ID, "answer %q has the same name as a value", cs.save)
+		}
+		c.vars[cs.save] = kind
+	}
+}
+
+func (c *Compiled) target(l *linter, st *Step, field, id string, required bool) {
+	if id == "" {
+		if required {
+			l.add(st.Line, st.ID, "%s step needs %s:", st.Kind, field)
+		}
+		return
+	}
+	if _, ok := c.steps[id]; !ok {
+		l.add(st.Line, st.ID, "%s: unknown target step %q", field, id)
+	}
+}
+
+func (c *Compiled) compileStep(l *linter, cs *compiledStep) {
+	st := cs.Step
+	cs.text = c.parseTemplate(l, st, "text", st.Text)
+	cs.help = c.parseTemplate(l, st, "help", st.Help)
+	c.target(l, st, "skip", st.Skip, false)
+	if len(st.Keywords) > 0 {
+		switch st.Kind {
+		case KindAsk, KindInput, KindFix, KindEnd:
+		default:
+			l.add(st.Line, st.ID, "keywords can only jump to a question, fix or end, not a %s step", st.Kind)
+		}
+		if len(st.Keywords) > maxKeywords {
+			l.add(st.Line, st.ID, "%d keywords; at most %d are allowed", len(st.Keywords), maxKeywords)
+		}
+		for _, k := range st.Keywords {
+			n := answer.Normalize(k)
+			if n == "" {
+				l.add(st.Line, st.ID, "empty keyword")
+				continue
+			}
+			c.keywords = append(c.keywords, keyword{phrase: n, weight: len(strings.Fields(n)), step: st.ID})
+		}
+	}
+	needText := func() {
+		if strings.TrimSpace(st.Text) == "" {
+			l.add(st.Line, st.ID, "%s step needs text:", st.Kind)
+		}
+	}
+	switch st.Kind {
+	case KindAsk:
+		needText()
+		if len(st.Choices) == 0 {
+			l.add(st.Line, st.ID, "ask step needs choices:")
+		}
+		if len(st.Choices) > maxChoices {
+			l.add(st.Line, st.ID, "%d choices; at most %d are allowed", len(st.Choices), maxChoices)
+		}
+		seen := map[string]bool{}
+		for _, ch := range st.Choices {
+			if ch == nil {
+				l.add(st.Line, st.ID, "empty choice")
+				continue
+			}
+			switch {
+			case ch.ID == "":
+				l.add(ch.Line, st.ID, "choice has no id")
+			case !idPattern.MatchString(ch.ID):
+				l.add(ch.Line, st.ID, "choice id %q must be lower-case letters, digits or '_'", ch.ID)
+			case ch.ID == eventSkip:
+				l.add(ch.Line, st.ID, "choice id %q is reserved for the skip command", ch.ID)
+			case seen[ch.ID]:
+				l.add(ch.Line, st.ID, "duplicate choice id %q", ch.ID)
+			}
+			seen[ch.ID] = true
+			if strings.TrimSpace(ch.Label) == "" {
+				l.add(ch.Line, st.ID, "choice %q has no label", ch.ID)
+			}
+			if ch.Means != "" && ch.Means != "yes" && ch.Means != "no" {
+				l.add(ch.Line, st.ID, "choice %q: means must be yes or no, not %q", ch.ID, ch.Means)
+			}
+			if ch.Next == "" {
+				l.add(ch.Line, st.ID, "choice %q needs next:", ch.ID)
+			} else if _, ok := c.steps[ch.Next]; !ok {
+				l.add(ch.Line, st.ID, "choice %q: unknown target step %q", ch.ID, ch.Next)
+			}
+			cs.options = append(cs.options, answer.Option{ID: ch.ID, Label: ch.Label, Aliases: ch.Aliases, Means: meansOf(ch)})
+		}
+	case KindInput:
+		needText()
+		switch st.Input {
+		case InputSize, InputVersion, InputNumber, InputText:
+		case "":
+			l.add(st.Line, st.ID, "input step needs input: (size, version, number or text)")
+		default:
+			l.add(st.Line, st.ID, "unknown input kind %q (want size, version, number or text)", st.Input)
+		}
+		c.target(l, st, "next", st.Next, true)
+	case KindCheck:
+		if strings.TrimSpace(st.If) == "" {
+			l.add(st.Line, st.ID, "check step needs if:")
+		} else {
+			c.compileCondition(l, cs)
+		}
+		c.target(l, st, "then", st.Then, true)
+		c.target(l, st, "else", st.Else, true)
+		c.target(l, st, "unknown", st.Unknown, false)
+		cs.sayThen = c.parseTemplate(l, st, "say_then", st.SayThen)
+		cs.sayElse = c.parseTemplate(l, st, "say_else", st.SayElse)
+	case KindFix:
+		needText()
+		c.target(l, st, "next", st.Next, true)
+		if st.Fixed == "" {
+			if c.resolvedStep() == "" {
+				l.add(st.Line, st.ID, "fix step needs fixed: (or an end step with outcome: resolved)")
+			}
+		} else {
+			c.target(l, st, "fixed", st.Fixed, true)
+		}
+	case KindEnd:
+		needText()
+		if st.Outcome != "resolved" && st.Outcome != "escalated" {
+			l.add(st.Line, st.ID, "end step needs outcome: resolved or escalated (got %q)", st.Outcome)
+		}
+	case "":
+		l.add(st.Line, st.ID, "step has no kind (ask, input, check, fix or end)")
+	default:
+		l.add(st.Line, st.ID, "unknown kind %q (want ask, input, check, fix or end)", st.Kind)
+	}
+	if st.Kind != KindAsk && len(st.Choices) > 0 {
+		l.add(st.Line, st.ID, "only ask steps have choices")
+	}
+}
+
+// meansOf reads a choice's yes/no meaning, inferring it from common ids.
+func meansOf(ch *Choice) string {
+	if ch.Means != "" {
+		return ch.Means
+	}
+	switch ch.ID {
+	case "yes", "on", "true", "fixed":
+		return "yes"
+	case "no", "off", "false":
+		return "no"
+	}
+	return ""
+}
+
+// resolvedStep is the first end step with outcome resolved: where a fix
+// that helped leads by default.
+func (c *Compiled) resolvedStep() string {
+	if c.resolved != "" {
+		return c.resolved
+	}
+	for _, st := range c.Guide.Steps {
+		if st != nil && st.Kind == KindEnd && st.Outcome == "resolved" {
+			c.resolved = st.ID
+			return st.ID
+		}
+	}
+	return ""
+}
+
+func (c *Compiled) parseTemplate(l *linter, st *Step, field, text string) *template.Template {
+	if !strings.Contains(text, "{{") {
+		return nil
+	}
+	t, err := template.New(st.ID + "." + field).Option("missingkey=zero").Parse(text)
+	if err != nil {
+		l.add(st.Line, st.ID, "%s: %v", field, err)
+		return nil
+	}
+	return t
+}
+
+// exprEnv is the type environment a condition is checked against: answers
+// and values with the Go types they have at run time.
+func (c *Compiled) exprEnv() map[string]any {
+	env := make(map[string]any, len(c.vars)+len(c.values))
+	for name := range c.values {
+		env[name] = ""
+	}
+	for name, kind := range c.vars {
+		switch kind {
+		case InputSize, InputNumber:
+			env[name] = float64(0)
+		default:
+			env[name] = ""
+		}
+	}
+	return env
+}
+
+func (c *Compiled) compileCondition(l *linter, cs *compiledStep) {
+	prog, err := expr.Compile(cs.If, append([]expr.Option{expr.Env(c.exprEnv()), expr.AsBool()}, exprFuncs...)...)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.IndexByte(msg, '\n'); i > 0 {
+			msg = msg[:i]
+		}
+		l.add(cs.Line, cs.ID, "if: %s", msg)
+		return
+	}
+	cs.cond = prog
+	node := prog.Node()
+	v := &identCollector{}
+	ast.Walk(&node, v)
+	for _, name := range v.names {
+		if _, ok := c.vars[name]; ok && !slices.Contains(cs.uses, name) {
+			cs.uses = append(cs.uses, name)
+		}
+	}
+}
+
+type identCollector struct{ names []string }
+
+// Visit implements ast.Visitor.
+func (v *identCollector) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok {
+		v.names = append(v.names, id.Value)
+	}
+}
+
+// exprFuncs are the functions conditions may call.
+var exprFuncs = []expr.Option{
+	expr.Function("older", func(p ...any) (any, error) {
+		cmp, err := answer.CompareVersions(p[0].(string), p[1].(string))
+		return cmp < 0, err
+	}, new(func(string, string) bool)),
+	expr.Function("newer", func(p ...any) (any, error) {
+		cmp, err := answer.CompareVersions(p[0].(string), p[1].(string))
+		return cmp > 0, err
+	}, new(func(string, string) bool)),
+}
+
+// edges lists where st can lead, with the event that leads there.
+func (c *Compiled) edges(st *Step) [][2]string {
+	var out [][2]string
+	add := func(event, to string) {
+		if to != "" {
+			out = append(out, [2]string{event, to})
+		}
+	}
+	switch st.Kind {
+	case KindAsk:
+		for _, ch := range st.Choices {
+			if ch != nil {
+				add(ch.ID, ch.Next)
+			}
+		}
+		add(eventSkip, st.Skip)
+	case KindInput:
+		add(eventAnswered, st.Next)
+		add(eventSkip, firstNonEmpty(st.Skip, st.Next))
+	case KindCheck:
+		add(eventTrue, st.Then)
+		add(eventFalse, st.Else)
+		add(eventUnknown, firstNonEmpty(st.Unknown, st.Else))
+	case KindFix:
+		add(eventFixed, firstNonEmpty(st.Fixed, c.resolvedStep()))
+		add(eventNotFixed, st.Next)
+		add(eventSkip, firstNonEmpty(st.Skip, st.Next))
+	}
+	return out
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// checkGraph finds unreachable steps, steps from which no end can be
+// reached, and loops of checks that would spin without asking anything.
+func (c *Compiled) checkGraph(l *linter) {
+	g := c.Guide
+	reach := map[string]bool{g.Start: true}
+	queue := []string{g.Start}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, e := range c.edges(c.steps[id].Step) {
+			if !reach[e[1]] {
+				reach[e[1]] = true
+				queue = append(queue, e[1])
+			}
+		}
+	}
+	// Steps reachable only by a first-message keyword jump count as
+	// reachable, and so does what follows them.
+	for _, k := range c.keywords {
+		if !reach[k.step] {
+			reach[k.step] = true
+			queue = append(queue, k.step)
+		}
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, e := range c.edges(c.steps[id].Step) {
+			if !reach[e[1]] {
+				reach[e[1]] = true
+				queue = append(queue, e[1])
+			}
+		}
+	}
+	// Backwards from the ends: which steps can still finish?
+	incoming := map[string][]string{}
+	var ends []string
+	for _, st := range g.Steps {
+		if st.Kind == KindEnd {
+			ends = append(ends, st.ID)
+		}
+		for _, e := range c.edges(st) {
+			incoming[e[1]] = append(incoming[e[1]], st.ID)
+		}
+	}
+	canEnd := map[string]bool{}
+	for _, id := range ends {
+		canEnd[id] = true
+	}
+	for len(ends) > 0 {
+		id := ends[0]
+		ends = ends[1:]
+		for _, from := range incoming[id] {
+			if !canEnd[from] {
+				canEnd[from] = true
+				ends = append(ends, from)
+			}
+		}
+	}
+	for _, st := range g.Steps {
+		switch {
+		case !reach[st.ID]:
+			l.add(st.Line, st.ID, "step is unreachable from the start step %q", g.Start)
+		case !canEnd[st.ID]:
+			l.add(st.Line, st.ID, "no path from this step ever reaches an end step")
+		}
+	}
+	// A cycle made only of checks would loop forever without asking.
+	state := map[string]int{} // 0 new, 1 on stack, 2 done
+	var visit func(id string) bool
+	visit = func(id string) bool {
+		state[id] = 1
+		for _, e := range c.edges(c.steps[id].Step) {
+			if c.steps[e[1]].Kind != KindCheck {
+				continue
+			}
+			if state[e[1]] == 1 || (state[e[1]] == 0 && visit(e[1])) {
+				return true
+			}
+		}
+		state[id] = 2
+		return false
+	}
+	for _, st := range g.Steps {
+		if st.Kind == KindCheck && state[st.ID] == 0 && visit(st.ID) {
+			l.add(st.Line, st.ID, "checks form a loop that never asks the person anything")
+			break
+		}
+	}
+}
+
+// buildEvents turns every edge into a looplab/fsm event: answers are events.
+func (c *Compiled) buildEvents() {
+	for _, st := range c.Guide.Steps {
+		for _, e := range c.edges(st) {
+			c.events = append(c.events, fsm.EventDesc{Name: e[0], Src: []string{st.ID}, Dst: e[1]})
+		}
+	}
+}
+
+// isIdent reports whether s can name a variable in a condition.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && r >= '0' && r <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,324 @@
+package flows
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"troubleshooter/bot"
+)
+
+func builtinRunner(t testing.TB) *Runner {
+	t.Helper()
+	set, err := LoadSet(nil, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(set.Guides, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// chat sends texts one by one to a new session and returns it with the
+// replies of the last turn.
+func chat(t *testing.T, r *Runner, texts ...string) (*bot.Session, bot.Turn) {
+	t.Helper()
+	s := &bot.Session{Key: "k"}
+	var turn bot.Turn
+	for _, text := range texts {
+		var err error
+		turn, err = r.Respond(s, bot.Message{Text: text, Time: time.Unix(1700000000, 0)})
+		if err != nil {
+			t.Fatalf("after %q: %v", text, err)
+		}
+	}
+	return s, turn
+}
+
+func allText(turn bot.Turn) string {
+	var b strings.Builder
+	for _, r := range turn.Replies {
+		b.WriteString(r.Text + "\n")
+	}
+	return b.String()
+}
+
+func TestTwiceRule(t *testing.T) {
+	r := builtinRunner(t)
+	cases := []struct {
+		backup, free, step string
+	}{
+		{"3 GB", "5 GB", "fix_storage"},
+		{"3 GB", "6 GB", "ios_version"},
+		{"3.2 GB", "6400 MB", "ios_version"},
+		{"3,2 GB", "6.3 GB", "fix_storage"},
+		{"800mb", "about 1.5GB", "fix_storage"},
+		{"512 MB", "2 TB", "ios_version"},
+	}
+	for _, c := range cases {
+		s, turn := chat(t, r, "my backup fails", "on", c.backup, c.free)
+		if s.Step != c.step {
+			t.Errorf("backup %s, free %s: step %s, want %s\n%s", c.backup, c.free, s.Step, c.step, allText(turn))
+		}
+	}
+	_, turn := chat(t, r, "hi", "on", "3 GB", "5 GB")
+	if text := allText(turn); !strings.Contains(text, "needs about **6 GB** free, and you have 5 GB") {
+		t.Errorf("the storage verdict does not explain the 2× rule:\n%s", text)
+	}
+	if text := allText(turn); !strings.Contains(text, "Include Videos") {
+		t.Errorf("the storage fix does not mention leaving videos out:\n%s", text)
+	}
+}
+
+func TestVersionComparison(t *testing.T) {
+	r := builtinRunner(t)
+	cur := r.Guide("whatsapp-icloud").values
+	cases := []struct {
+		ios, wa, step string
+	}{
+		{"iOS 17.4.1", "2.24.21.77", "fix_update"},
+		{cur["current_ios"], cur["current_whatsapp"], "fix_manual"},
+		{"I'm on 16", cur["current_whatsapp"], "fix_update"},
+		{cur["current_ios"], "2.24.21.77", "fix_update"},
+		{"99.1", "99.0", "fix_manual"},
+	}
+	for _, c := range cases {
+		s, turn := chat(t, r, "hi", "on", "1 GB", "10 GB", c.ios, c.wa)
+		if s.Step != c.step {
+			t.Errorf("iOS %s, WhatsApp %s: step %s, want %s\n%s", c.ios, c.wa, s.Step, c.step, allText(turn))
+		}
+	}
+}
+
+func TestFirstMessageJumps(t *testing.T) {
+	r := builtinRunner(t)
+	cases := map[string]string{
+		"it says not enough iCloud storage":     "fix_storage",
+		"the WhatsApp switch in iCloud is off":  "fix_icloud_access",
+		"my WhatsApp backup keeps failing":      "icloud_access",
+		"the backup is stuck and never finishes": "fix_manual",
+		"is icloud down?":                       "apple_status",
+		"":                                      "icloud_access",
+	}
+	for text, want := range cases {
+		s, _ := chat(t, r, text)
+		if s.Step != want {
+			t.Errorf("%q starts at %s, want %s", text, s.Step, want)
+		}
+	}
+}
+
+func TestSkippedSizesLeaveTheCheckUnknown(t *testing.T) {
+	r := builtinRunner(t)
+	s, _ := chat(t, r, "hi", "on", "skip", "skip")
+	if s.Step != "ios_version" {
+		t.Errorf("after skipping both sizes: step %s, want ios_version", s.Step)
+	}
+	if s.Answers["@storage_check"] != "unknown" {
+		t.Errorf("storage verdict %q, want unknown", s.Answers["@storage_check"])
+	}
+}
+
+func TestBackUndoesAnswers(t *testing.T) {
+	r := builtinRunner(t)
+	s, _ := chat(t, r, "hi", "on", "3 GB", "5 GB", "back")
+	if s.Step != "free_space" {
+		t.Fatalf("back from fix_storage went to %s, want free_space", s.Step)
+	}
+	if _, ok := s.Answers["free_space"]; ok {
+		t.Error("back kept the undone answer")
+	}
+	if s.Answers["backup_size"] != "3000000000" {
+		t.Errorf("back lost an earlier answer: %v", s.Answers)
+	}
+	s, _ = chat(t, r, "hi", "back", "back")
+	if s.Step != "icloud_access" {
+		t.Errorf("back at the first question moved to %s", s.Step)
+	}
+}
+
+func TestUnparseableAnswersReask(t *testing.T) {
+	r := builtinRunner(t)
+	cases := []struct {
+		answer, want string
+	}{
+		{"purple", "Sorry, I didn't catch that"},
+		{"not sure", "Green means on"},
+	}
+	for _, c := range cases {
+		s, turn := chat(t, r, "hi", c.answer)
+		if s.Step != "icloud_access" || !strings.Contains(allText(turn), c.want) {
+			t.Errorf("%q: step %s\n%s", c.answer, s.Step, allText(turn))
+		}
+	}
+	sizeCases := map[string]string{
+		"3":             "include the unit",
+		"lots":          "couldn't read that as a size",
+		"3 GB or 5 GB":  "more than one size",
+		"don't know":    "Below the details of the last backup",
+		"\x00\u202e🙂🙂": "couldn't read that as a size",
+	}
+	for answer, want := range sizeCases {
+		s, turn := chat(t, r, "hi", "on", answer)
+		if s.Step != "backup_size" || !strings.Contains(allText(turn), want) {
+			t.Errorf("size %q: step %s\n%s", answer, s.Step, allText(turn))
+		}
+		if last := turn.Replies[len(turn.Replies)-1]; last.Input != "size" {
+			t.Errorf("size %q: the re-ask does not expect a size: %+v", answer, last)
+		}
+	}
+}
+
+func TestEscalationSummary(t *testing.T) {
+	r := builtinRunner(t)
+	s, turn := chat(t, r, "hi", "on", "3 GB", "10 GB", "17.0", "2.20.1",
+		"no", "no", "green", "no", "yes", "no", "no")
+	if !s.Done || s.Outcome != bot.OutcomeEscalated {
+		t.Fatalf("done %v outcome %q step %s\n%s", s.Done, s.Outcome, s.Step, allText(turn))
+	}
+	text := allText(turn)
+	for _, want := range []string{
+		"Apple Support", "WhatsApp Support",
+		"WhatsApp allowed to use iCloud: It's on", "Backup size: 3 GB", "Free iCloud space: 10 GB",
+		"Enough free iCloud space (at least twice the backup): yes",
+		"iOS version: 17.0", "WhatsApp version: 2.20.1", "iOS and WhatsApp up to date: no",
+		"Update iOS and WhatsApp: didn't help", "Restart the iPhone: didn't help",
+		"Leave videos out of the backup: didn't help", "Delete the old iCloud backup and back up afresh: didn't help",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("summary lacks %q:\n%s", want, text)
+		}
+	}
+	if len(turn.Outcomes) != 1 || turn.Outcomes[0].Kind != bot.OutcomeEscalated || len(turn.Outcomes[0].Tried) != 5 {
+		t.Errorf("outcome record %+v", turn.Outcomes)
+	}
+}
+
+func TestStaleClickGetsTheCurrentQuestion(t *testing.T) {
+	r := builtinRunner(t)
+	s, _ := chat(t, r, "hi", "on")
+	turn, err := r.Respond(s, bot.Message{Choice: "off", Step: "icloud_access"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Step != "backup_size" || !strings.Contains(allText(turn), "already answered") {
+		t.Errorf("stale click moved to %s:\n%s", s.Step, allText(turn))
+	}
+}
+
+func TestRemovedStepResetsWithExplanation(t *testing.T) {
+	r := builtinRunner(t)
+	s := &bot.Session{Key: "k", Guide: "whatsapp-icloud", GuideVersion: "0", Step: "a_step_that_was_removed"}
+	turn, err := r.Respond(s, bot.Message{Text: "yes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Step != "icloud_access" || !strings.Contains(allText(turn), "guide was updated") {
+		t.Errorf("step %s\n%s", s.Step, allText(turn))
+	}
+	if len(turn.Outcomes) != 1 || turn.Outcomes[0].Kind != bot.OutcomeRestarted {
+		t.Errorf("outcomes %+v", turn.Outcomes)
+	}
+}
+
+func TestLintProblems(t *testing.T) {
+	head := "id: g\nversion: \"1\"\ntitle: T\nstart: a\nsteps:\n"
+	end := "  - id: done\n    kind: end\n    outcome: resolved\n    text: ok\n"
+	cases := []struct {
+		name, steps, want string
+	}{
+		{"no kind", "  - id: a\n    text: hi\n", `step "a": step has no kind`},
+		{"bad kind", "  - id: a\n    kind: maybe\n    text: hi\n", `unknown kind "maybe"`},
+		{"ask without choices", "  - id: a\n    kind: ask\n    text: hi\n", "ask step needs choices"},
+		{"input without kind", "  - id: a\n    kind: input\n    text: hi\n    next: done\n", "input step needs input:"},
+		{"condition not bool", "  - id: a\n    kind: check\n    if: \"1 + 1\"\n    then: done\n    else: done\n", "if: expected bool"},
+		{"template error", "  - id: a\n    kind: fix\n    text: \"{{ .x \"\n    next: done\n", "text: template"},
+		{"bad end outcome", "  - id: a\n    kind: fix\n    text: t\n    next: done\n  - id: done\n    kind: end\n    outcome: maybe\n    text: x\n", `outcome: resolved or escalated (got "maybe")`},
+		{"check loop", "  - id: a\n    kind: check\n    if: \"true\"\n    then: b\n    else: done\n  - id: b\n    kind: check\n    if: \"true\"\n    then: a\n    else: done\n", "checks form a loop"},
+		{"reserved choice", "  - id: a\n    kind: ask\n    text: t\n    choices:\n      - id: skip\n        label: S\n        next: done\n", `choice id "skip" is reserved`},
+		{"bad step id", "  - id: A-1\n    kind: fix\n    text: t\n    next: done\n", "step id must be"},
+		{"missing start", "", `start step "a" does not exist`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, err := Parse("t.yaml", []byte(head+c.steps+end))
+			if err == nil {
+				_, err = Compile(g, nil)
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func FuzzParseGuide(f *testing.F) {
+	seeds, _ := filepath.Glob("../testdata/guides/*.yaml")
+	seeds = append(seeds, "whatsapp-icloud.yaml")
+	for _, p := range seeds {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("id: x\nsteps: [1, 2]\n"))
+	f.Add([]byte("&a [*a, *a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
+				t.Errorf("parse error does not name the file: %v", err)
+			}
+			return
+		}
+		c, err := Compile(g, nil)
+		if err != nil {
+			return
+		}
+		// A guide that compiles must run: start it and answer a few times.
+		r, err := NewRunner([]*Compiled{c}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &bot.Session{Key: "k"}
+		for _, text := range []string{"hi", "1", "yes", "3 GB", "17.1", "skip", "back", "no"} {
+			if _, err := r.Respond(s, bot.Message{Text: text}); err != nil {
+				t.Fatalf("%q: %v", text, err)
+			}
+			if s.Done {
+				break
+			}
+			if _, ok := c.steps[s.Step]; !ok {
+				t.Fatalf("session on unknown step %q", s.Step)
+			}
+		}
+	})
+}
+
+func FuzzRespond(f *testing.F) {
+	r := builtinRunner(f)
+	for _, s := range []string{"yes", "3 GB", "17.4", "back", "skip", "not sure", "2", "👍", "\u202e", strings.Repeat("a", 1000)} {
+		f.Add(uint8(3), s)
+	}
+	steps := r.Guide("whatsapp-icloud").Guide.Steps
+	f.Fuzz(func(t *testing.T, stepIndex uint8, text string) {
+		st := steps[int(stepIndex)%len(steps)]
+		s := &bot.Session{Key: "k", Guide: "whatsapp-icloud", GuideVersion: "1", Step: st.ID}
+		turn, err := r.Respond(s, bot.Message{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(turn.Replies) == 0 {
+			t.Fatal("no reply")
+		}
+		cs := r.Guide("whatsapp-icloud").steps[s.Step]
+		if cs == nil || (cs.Kind == KindCheck) || (cs.Kind == KindEnd && !s.Done) {
+			t.Fatalf("session left on %q (done %v)", s.Step, s.Done)
+		}
+	})
+}

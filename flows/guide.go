@@ -1,0 +1,206 @@
+// Package flows turns guides — YAML files of troubleshooting steps — into
+// running conversations: it loads and lints guide files, compiles each into
+// a looplab/fsm state machine with expr-lang conditions, and runs the
+// conversation for the bot engine (Runner implements bot.Flow).
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+)
+
+// Step kinds.
+const (
+	KindAsk   = "ask"   // a question with choices; each choice names its next step
+	KindInput = "input" // a typed answer (size, version, number, text) stored under a name
+	KindCheck = "check" // a condition over answers and values choosing the next step
+	KindFix   = "fix"   // instructions, then "did that fix it?"
+	KindEnd   = "end"   // the conversation ends: resolved or escalated
+)
+
+// Input kinds of input steps.
+const (
+	InputSize    = "size"
+	InputVersion = "version"
+	InputNumber  = "number"
+	InputText    = "text"
+)
+
+// Guide is one guide file as written. Load and Parse fill it; Compile checks
+// and compiles it.
+type Guide struct {
+	// ID names the guide in config, sessions and commands.
+	ID string `yaml:"id"`
+	// Version changes whenever steps change, so that sessions saved on an
+	// older version are checked before they are restored.
+	Version string `yaml:"version"`
+	// Title is shown to people ("WhatsApp backups to iCloud").
+	Title string `yaml:"title"`
+	// Intro is said once when a conversation starts.
+	Intro string `yaml:"intro"`
+	// Start is the id of the first step.
+	Start string `yaml:"start"`
+	// Values are named settings that checks and texts can use, such as the
+	// current iOS version. config.yaml overrides them.
+	Values map[string]string `yaml:"values"`
+	// Steps in any order; the file order is the order of the diagram.
+	Steps []*Step `yaml:"steps"`
+
+	// File is where the guide was read from, for error messages.
+	File string `yaml:"-"`
+}
+
+// Step is one step of a guide. Which fields apply depends on Kind; Compile
+// reports fields that are missing or wrong for the kind.
+type Step struct {
+	ID   string `yaml:"id"`
+	Kind string `yaml:"kind"`
+	// Title names the step in status messages and summaries.
+	Title string `yaml:"title"`
+	// Text is what the bot says (a text/template over answers and values).
+	Text string `yaml:"text"`
+	// Help explains where to find the answer; said when the person is not
+	// sure.
+	Help string `yaml:"help"`
+	// Example shows the expected typed form in re-asks ("3.2 GB").
+	Example string `yaml:"example"`
+	// Input is the kind of typed answer of an input step.
+	Input string `yaml:"input"`
+	// Save names the answer variable (ask and input); defaults to ID.
+	Save string `yaml:"save"`
+	// Choices of an ask step.
+	Choices []*Choice `yaml:"choices"`
+	// Next: after an input step; after a fix step that did not help.
+	Next string `yaml:"next"`
+	// Fixed: after a fix step that helped; defaults to the guide's first
+	// end step with outcome resolved.
+	Fixed string `yaml:"fixed"`
+	// Skip: where "skip" leads. Input and fix steps default to Next; an ask
+	// step without Skip cannot be skipped.
+	Skip string `yaml:"skip"`
+	// If is the condition of a check step (expr-lang syntax).
+	If string `yaml:"if"`
+	// Then, Else: where a check leads when If is true or false.
+	Then string `yaml:"then"`
+	Else string `yaml:"else"`
+	// Unknown: where a check leads when a value it uses was not given
+	// (skipped, "not sure"); defaults to Else.
+	Unknown string `yaml:"unknown"`
+	// SayThen, SayElse: optional text said when a check goes either way.
+	SayThen string `yaml:"say_then"`
+	SayElse string `yaml:"say_else"`
+	// Outcome of an end step: resolved or escalated.
+	Outcome string `yaml:"outcome"`
+	// Keywords: phrases in a person's first message that jump straight here.
+	Keywords []string `yaml:"keywords"`
+
+	// Line is the step's line in its file.
+	Line int `yaml:"-"`
+}
+
+// Choice is one answer of an ask step.
+type Choice struct {
+	ID    string `yaml:"id"`
+	Label string `yaml:"label"`
+	Next  string `yaml:"next"`
+	// Aliases are more phrases that pick this choice when typed.
+	Aliases []string `yaml:"aliases"`
+	// Means is "yes" or "no" when a typed yes/no picks this choice.
+	Means string `yaml:"means"`
+
+	Line int `yaml:"-"`
+}
+
+// UnmarshalYAML records the step's line so that lint errors can point at it.
+func (s *Step) UnmarshalYAML(node ast.Node) error {
+	type plain Step // without the method, to avoid recursion
+	var p plain
+	if err := yaml.NodeToValue(node, &p, yaml.Strict()); err != nil {
+		return err
+	}
+	*s = Step(p)
+	s.Line = node.GetToken().Position.Line
+	return nil
+}
+
+// UnmarshalYAML records the choice's line so that lint errors can point at it.
+func (c *Choice) UnmarshalYAML(node ast.Node) error {
+	type plain Choice
+	var p plain
+	if err := yaml.NodeToValue(node, &p, yaml.Strict()); err != nil {
+		return err
+	}
+	*c = Choice(p)
+	c.Line = node.GetToken().Position.Line
+	return nil
+}
+
+// MaxGuideSize bounds a guide file; guides are hand-written and small.
+const MaxGuideSize = 1 << 20
+
+// Parse decodes a guide file's bytes. file names it in errors. Unknown keys,
+// duplicate keys and syntax errors are a *Problem with the line.
+func Parse(file string, data []byte) (*Guide, error) {
+	if len(data) > MaxGuideSize {
+		return nil, &Problem{File: file, Msg: fmt.Sprintf("file is %d bytes; guides are limited to %d", len(data), MaxGuideSize)}
+	}
+	var g Guide
+	if err := yaml.UnmarshalContext(context.Background(), data, &g, yaml.Strict()); err != nil {
+		return nil, yamlProblem(file, err)
+	}
+	g.File = file
+	return &g, nil
+}
+
+// yamlProblem turns a YAML library error into a Problem with file:line.
+func yamlProblem(file string, err error) *Problem {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		p := &Problem{File: file, Msg: strings.TrimSpace(ye.GetMessage())}
+		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
+			p.Line = tok.Position.Line
+		}
+		return p
+	}
+	return &Problem{File: file, Msg: strings.TrimSpace(err.Error())}
+}
+
+// Problem is one thing wrong with a guide, located in its file.
+type Problem struct {
+	File string
+	Line int    // 0 when unknown
+	Step string // "" when not about one step
+	Msg  string
+}
+
+// Error renders "file:line: step "id": message".
+func (p *Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+	}
+	b.WriteString(": ")
+	if p.Step != "" {
+		fmt.Fprintf(&b, "step %q: ", p.Step)
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Problems is every problem found in one guide; it is an error.
+type Problems []*Problem
+
+// Error lists the problems one per line.
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}

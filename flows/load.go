@@ -1,0 +1,120 @@
+package flows
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// builtin holds the guides shipped inside the binary.
+//
+//go:embed *.yaml
+var builtin embed.FS
+
+// Builtin parses the guides embedded in the binary, in file-name order.
+func Builtin() ([]*Guide, error) {
+	names, err := fs.Glob(builtin, "*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	guides := make([]*Guide, 0, len(names))
+	for _, name := range names {
+		data, err := builtin.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		g, err := Parse(path.Join("flows", name), data)
+		if err != nil {
+			return nil, err
+		}
+		guides = append(guides, g)
+	}
+	return guides, nil
+}
+
+// LoadFile reads and parses one guide file.
+func LoadFile(file string) (*Guide, error) {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return nil, fmt.Errorf("guide file: %w", err)
+	}
+	if fi.Size() > MaxGuideSize {
+		return nil, &Problem{File: file, Msg: fmt.Sprintf("file is %d bytes; guides are limited to %d", fi.Size(), MaxGuideSize)}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("guide file: %w", err)
+	}
+	return Parse(file, data)
+}
+
+// Set is what LoadSet loads: the built-in guides followed by extra files,
+// each compiled with its configured values.
+type Set struct {
+	Guides []*Compiled
+}
+
+// LoadSet parses and compiles the built-in guides (unless skipBuiltin) and
+// the guide files, applying values[guideID] to each guide. It reports every
+// problem in every file at once. A value for a guide that is not loaded, or
+// a value name a guide does not declare, is an error: it is almost always a
+// typo in config.yaml that would otherwise be silently ignored.
+func LoadSet(files []string, values map[string]map[string]string, skipBuiltin bool) (*Set, error) {
+	var parsed []*Guide
+	var errs []error
+	if !skipBuiltin {
+		b, err := Builtin()
+		if err != nil {
+			return nil, fmt.Errorf("built-in guides: %w", err)
+		}
+		parsed = append(parsed, b...)
+	}
+	for _, f := range files {
+		g, err := LoadFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		parsed = append(parsed, g)
+	}
+	set := &Set{}
+	seen := map[string]string{}
+	for _, g := range parsed {
+		if prev, dup := seen[g.ID]; dup && g.ID != "" {
+			errs = append(errs, &Problem{File: g.File, Line: 1, Msg: fmt.Sprintf("guide id %q is already used by %s", g.ID, prev)})
+			continue
+		}
+		seen[g.ID] = g.File
+		vals := values[g.ID]
+		for name := range vals {
+			if _, ok := g.Values[name]; !ok {
+				errs = append(errs, fmt.Errorf("config: guides.values.%s.%s: guide %s declares no value %q (it declares: %s)",
+					g.ID, name, g.ID, name, strings.Join(sortedKeys(g.Values), ", ")))
+			}
+		}
+		c, err := Compile(g, vals)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		set.Guides = append(set.Guides, c)
+	}
+	for id := range values {
+		if _, ok := seen[id]; !ok {
+			errs = append(errs, fmt.Errorf("config: guides.values.%s: no guide with id %q is loaded (loaded: %s)",
+				id, id, strings.Join(slices.Sorted(maps.Keys(seen)), ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return set, nil
+}

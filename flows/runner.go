@@ -1,0 +1,635 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/looplab/fsm"
+
+	"troubleshooter/bot"
+	"troubleshooter/flows/answer"
+)
+
+// Choice ids the runner adds itself.
+const (
+	choiceHelp     = "where"     // "where do I find it?" on input steps
+	choiceFixed    = "fixed"     // a fix helped
+	choiceNotFixed = "not_fixed" // a fix did not help
+)
+
+// maxTextAnswer bounds a free-text answer kept in a session.
+const maxTextAnswer = 500
+
+// Runner runs conversations over compiled guides; it implements bot.Flow.
+// It is safe for concurrent use.
+type Runner struct {
+	guides map[string]*Compiled
+	order  []*Compiled
+	def    *Compiled
+	now    func() time.Time
+}
+
+var _ bot.Flow = (*Runner)(nil)
+
+// NewRunner returns a Runner over guides. defaultID names the guide a
+// conversation starts with when nothing picks another; "" means the first.
+// Guide ids must be unique.
+func NewRunner(guides []*Compiled, defaultID string) (*Runner, error) {
+	if len(guides) == 0 {
+		return nil, errors.New("no guides loaded")
+	}
+	r := &Runner{guides: make(map[string]*Compiled, len(guides)), now: time.Now}
+	for _, g := range guides {
+		if prev, dup := r.guides[g.Guide.ID]; dup {
+			return nil, fmt.Errorf("guide id %q is used by both %s and %s", g.Guide.ID, prev.Guide.File, g.Guide.File)
+		}
+		r.guides[g.Guide.ID] = g
+		r.order = append(r.order, g)
+	}
+	r.def = guides[0]
+	if defaultID != "" {
+		g, ok := r.guides[defaultID]
+		if !ok {
+			return nil, fmt.Errorf("default guide %q is not loaded (loaded: %s)", defaultID, strings.Join(r.IDs(), ", "))
+		}
+		r.def = g
+	}
+	return r, nil
+}
+
+// IDs lists the loaded guide ids in load order.
+func (r *Runner) IDs() []string {
+	ids := make([]string, len(r.order))
+	for i, g := range r.order {
+		ids[i] = g.Guide.ID
+	}
+	return ids
+}
+
+// Guide returns the compiled guide with id, or nil.
+func (r *Runner) Guide(id string) *Compiled { return r.guides[id] }
+
+// turn accumulates one message's replies and outcomes.
+type turn struct {
+	r   *Runner
+	g   *Compiled
+	s   *bot.Session
+	now time.Time
+	out bot.Turn
+}
+
+func (t *turn) say(text string) {
+	if text != "" {
+		t.out.Replies = append(t.out.Replies, bot.Reply{Text: text})
+	}
+}
+
+// Respond implements bot.Flow.
+func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	now := m.Time
+	if now.IsZero() {
+		now = r.now()
+	}
+	t := &turn{r: r, s: s, now: now}
+	norm := answer.Normalize(m.Text)
+	if s.Guide == "" {
+		return t.start(m, norm)
+	}
+	t.g = r.guides[s.Guide]
+	if t.g == nil {
+		t.say("The guide we were following is no longer available, so let's start again.")
+		s.Reset(now)
+		return t.start(bot.Message{}, "")
+	}
+	cs := t.g.steps[s.Step]
+	if cs == nil || cs.Kind == KindCheck || cs.Kind == KindEnd {
+		// Never restore a step blindly: the guide changed under this
+		// conversation and the step is gone (or is no longer a question).
+		t.say("This guide was updated since we last talked and the question we were on no longer exists, so let's start again from the beginning.")
+		t.out.Outcomes = append(t.out.Outcomes, r.Outcome(s, bot.OutcomeRestarted, now))
+		s.Reset(now)
+		return t.start(bot.Message{Guide: t.g.Guide.ID}, "")
+	}
+	s.GuideVersion = t.g.Guide.Version
+	if m.Choice == "" {
+		if cmd, ok := answer.ParseCommand(norm); ok {
+			return t.command(cmd, cs)
+		}
+	} else if m.Step != "" && m.Step != s.Step {
+		t.say("That question was already answered. Here's where we are now:")
+		return t.land()
+	}
+	return t.answer(cs, m, norm)
+}
+
+// start begins a conversation: picks the guide, jumps to a step that the
+// opening words clearly match, and asks the first question.
+func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
+	r, s := t.r, t.s
+	t.g = r.def
+	jump := ""
+	switch {
+	case m.Guide != "" && r.guides[m.Guide] == nil:
+		t.say(fmt.Sprintf("I don't have a guide called %q. I have: %s. Let's use %s.",
+			clip(m.Guide, 64), strings.Join(r.IDs(), ", "), r.def.Guide.ID))
+	case m.Guide != "":
+		t.g = r.guides[m.Guide]
+		_, jump = r.match(norm, t.g)
+	default:
+		if g, step := r.match(norm, nil); g != nil {
+			t.g, jump = g, step
+		}
+	}
+	g := t.g
+	s.Guide, s.GuideVersion, s.Step = g.Guide.ID, g.Guide.Version, g.Guide.Start
+	if s.Started.IsZero() {
+		s.Started = t.now
+	}
+	t.say(g.render(g.Guide.Intro, g.intro, s))
+	if cmd, ok := answer.ParseCommand(norm); ok && cmd == answer.Help {
+		t.say(g.helpText())
+	}
+	if jump != "" && jump != g.Guide.Start {
+		s.History = append(s.History, bot.Frame{Step: g.Guide.Start})
+		s.Step = jump
+		t.say(fmt.Sprintf("From what you describe, let's go straight to **%s**. (Say *back* to start from the first question instead.)", g.steps[jump].title()))
+	}
+	return t.land()
+}
+
+// match finds the step a person's opening words clearly point at: the
+// best-scoring keyword match, if no other step scores as high. only limits
+// the search to one guide.
+func (r *Runner) match(norm string, only *Compiled) (*Compiled, string) {
+	if norm == "" {
+		return nil, ""
+	}
+	var bestG *Compiled
+	best, bestScore, tie := "", 0, false
+	scores := map[string]int{}
+	for _, g := range r.order {
+		if only != nil && g != only {
+			continue
+		}
+		clear(scores)
+		for _, k := range g.keywords {
+			if containsPhrase(norm, k.phrase) {
+				scores[k.step] += k.weight
+			}
+		}
+		for step, score := range scores {
+			switch {
+			case score > bestScore:
+				bestG, best, bestScore, tie = g, step, score, false
+			case score == bestScore && (g != bestG || step != best):
+				tie = true
+			}
+		}
+	}
+	if tie || bestScore == 0 {
+		return nil, ""
+	}
+	return bestG, best
+}
+
+// containsPhrase reports whether phrase occurs in text at word boundaries.
+func containsPhrase(text, phrase string) bool {
+	for i := 0; i <= len(text)-len(phrase); {
+		j := strings.Index(text[i:], phrase)
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		end := at + len(phrase)
+		if (at == 0 || !isWordByte(text[at-1])) && (end == len(text) || !isWordByte(text[end])) {
+			return true
+		}
+		i = at + 1
+	}
+	return false
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b >= 0x80
+}
+
+// command carries out help, back, restart, skip, stop and status.
+func (t *turn) command(cmd answer.Command, cs *compiledStep) (bot.Turn, error) {
+	s, g := t.s, t.g
+	switch cmd {
+	case answer.Help:
+		t.say(g.helpText())
+		return t.land()
+	case answer.Status:
+		t.say(g.status(s))
+		return t.land()
+	case answer.Back:
+		step, ok := s.Back()
+		if !ok || g.steps[step] == nil {
+			t.say("We're at the first question, so there's nothing to go back to.")
+			return t.land()
+		}
+		s.Step = step
+		t.say("OK, let's go back.")
+		return t.land()
+	case answer.Restart:
+		if len(s.History) > 0 {
+			t.out.Outcomes = append(t.out.Outcomes, t.r.Outcome(s, bot.OutcomeRestarted, t.now))
+		}
+		id := g.Guide.ID
+		s.Reset(t.now)
+		t.say("OK, starting over.")
+		return t.start(bot.Message{Guide: id}, "")
+	case answer.Stop:
+		s.Done, s.Outcome = true, bot.OutcomeStopped
+		t.out.Outcomes = append(t.out.Outcomes, t.r.Outcome(s, bot.OutcomeStopped, t.now))
+		t.out.Replies = append(t.out.Replies, bot.Reply{
+			Text: "OK, I've stopped. Send me a message whenever you want to start again.",
+			Done: true,
+		})
+		return t.out, nil
+	case answer.Skip:
+		if cs.Kind == KindAsk && cs.Skip == "" {
+			t.say("This question can't be skipped, because what comes next depends on it.")
+			return t.land()
+		}
+		s.History = append(s.History, bot.Frame{Step: s.Step})
+		t.say("OK, skipping that.")
+		return t.advance(eventSkip)
+	}
+	return t.out, fmt.Errorf("unhandled command %q", cmd)
+}
+
+// answer applies a typed or clicked answer to the current step.
+func (t *turn) answer(cs *compiledStep, m bot.Message, norm string) (bot.Turn, error) {
+	s := t.s
+	switch cs.Kind {
+	case KindAsk:
+		id, ok := m.Choice, false
+		if id != "" {
+			ok = cs.hasChoice(id)
+		} else {
+			id, ok = answer.MatchChoice(norm, cs.options)
+		}
+		if !ok {
+			return t.reask(cs, norm, "Sorry, I didn't catch that. Pick one of the options: tap it, or type its number or its words.")
+		}
+		s.SetAnswer(cs.ID, cs.save, id)
+		return t.advance(id)
+
+	case KindInput:
+		if m.Choice != "" && m.Choice != choiceHelp {
+			return t.reask(cs, "", "That button isn't part of this question.")
+		}
+		if m.Choice == choiceHelp || answer.Unsure(norm) {
+			return t.reask(cs, "?", "")
+		}
+		value, shown, err := parseInput(cs.Input, m.Text)
+		if err != nil {
+			return t.reask(cs, "", inputError(cs, err))
+		}
+		s.SetAnswer(cs.ID, cs.save, value)
+		t.say("Got it: " + shown + ".")
+		return t.advance(eventAnswered)
+
+	case KindFix:
+		fixed, ok := false, false
+		switch m.Choice {
+		case choiceFixed:
+			fixed, ok = true, true
+		case choiceNotFixed:
+			fixed, ok = false, true
+		case "":
+			fixed, ok = answer.YesNo(norm)
+		}
+		if !ok {
+			return t.reask(cs, norm, "When you've tried the steps above, tell me: did the backup work? Answer yes or no.")
+		}
+		if fixed {
+			s.SetAnswer(cs.ID, cs.save, "yes")
+			return t.advance(eventFixed)
+		}
+		s.SetAnswer(cs.ID, cs.save, "no")
+		t.say("OK, that didn't do it. Let's try the next thing.")
+		return t.advance(eventNotFixed)
+	}
+	return t.out, fmt.Errorf("step %q of kind %q cannot take an answer", cs.ID, cs.Kind)
+}
+
+// reask explains what went wrong and asks the same question again. When
+// the person is unsure and the step has help, the help is said instead.
+func (t *turn) reask(cs *compiledStep, norm, why string) (bot.Turn, error) {
+	if cs.Help != "" && (norm == "?" || answer.Unsure(norm)) {
+		t.say(t.g.render(cs.Help, cs.help, t.s))
+		t.out.Replies = append(t.out.Replies, t.g.question(cs, t.s))
+		return t.out, nil
+	}
+	if why == "" {
+		why = "Here's the question again."
+	}
+	t.say(why)
+	t.out.Replies = append(t.out.Replies, t.g.question(cs, t.s))
+	return t.out, nil
+}
+
+// advance fires event on the state machine from the current step, runs any
+// checks it lands on, and asks the next question (or ends).
+func (t *turn) advance(event string) (bot.Turn, error) {
+	g, s := t.g, t.s
+	f := g.fsmPool.Get().(*fsm.FSM)
+	defer g.fsmPool.Put(f)
+	fire := func(ev string) error {
+		f.SetState(s.Step)
+		if err := f.Event(context.Background(), ev); err != nil {
+			var same fsm.NoTransitionError
+			if !errors.As(err, &same) {
+				return fmt.Errorf("event %q at step %q: %w", ev, s.Step, err)
+			}
+		}
+		s.Step = f.Current()
+		return nil
+	}
+	if err := fire(event); err != nil {
+		return t.out, err
+	}
+	// Checks run without asking anything; the linter rules out loops of
+	// checks, and the bound is a second guard.
+	for i := 0; i <= len(g.steps); i++ {
+		cs := g.steps[s.Step]
+		if cs.Kind != KindCheck {
+			return t.land()
+		}
+		ev := g.evaluate(cs, s)
+		if s.Answers == nil {
+			s.Answers = make(map[string]string)
+		}
+		s.Answers[checkKey(cs.ID)] = ev
+		switch ev {
+		case eventTrue:
+			t.say(g.render(cs.SayThen, cs.sayThen, s))
+		case eventFalse:
+			t.say(g.render(cs.SayElse, cs.sayElse, s))
+		}
+		if err := fire(ev); err != nil {
+			return t.out, err
+		}
+	}
+	return t.out, fmt.Errorf("checks did not settle after %d steps", len(g.steps))
+}
+
+// checkKey is where a check's verdict is kept among the answers, for
+// summaries; "@" keeps it apart from variables conditions can read.
+func checkKey(step string) string { return "@" + step }
+
+// land says the current step: its question, or its end.
+func (t *turn) land() (bot.Turn, error) {
+	g, s := t.g, t.s
+	cs := g.steps[s.Step]
+	if cs.Kind == KindEnd {
+		s.Done, s.Outcome = true, cs.Outcome
+		t.out.Outcomes = append(t.out.Outcomes, t.r.Outcome(s, cs.Outcome, t.now))
+		t.out.Replies = append(t.out.Replies, bot.Reply{Text: g.render(cs.Text, cs.text, s), Done: true})
+		return t.out, nil
+	}
+	t.out.Replies = append(t.out.Replies, g.question(cs, s))
+	return t.out, nil
+}
+
+// Current implements bot.Flow.
+func (r *Runner) Current(s *bot.Session) ([]bot.Reply, error) {
+	g := r.guides[s.Guide]
+	if g == nil {
+		return nil, fmt.Errorf("guide %q is not loaded", s.Guide)
+	}
+	cs := g.steps[s.Step]
+	if cs == nil || cs.Kind == KindCheck || cs.Kind == KindEnd {
+		return nil, fmt.Errorf("step %q is not a question in guide %s version %s", s.Step, g.Guide.ID, g.Guide.Version)
+	}
+	return []bot.Reply{g.question(cs, s)}, nil
+}
+
+// Outcome implements bot.Flow.
+func (r *Runner) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
+	o := bot.Outcome{
+		Key:          s.Key,
+		Platform:     s.Address.Platform,
+		Guide:        s.Guide,
+		GuideVersion: s.GuideVersion,
+		Kind:         kind,
+		Step:         s.Step,
+		Started:      s.Started,
+		Ended:        at,
+	}
+	if g := r.guides[s.Guide]; g != nil {
+		o.Tried = g.tried(s)
+	}
+	return o
+}
+
+// tried lists the fix steps answered, in order, each once.
+func (g *Compiled) tried(s *bot.Session) []string {
+	var out []string
+	for _, f := range s.History {
+		if cs := g.steps[f.Step]; cs != nil && cs.Kind == KindFix && f.Var != "" {
+			if !containsString(out, f.Step) {
+				out = append(out, f.Step)
+			}
+		}
+	}
+	return out
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (cs *compiledStep) hasChoice(id string) bool {
+	for _, o := range cs.options {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (cs *compiledStep) title() string {
+	if cs.Title != "" {
+		return cs.Title
+	}
+	return cs.ID
+}
+
+// question renders the reply that asks cs: its text with the choices or the
+// kind of typed answer it expects.
+func (g *Compiled) question(cs *compiledStep, s *bot.Session) bot.Reply {
+	rep := bot.Reply{Text: g.render(cs.Text, cs.text, s)}
+	switch cs.Kind {
+	case KindAsk:
+		rep.Choices = make([]bot.Choice, len(cs.Choices))
+		for i, ch := range cs.Choices {
+			rep.Choices[i] = bot.Choice{ID: ch.ID, Label: ch.Label}
+		}
+	case KindInput:
+		rep.Input = cs.Input
+		if cs.Help != "" {
+			rep.Choices = []bot.Choice{{ID: choiceHelp, Label: "Where do I find it?"}}
+		}
+	case KindFix:
+		rep.Text += "\n\nDid that fix it?"
+		rep.Choices = []bot.Choice{{ID: choiceFixed, Label: "Yes, it works now"}, {ID: choiceNotFixed, Label: "No, still failing"}}
+	}
+	return rep
+}
+
+// parseInput reads a typed answer of kind; value is what is stored, shown
+// what is echoed back.
+func parseInput(kind, text string) (value, shown string, err error) {
+	switch kind {
+	case InputSize:
+		b, err := answer.Size(text)
+		if err != nil {
+			return "", "", err
+		}
+		return strconv.FormatUint(b, 10), answer.FormatSize(b), nil
+	case InputVersion:
+		v, err := answer.Version(text)
+		return v, v, err
+	case InputNumber:
+		n, err := answer.Number(text)
+		if err != nil {
+			return "", "", err
+		}
+		v := strconv.FormatFloat(n, 'f', -1, 64)
+		return v, v, nil
+	default:
+		v := strings.TrimSpace(clip(cleanText(text), maxTextAnswer))
+		if v == "" {
+			return "", "", errors.New("empty answer")
+		}
+		return v, "“" + v + "”", nil
+	}
+}
+
+// inputError explains a typed answer that could not be read, with an
+// example of what works.
+func inputError(cs *compiledStep, err error) string {
+	ex := cs.Example
+	var msg string
+	switch cs.Input {
+	case InputSize:
+		if ex == "" {
+			ex = "3.2 GB"
+		}
+		switch {
+		case errors.Is(err, answer.ErrNoUnit):
+			msg = fmt.Sprintf("Is that in GB or MB? Please include the unit, like “%s”.", ex)
+		case errors.Is(err, answer.ErrAmbiguous):
+			msg = fmt.Sprintf("I see more than one size there. Please send just one, like “%s”.", ex)
+		default:
+			msg = fmt.Sprintf("I couldn't read that as a size. Please type it like “%s” or “800 MB”.", ex)
+		}
+	case InputVersion:
+		if ex == "" {
+			ex = "17.4.1"
+		}
+		if errors.Is(err, answer.ErrAmbiguous) {
+			msg = fmt.Sprintf("I see more than one version number there. Please send just one, like “%s”.", ex)
+		} else {
+			msg = fmt.Sprintf("I couldn't find a version number in that. Please type it like “%s”.", ex)
+		}
+	case InputNumber:
+		if ex == "" {
+			ex = "3"
+		}
+		msg = fmt.Sprintf("I couldn't read that as a number. Please type it like “%s”.", ex)
+	default:
+		msg = "Please type your answer."
+	}
+	if cs.Help != "" {
+		msg += " If you're not sure where to find it, say “not sure”."
+	}
+	return msg
+}
+
+// evaluate runs a check's condition; a value it needs that nobody gave, or
+// a value it cannot compare, makes the verdict unknown.
+func (g *Compiled) evaluate(cs *compiledStep, s *bot.Session) string {
+	for _, name := range cs.uses {
+		if _, ok := s.Answers[name]; !ok {
+			return eventUnknown
+		}
+	}
+	env := make(map[string]any, len(g.values)+len(cs.uses))
+	for k, v := range g.values {
+		env[k] = v
+	}
+	for _, name := range cs.uses {
+		raw := s.Answers[name]
+		switch g.vars[name] {
+		case InputSize, InputNumber:
+			n, err := strconv.ParseFloat(raw, 64)
+			if err != nil {
+				return eventUnknown
+			}
+			env[name] = n
+		default:
+			env[name] = raw
+		}
+	}
+	out, err := runProgram(cs, env)
+	if err != nil {
+		return eventUnknown
+	}
+	if out {
+		return eventTrue
+	}
+	return eventFalse
+}
+
+// clip cuts s to at most n bytes on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// cleanText drops control and invisible formatting characters from text
+// that will be stored and echoed.
+func cleanText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return -1
+		case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0xfeff:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// sortedKeys returns m's keys in order, for stable output.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

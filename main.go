@@ -1,0 +1,296 @@
+// Command troubleshooter is a chat bot that walks people through fixing a
+// problem, step by step, from guides written as data. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"troubleshooter/adapters/boltstore"
+	"troubleshooter/adapters/console"
+	"troubleshooter/bot"
+	"troubleshooter/flows"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitUsage is the exit code for a command line that could not be parsed.
+const exitUsage = 2
+
+const usage = `troubleshooter: a chat bot that walks people through fixing a problem.
+
+Usage:
+  troubleshooter [chat]             chat in the terminal (the default when no platform is configured)
+  troubleshooter serve              run the configured chat platforms
+  troubleshooter flows check [FILE...]   lint guides (default: built-in and configured)
+  troubleshooter flows graph GUIDE [--format mermaid|dot]
+  troubleshooter flows test FILE...      replay transcript files and compare
+  troubleshooter version
+
+Every command takes --config PATH (default config.yaml) and --help.
+`
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "chat"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	var err error
+	switch cmd {
+	case "chat":
+		err = cmdChat(ctx, args, stdin, stdout, stderr)
+	case "serve":
+		err = cmdServe(ctx, args, stderr)
+	case "flows":
+		err = cmdFlows(ctx, args, stdout, stderr)
+	case "version":
+		err = cmdVersion(args, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+}
+
+// errUsage marks a command line error whose message was already printed.
+var errUsage = errors.New("usage")
+
+// newFlags makes a flag set that prints its usage to stderr and reports
+// parse errors as errUsage.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: troubleshooter %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
+
+// configFlag adds --config; explicit reports whether it was given.
+func configFlag(fs *flag.FlagSet) func() (path string, explicit bool) {
+	p := fs.String("config", defaultConfigPath, "config file (a missing default file means built-in defaults)")
+	return func() (string, bool) {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+		return *p, explicit
+	}
+}
+
+// app is the wired bot: config, logger, guides, store and engine.
+type app struct {
+	cfg    Config
+	log    *slog.Logger
+	runner *flows.Runner
+	store  bot.Store
+	engine *bot.Engine
+}
+
+func newLogger(cfg LogConfig, stderr io.Writer) *slog.Logger {
+	level, _ := parseLevel(cfg.Level) // validated with the config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("config: log.level %q is not one of debug, info, warn, error", s)
+	}
+	return l, nil
+}
+
+// loadGuides loads the built-in and configured guides and builds a runner.
+func loadGuides(cfg Config) (*flows.Runner, error) {
+	set, err := flows.LoadSet(cfg.Guides.Files, cfg.Guides.Values, cfg.Guides.SkipBuiltin)
+	if err != nil {
+		return nil, fmt.Errorf("guides:\n%w", err)
+	}
+	return flows.NewRunner(set.Guides, cfg.Guides.Default)
+}
+
+// openStore opens the configured store.
+func openStore(cfg StoreConfig) (bot.Store, error) {
+	switch cfg.Kind {
+	case "memory":
+		return bot.NewMemoryStore(), nil
+	default:
+		st, err := boltstore.Open(cfg.Path)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+}
+
+func newApp(configPath string, explicit bool, stderr io.Writer) (*app, error) {
+	cfg, err := loadConfig(configPath, explicit)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr)}
+	if a.runner, err = loadGuides(cfg); err != nil {
+		return nil, err
+	}
+	if a.store, err = openStore(cfg.Store); err != nil {
+		return nil, err
+	}
+	a.engine = bot.NewEngine(a.store, a.runner, cfg.Conversation, a.log)
+	return a, nil
+}
+
+func (a *app) close() {
+	if err := a.store.Close(); err != nil {
+		a.log.Error("closing the store", "err", err)
+	}
+}
+
+func cmdChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("chat", "chat [--json] [--user ID] [--guide ID] [--config PATH]", stderr)
+	jsonMode := fs.Bool("json", false, "scripting interface: JSON lines in and out (see README)")
+	user := fs.String("user", "", "conversation user id; the same id later resumes the conversation (default: your login name)")
+	guide := fs.String("guide", "", "guide id for new conversations (default: the configured default)")
+	config := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "chat takes no arguments (got %q)\n", fs.Args())
+		return errUsage
+	}
+	path, explicit := config()
+	a, err := newApp(path, explicit, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if *guide != "" && a.runner.Guide(*guide) == nil {
+		return fmt.Errorf("no guide %q is loaded (loaded: %s)", *guide, strings.Join(a.runner.IDs(), ", "))
+	}
+	mode := console.Plain
+	switch {
+	case *jsonMode:
+		mode = console.JSON
+	case isTerminal(stdin) && isTerminal(stdout):
+		mode = console.Interactive
+	}
+	if *user == "" {
+		*user = defaultUser()
+	}
+	c := console.New(stdin, stdout, console.Config{User: *user, Guide: *guide, Mode: mode}, a.log)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, a.engine) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// Reading a terminal cannot be interrupted; every finished turn is
+		// already saved, so leaving now loses nothing.
+		return nil
+	}
+}
+
+func defaultUser() string {
+	for _, v := range []string{"USER", "USERNAME", "LOGNAME"} {
+		if u := os.Getenv(v); u != "" {
+			return u
+		}
+	}
+	return "local"
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func cmdServe(_ context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("serve", "serve [--config PATH]", stderr)
+	config := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p, explicit := config()
+	if _, err := loadConfig(p, explicit); err != nil {
+		return err
+	}
+	return errors.New("serve: no chat platform is configured, and this build has no Discord or Slack adapter yet; use `troubleshooter chat` to talk in the terminal")
+}
+
+func cmdVersion(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", "version", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	version, revision := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "troubleshooter %s", version)
+	if revision != "" {
+		fmt.Fprintf(stdout, " (%s)", revision)
+	}
+	fmt.Fprintln(stdout)
+	guides, err := flows.Builtin()
+	if err != nil {
+		return err
+	}
+	for _, g := range guides {
+		fmt.Fprintf(stdout, "guide %s version %s (built in)\n", g.ID, g.Version)
+	}
+	return nil
+}
