@@ -97,12 +97,12 @@ func TestVersionComparison(t *testing.T) {
 func TestFirstMessageJumps(t *testing.T) {
 	r := builtinRunner(t)
 	cases := map[string]string{
-		"it says not enough iCloud storage":     "fix_storage",
-		"the WhatsApp switch in iCloud is off":  "fix_icloud_access",
-		"my WhatsApp backup keeps failing":      "icloud_access",
+		"it says not enough iCloud storage":      "fix_storage",
+		"the WhatsApp switch in iCloud is off":   "fix_icloud_access",
+		"my WhatsApp backup keeps failing":       "icloud_access",
 		"the backup is stuck and never finishes": "fix_manual",
-		"is icloud down?":                       "apple_status",
-		"":                                      "icloud_access",
+		"is icloud down?":                        "apple_status",
+		"":                                       "icloud_access",
 	}
 	for text, want := range cases {
 		s, _ := chat(t, r, text)
@@ -156,10 +156,10 @@ func TestUnparseableAnswersReask(t *testing.T) {
 		}
 	}
 	sizeCases := map[string]string{
-		"3":             "include the unit",
-		"lots":          "couldn't read that as a size",
-		"3 GB or 5 GB":  "more than one size",
-		"don't know":    "Below the details of the last backup",
+		"3":            "include the unit",
+		"lots":         "couldn't read that as a size",
+		"3 GB or 5 GB": "more than one size",
+		"don't know":   "Below the details of the last backup",
 		"\x00\u202e🙂🙂": "couldn't read that as a size",
 	}
 	for answer, want := range sizeCases {
