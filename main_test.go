@@ -415,3 +415,19 @@ func TestCommandLineErrors(t *testing.T) {
 		t.Errorf("version: exit %d %s", code, stdout)
 	}
 }
+
+// TestReadmeDiagramIsCurrent keeps the README's diagram in step with the
+// shipped guide.
+func TestReadmeDiagramIsCurrent(t *testing.T) {
+	code, graph, stderr := runCLI(t, "", "flows", "graph", "whatsapp-icloud", "--format", "mermaid")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```mermaid\n"+graph+"```") {
+		t.Error("README.md's mermaid diagram differs from `go run . flows graph whatsapp-icloud --format mermaid`; paste the new one")
+	}
+}

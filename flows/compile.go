@@ -96,6 +96,9 @@ func Compile(g *Guide, values map[string]string) (*Compiled, error) {
 	c.indexSteps(l)
 	c.collectVars(l)
 	for _, st := range g.Steps {
+		if st == nil {
+			continue
+		}
 		if cs := c.steps[st.ID]; cs != nil && cs.Step == st {
 			c.compileStep(l, cs)
 		}
@@ -180,8 +183,11 @@ func (c *Compiled) indexSteps(l *linter) {
 // can be type-checked against them.
 func (c *Compiled) collectVars(l *linter) {
 	for _, st := range c.Guide.Steps {
+		if st == nil {
+			continue
+		}
 		cs := c.steps[st.ID]
-		if st == nil || cs == nil || cs.Step != st {
+		if cs == nil || cs.Step != st {
 			continue
 		}
 		kind := ""

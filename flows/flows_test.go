@@ -322,3 +322,16 @@ func FuzzRespond(f *testing.F) {
 		}
 	})
 }
+
+func TestParseRefusesAliases(t *testing.T) {
+	// Nested aliases expand exponentially; a guide must not be able to
+	// stall the loader that way.
+	src := "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nid: [*c,*c]\n"
+	_, err := Parse("bomb.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "bomb.yaml:2: YAML aliases") {
+		t.Errorf("err = %v, want the alias refused at line 2", err)
+	}
+	if _, err := Parse("two.yaml", []byte("id: a\n---\nid: b\n")); err == nil || !strings.Contains(err.Error(), "one YAML document") {
+		t.Errorf("two documents: err = %v", err)
+	}
+}

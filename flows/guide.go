@@ -5,13 +5,13 @@
 package flows
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // Step kinds.
@@ -149,12 +149,45 @@ func Parse(file string, data []byte) (*Guide, error) {
 	if len(data) > MaxGuideSize {
 		return nil, &Problem{File: file, Msg: fmt.Sprintf("file is %d bytes; guides are limited to %d", len(data), MaxGuideSize)}
 	}
-	var g Guide
-	if err := yaml.UnmarshalContext(context.Background(), data, &g, yaml.Strict()); err != nil {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
 		return nil, yamlProblem(file, err)
+	}
+	// Aliases are refused before decoding: expanding nested aliases is
+	// exponential ("billion laughs"), and a guide has no need for them.
+	var alias aliasFinder
+	for _, doc := range f.Docs {
+		ast.Walk(&alias, doc)
+	}
+	if alias.at != nil {
+		return nil, &Problem{File: file, Line: alias.at.GetToken().Position.Line, Msg: "YAML aliases (*name) are not supported in guides; write the value out"}
+	}
+	var g Guide
+	if len(f.Docs) > 1 {
+		return nil, &Problem{File: file, Msg: "a guide file holds one YAML document, not several"}
+	}
+	if len(f.Docs) == 1 && f.Docs[0].Body != nil {
+		if err := yaml.NodeToValue(f.Docs[0].Body, &g, yaml.Strict()); err != nil {
+			return nil, yamlProblem(file, err)
+		}
 	}
 	g.File = file
 	return &g, nil
+}
+
+// aliasFinder remembers the first alias node it visits.
+type aliasFinder struct{ at ast.Node }
+
+// Visit implements ast.Visitor.
+func (a *aliasFinder) Visit(n ast.Node) ast.Visitor {
+	if a.at != nil {
+		return nil
+	}
+	if _, ok := n.(*ast.AliasNode); ok {
+		a.at = n
+		return nil
+	}
+	return a
 }
 
 // yamlProblem turns a YAML library error into a Problem with file:line.
