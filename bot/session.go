@@ -59,15 +59,18 @@ type Frame struct {
 
 // Outcome is the record of one finished conversation, kept for reporting.
 type Outcome struct {
-	Key          string    `json:"key"`
-	Platform     string    `json:"platform"`
-	Guide        string    `json:"guide"`
-	GuideVersion string    `json:"guide_version"`
-	Kind         string    `json:"kind"`
-	Step         string    `json:"step"`            // the step it ended on
-	Tried        []string  `json:"tried,omitempty"` // fix steps answered, in order
-	Started      time.Time `json:"started"`
-	Ended        time.Time `json:"ended"`
+	Key          string `json:"key"`
+	Platform     string `json:"platform"`
+	Guide        string `json:"guide"`
+	GuideVersion string `json:"guide_version"`
+	Kind         string `json:"kind"`
+	// Step is where it ended: for resolved and escalated conversations the
+	// last step the person answered (the fix that worked, or the last one
+	// tried), otherwise the question left unanswered.
+	Step    string    `json:"step"`
+	Tried   []string  `json:"tried,omitempty"` // fix steps answered, in order
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended"`
 }
 
 // SeenEvent reports whether id is among the session's recent event ids.

@@ -335,3 +335,18 @@ func TestParseRefusesAliases(t *testing.T) {
 		t.Errorf("two documents: err = %v", err)
 	}
 }
+
+func TestOutcomeNamesTheFixThatWorked(t *testing.T) {
+	r := builtinRunner(t)
+	_, turn := chat(t, r, "hi", "on", "1 GB", "50 GB", "17.0", "2.20", "no", "yes")
+	if len(turn.Outcomes) != 1 {
+		t.Fatalf("outcomes %+v", turn.Outcomes)
+	}
+	o := turn.Outcomes[0]
+	if o.Kind != bot.OutcomeResolved || o.Step != "fix_manual" {
+		t.Errorf("resolved outcome at %q (%s), want fix_manual", o.Step, o.Kind)
+	}
+	if strings.Join(o.Tried, ",") != "fix_update,fix_manual" {
+		t.Errorf("tried %v", o.Tried)
+	}
+}

@@ -26,6 +26,10 @@ const (
 // maxTextAnswer bounds a free-text answer kept in a session.
 const maxTextAnswer = 500
 
+// maxMessage bounds how much of a message is read at all: no answer the
+// guides ask for is longer, and parsing a 100 KB paste would only cost time.
+const maxMessage = 4 << 10
+
 // Runner runs conversations over compiled guides; it implements bot.Flow.
 // It is safe for concurrent use.
 type Runner struct {
@@ -97,6 +101,7 @@ func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 		now = r.now()
 	}
 	t := &turn{r: r, s: s, now: now}
+	m.Text = clip(m.Text, maxMessage)
 	norm := answer.Normalize(m.Text)
 	if s.Guide == "" {
 		return t.start(m, norm)
@@ -414,15 +419,23 @@ func (r *Runner) Current(s *bot.Session) ([]bot.Reply, error) {
 	return []bot.Reply{g.question(cs, s)}, nil
 }
 
-// Outcome implements bot.Flow.
+// Outcome implements bot.Flow. A conversation that reached an end step is
+// recorded at the last step the person answered (the fix that worked, or
+// the last one tried); any other at the question left unanswered.
 func (r *Runner) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
+	step := s.Step
+	if g := r.guides[s.Guide]; g != nil && len(s.History) > 0 {
+		if cs := g.steps[step]; cs != nil && cs.Kind == KindEnd {
+			step = s.History[len(s.History)-1].Step
+		}
+	}
 	o := bot.Outcome{
 		Key:          s.Key,
 		Platform:     s.Address.Platform,
 		Guide:        s.Guide,
 		GuideVersion: s.GuideVersion,
 		Kind:         kind,
-		Step:         s.Step,
+		Step:         step,
 		Started:      s.Started,
 		Ended:        at,
 	}
