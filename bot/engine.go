@@ -249,3 +249,13 @@ var _ Handler = (*Engine)(nil)
 // TroubleReply is what adapters say when Handle fails: short, honest, and
 // an invitation to try again, since the message was not applied.
 const TroubleReply = "Sorry, I'm having trouble on my side right now. Please send that again in a moment."
+
+// Adapter connects a chat platform to a Handler.
+type Adapter interface {
+	// Name is the platform's name, as in Address.Platform.
+	Name() string
+	// Run connects and delivers every message to h until ctx is done, then
+	// disconnects cleanly and returns nil; it returns an error only when
+	// it cannot keep running (bad credentials, say).
+	Run(ctx context.Context, h Handler) error
+}
