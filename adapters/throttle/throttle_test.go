@@ -1,0 +1,78 @@
+package throttle
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"troubleshooter/bot"
+)
+
+type countHandler struct{ n atomic.Int32 }
+
+func (c *countHandler) Handle(context.Context, bot.Message) (bot.Result, error) {
+	c.n.Add(1)
+	return bot.Result{Replies: []bot.Reply{{Text: "ok"}}}, nil
+}
+
+func TestFloodIsThrottledPolitelyOthersUnaffected(t *testing.T) {
+	next := &countHandler{}
+	h := New(next, Config{PerMinute: 60, Burst: 5})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h.now = func() time.Time { return now }
+	flooder := bot.Message{Address: bot.Address{Platform: "slack", Workspace: "T1", Channel: "C1", User: "U1"}}
+	ctx := context.Background()
+	notices, silent := 0, 0
+	for i := range 100 {
+		m := flooder
+		m.Address.Channel = []string{"C1", "C2"}[i%2] // across channels still one person
+		res, err := h.Handle(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case len(res.Replies) == 0:
+			silent++
+		case res.Replies[0].Text == Notice:
+			notices++
+		}
+	}
+	if got := next.n.Load(); got != 5 {
+		t.Errorf("%d of 100 instant messages reached the engine, want the burst of 5", got)
+	}
+	if notices != 1 || silent != 94 {
+		t.Errorf("%d notices and %d silent drops, want 1 and 94", notices, silent)
+	}
+	other := bot.Message{Address: bot.Address{Platform: "slack", Workspace: "T1", Channel: "C1", User: "U2"}}
+	if res, _ := h.Handle(ctx, other); len(res.Replies) != 1 || res.Replies[0].Text != "ok" {
+		t.Errorf("another person was affected: %+v", res)
+	}
+	now = now.Add(2 * time.Second) // refills two tokens at 1/s
+	for range 2 {
+		if res, _ := h.Handle(ctx, flooder); len(res.Replies) != 1 || res.Replies[0].Text != "ok" {
+			t.Errorf("after a pause the person is still throttled: %+v", res)
+		}
+	}
+	if res, _ := h.Handle(ctx, flooder); len(res.Replies) != 1 || res.Replies[0].Text != Notice {
+		t.Errorf("a new flood after a pause gets no notice: %+v", res)
+	}
+}
+
+func TestIdleBucketsAreEvicted(t *testing.T) {
+	h := New(&countHandler{}, Config{})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h.now = func() time.Time { return now }
+	for i := range 100 {
+		if _, err := h.Handle(context.Background(), bot.Message{Address: bot.Address{Platform: "p", User: string(rune('a' + i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(idleEvict + 2*time.Minute)
+	if _, err := h.Handle(context.Background(), bot.Message{Address: bot.Address{Platform: "p", User: "late"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.people) != 1 {
+		t.Errorf("%d buckets kept after everyone went idle, want 1", len(h.people))
+	}
+}
