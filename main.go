@@ -39,6 +39,7 @@ Usage:
   troubleshooter flows check [FILE...]   lint guides (default: built-in and configured)
   troubleshooter flows graph GUIDE [--format mermaid|dot]
   troubleshooter flows test FILE...      replay transcript files and compare
+  troubleshooter bench [--store memory|bolt] [--conversations N] [--duration D] [--floor] [--preload N]
   troubleshooter version
 
 Every command takes --config PATH (default config.yaml) and --help.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdFlows(ctx, args, stdout, stderr)
 	case "version":
 		err = cmdVersion(args, stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 	default:

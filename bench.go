@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"troubleshooter/adapters/boltstore"
+	"troubleshooter/bot"
+)
+
+// benchScript is one pass through the guide per conversation: the storage
+// fix, the update fix, the manual backup, then a restart. It exercises
+// parsing (choices, sizes, versions, yes/no), checks, templates and saves.
+var benchScript = []string{"hi", "on", "3 GB", "5 GB", "no", "17.4.1", "2.24.21.77", "no", "restart"}
+
+// benchResult is the harness's last line.
+type benchResult struct {
+	Store         string  `json:"store"`
+	Path          string  `json:"path"`
+	Conversations int     `json:"conversations"`
+	Messages      int64   `json:"messages"`
+	MsgsPerS      float64 `json:"msgs_per_s"`
+	P50us         float64 `json:"p50_us"`
+	P99us         float64 `json:"p99_us"`
+	AllocsPerMsg  float64 `json:"allocs_per_msg"`
+	RSSMB         float64 `json:"rss_mb"`
+	Floor         bool    `json:"floor,omitempty"`
+	// Preloaded sessions and the heap they take, when --preload is used.
+	Preloaded       int     `json:"preloaded,omitempty"`
+	HeapPerSessionB float64 `json:"heap_per_session_bytes,omitempty"`
+}
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", "bench [--store memory|bolt] [--conversations N] [--duration D] [--path engine] [--floor] [--preload N]", stderr)
+	storeKind := fs.String("store", "memory", "session store: memory or bolt (bolt writes a temporary file, fsync on)")
+	conversations := fs.Int("conversations", 64, "conversations talking at once, each with its own goroutine")
+	duration := fs.Duration("duration", 5*time.Second, "how long to measure (bounded to 10m)")
+	path := fs.String("path", "engine", "code path: engine (the engine, guide and store in-process)")
+	floor := fs.Bool("floor", false, "measure the same driver with a handler that does nothing, for ratios")
+	preload := fs.Int("preload", 0, "sessions saved before measuring (for memory and RSS per stored session)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *conversations < 1 || *conversations > 100000:
+		return errors.New("bench: --conversations must be between 1 and 100000")
+	case *duration <= 0 || *duration > 10*time.Minute:
+		return errors.New("bench: --duration must be between 0 and 10m")
+	case *preload < 0 || *preload > 10_000_000:
+		return errors.New("bench: --preload must be between 0 and 10000000")
+	case *path != "engine":
+		return fmt.Errorf("bench: --path %q is not available in this build (want engine)", *path)
+	}
+
+	runner, err := loadGuides(defaultConfig())
+	if err != nil {
+		return err
+	}
+	var store bot.Store
+	switch *storeKind {
+	case "memory":
+		store = bot.NewMemoryStore()
+	case "bolt":
+		dir, err := os.MkdirTemp("", "troubleshooter-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		st, err := boltstore.Open(filepath.Join(dir, "bench.db"))
+		if err != nil {
+			return err
+		}
+		store = st
+	default:
+		return fmt.Errorf("bench: --store %q is not one of memory, bolt", *storeKind)
+	}
+	defer store.Close()
+	engine := bot.NewEngine(store, runner, defaultConfig().Conversation, nil)
+	var handler bot.Handler = engine
+	if *floor {
+		handler = floorHandler{}
+	}
+
+	res := benchResult{Store: *storeKind, Path: *path, Conversations: *conversations, Floor: *floor}
+	if *preload > 0 {
+		heap, err := preloadSessions(ctx, store, *preload, stderr)
+		if err != nil {
+			return err
+		}
+		res.Preloaded, res.HeapPerSessionB = *preload, heap
+	}
+
+	fmt.Fprintf(stderr, "bench: %d conversations, store %s, path %s%s, for %s\n",
+		*conversations, *storeKind, *path, map[bool]string{true: " (floor)"}[*floor], *duration)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	lat, total, elapsed, err := drive(ctx, handler, *conversations, *duration, stderr)
+	if err != nil {
+		return err
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+
+	res.Messages = total
+	res.MsgsPerS = round1(float64(total) / elapsed.Seconds())
+	res.P50us = round1(lat.quantile(0.50))
+	res.P99us = round1(lat.quantile(0.99))
+	if total > 0 {
+		res.AllocsPerMsg = round1(float64(after.Mallocs-before.Mallocs) / float64(total))
+	}
+	res.RSSMB = round1(rssMB())
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, string(b))
+	return err
+}
+
+// floorHandler does nothing: the driver's own cost, for ratios.
+type floorHandler struct{}
+
+func (floorHandler) Handle(context.Context, bot.Message) (bot.Result, error) {
+	return bot.Result{Replies: []bot.Reply{{Text: "ok"}}}, nil
+}
+
+// histogram counts latencies in log-linear buckets (32 per power of two,
+// about 3% resolution), so a long run's memory stays flat and RSS measures
+// the bot rather than the harness.
+type histogram [64 * 32]uint64
+
+func (h *histogram) add(d time.Duration) {
+	ns := uint64(max(d.Nanoseconds(), 1))
+	exp := 63 - bits.LeadingZeros64(ns)
+	var sub uint64
+	if exp >= 5 {
+		sub = (ns >> (exp - 5)) & 31
+	} else {
+		sub = (ns << (5 - exp)) & 31
+	}
+	h[exp*32+int(sub)]++
+}
+
+// quantile returns the lower bound of the bucket holding quantile p, in µs.
+func (h *histogram) quantile(p float64) float64 {
+	var total uint64
+	for _, c := range h {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := uint64(float64(total-1) * p)
+	var seen uint64
+	for i, c := range h {
+		seen += c
+		if seen > rank {
+			exp, sub := i/32, uint64(i%32)
+			var ns float64
+			if exp >= 5 {
+				ns = float64((32 + sub) << (exp - 5))
+			} else {
+				ns = float64((32 + sub) >> (5 - exp))
+			}
+			return ns / 1000
+		}
+	}
+	return 0
+}
+
+// drive runs conversations until duration has passed, each sending the
+// script in a loop, and returns every message's latency.
+func drive(ctx context.Context, h bot.Handler, conversations int, duration time.Duration, progress io.Writer) (*histogram, int64, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	hists := make([]histogram, conversations)
+	errs := make(chan error, conversations)
+	start := time.Now()
+	for c := range conversations {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := bot.Address{Platform: "bench", Channel: "c", User: "u" + strconv.Itoa(c)}
+			lat := &hists[c]
+			for i := 0; ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				_, err := h.Handle(ctx, bot.Message{Address: a, ID: strconv.Itoa(i), Text: benchScript[i%len(benchScript)]})
+				d := time.Since(t0)
+				if err != nil {
+					if ctx.Err() != nil {
+						break
+					}
+					errs <- err
+					return
+				}
+				lat.add(d)
+				total.Add(1)
+			}
+		}()
+	}
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	last := int64(0)
+loop:
+	for {
+		select {
+		case <-ticker.C:
+			n := total.Load()
+			fmt.Fprintf(progress, "bench: %5.1fs  %d messages  %d/s\n", time.Since(start).Seconds(), n, n-last)
+			last = n
+		case <-done:
+			break loop
+		}
+	}
+	elapsed := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, 0, 0, fmt.Errorf("bench: a message failed: %w", err)
+	}
+	var all histogram
+	for c := range hists {
+		for i, n := range hists[c] {
+			all[i] += n
+		}
+	}
+	return &all, total.Load(), elapsed, nil
+}
+
+// preloadSessions saves n finished-looking sessions (mid-guide, with a few
+// answers, as real ones are) and returns the heap they added per session.
+func preloadSessions(ctx context.Context, store bot.Store, n int, progress io.Writer) (float64, error) {
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	now := time.Now()
+	const workers = 64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				a := bot.Address{Platform: "preload", Channel: "c", User: "p" + strconv.Itoa(i)}
+				s := &bot.Session{Key: a.Key(), Address: a, Guide: "whatsapp-icloud", GuideVersion: "1",
+					Step: "ios_version", Started: now, Updated: now}
+				s.SetAnswer("icloud_access", "icloud_access", "on")
+				s.SetAnswer("backup_size", "backup_size", "3000000000")
+				s.SetAnswer("free_space", "free_space", "8000000000")
+				s.RememberEvent("ev-" + strconv.Itoa(i))
+				if err := store.Save(ctx, s, nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, fmt.Errorf("bench: preload: %w", err)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	per := (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(n)
+	fmt.Fprintf(progress, "bench: preloaded %d sessions in %s; heap %.0f bytes per session; RSS %.1f MB\n",
+		n, time.Since(now).Round(time.Millisecond), per, rssMB())
+	return round1(per), nil
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+// rssMB is the process's resident set size from /proc (Linux), or the
+// Go runtime's view of memory obtained from the OS elsewhere.
+func rssMB() float64 {
+	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				if kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64); err == nil {
+					return kb / 1024
+				}
+			}
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.Sys) / (1 << 20)
+}
