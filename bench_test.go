@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"troubleshooter/bot"
 )
@@ -38,4 +41,39 @@ func BenchmarkEngineStepMemory(b *testing.B) {
 			n++
 		}
 	})
+}
+
+func TestHistogramQuantiles(t *testing.T) {
+	var h histogram
+	for i := 1; i <= 1000; i++ {
+		h.add(time.Duration(i) * time.Microsecond)
+	}
+	for _, c := range []struct{ p, want float64 }{{0.5, 500}, {0.99, 990}, {0, 1}} {
+		got := h.quantile(c.p)
+		if got < c.want*0.96 || got > c.want*1.01 {
+			t.Errorf("p%v = %.1fµs, want about %.0fµs", c.p*100, got, c.want)
+		}
+	}
+	var empty histogram
+	if empty.quantile(0.5) != 0 {
+		t.Error("empty histogram has a median")
+	}
+}
+
+func TestBenchSmoke(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "bench", "--duration", "300ms", "--conversations", "4", "--store", "bolt")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res benchResult
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("last line is not the JSON result: %v\n%s", err, stdout)
+	}
+	if res.Messages == 0 || res.MsgsPerS <= 0 || res.P50us <= 0 || res.P99us < res.P50us || res.Store != "bolt" {
+		t.Errorf("implausible result %+v", res)
+	}
+	if code, _, stderr := runCLI(t, "", "bench", "--store", "mongo"); code != 1 || !strings.Contains(stderr, "not one of memory, bolt") {
+		t.Errorf("bad store: exit %d %s", code, stderr)
+	}
 }
