@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"troubleshooter/adapters/boltstore"
+	"troubleshooter/adapters/redisstore"
 	"troubleshooter/bot"
 )
 
@@ -37,14 +38,16 @@ type benchResult struct {
 	AllocsPerMsg  float64 `json:"allocs_per_msg"`
 	RSSMB         float64 `json:"rss_mb"`
 	Floor         bool    `json:"floor,omitempty"`
+	Replicas      int     `json:"replicas,omitempty"`
 	// Preloaded sessions and the heap they take, when --preload is used.
 	Preloaded       int     `json:"preloaded,omitempty"`
 	HeapPerSessionB float64 `json:"heap_per_session_bytes,omitempty"`
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--store memory|bolt] [--conversations N] [--duration D] [--path engine] [--floor] [--preload N]", stderr)
-	storeKind := fs.String("store", "memory", "session store: memory or bolt (bolt writes a temporary file, fsync on)")
+	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine] [--floor] [--preload N]", stderr)
+	storeKind := fs.String("store", "memory", "session store: memory, bolt (a temporary file, fsync on) or redis (REDIS_URL; keys under a throwaway prefix)")
+	replicas := fs.Int("replicas", 1, "with --store redis: engines sharing the Redis, each with its own connection pool; conversations are spread over them")
 	conversations := fs.Int("conversations", 64, "conversations talking at once, each with its own goroutine")
 	duration := fs.Duration("duration", 5*time.Second, "how long to measure (bounded to 10m)")
 	path := fs.String("path", "engine", "code path: engine (the engine, guide and store in-process)")
@@ -60,6 +63,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("bench: --duration must be between 0 and 10m")
 	case *preload < 0 || *preload > 10_000_000:
 		return errors.New("bench: --preload must be between 0 and 10000000")
+	case *replicas < 1 || *replicas > 64 || (*replicas > 1 && *storeKind != "redis"):
+		return errors.New("bench: --replicas must be between 1 and 64, and above 1 only with --store redis")
 	case *path != "engine":
 		return fmt.Errorf("bench: --path %q is not available in this build (want engine)", *path)
 	}
@@ -69,9 +74,26 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var store bot.Store
+	var extra []bot.Store // the other replicas' stores
 	switch *storeKind {
 	case "memory":
 		store = bot.NewMemoryStore()
+	case "redis":
+		url := os.Getenv(envRedisURL)
+		if url == "" {
+			return errors.New("bench: --store redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+		}
+		prefix := fmt.Sprintf("troubleshooter-bench-%d:", time.Now().UnixNano())
+		for range *replicas {
+			st, err := redisstore.Open(ctx, redisstore.Config{URL: url, Prefix: prefix})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			extra = append(extra, st)
+		}
+		store, extra = extra[0], extra[1:]
+		defer cleanupRedis(store.(*redisstore.Store), stderr)
 	case "bolt":
 		dir, err := os.MkdirTemp("", "troubleshooter-bench-")
 		if err != nil {
@@ -83,17 +105,20 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		store = st
+		defer store.Close()
 	default:
-		return fmt.Errorf("bench: --store %q is not one of memory, bolt", *storeKind)
+		return fmt.Errorf("bench: --store %q is not one of memory, bolt, redis", *storeKind)
 	}
-	defer store.Close()
-	engine := bot.NewEngine(store, runner, defaultConfig().Conversation, nil)
-	var handler bot.Handler = engine
-	if *floor {
-		handler = floorHandler{}
+	var handlers []bot.Handler
+	for _, st := range append([]bot.Store{store}, extra...) {
+		var h bot.Handler = bot.NewEngine(st, runner, defaultConfig().Conversation, nil)
+		if *floor {
+			h = floorHandler{}
+		}
+		handlers = append(handlers, h)
 	}
 
-	res := benchResult{Store: *storeKind, Path: *path, Conversations: *conversations, Floor: *floor}
+	res := benchResult{Store: *storeKind, Path: *path, Conversations: *conversations, Floor: *floor, Replicas: *replicas}
 	if *preload > 0 {
 		heap, err := preloadSessions(ctx, store, *preload, stderr)
 		if err != nil {
@@ -107,7 +132,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	lat, total, elapsed, err := drive(ctx, handler, *conversations, *duration, stderr)
+	lat, total, elapsed, err := drive(ctx, handlers, *conversations, *duration, stderr)
 	if err != nil {
 		return err
 	}
@@ -182,8 +207,9 @@ func (h *histogram) quantile(p float64) float64 {
 }
 
 // drive runs conversations until duration has passed, each sending the
-// script in a loop, and returns every message's latency.
-func drive(ctx context.Context, h bot.Handler, conversations int, duration time.Duration, progress io.Writer) (*histogram, int64, time.Duration, error) {
+// script in a loop to handlers[c % len(handlers)], and returns the latency
+// histogram.
+func drive(ctx context.Context, handlers []bot.Handler, conversations int, duration time.Duration, progress io.Writer) (*histogram, int64, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 	var total atomic.Int64
@@ -197,6 +223,7 @@ func drive(ctx context.Context, h bot.Handler, conversations int, duration time.
 			defer wg.Done()
 			a := bot.Address{Platform: "bench", Channel: "c", User: "u" + strconv.Itoa(c)}
 			lat := &hists[c]
+			h := handlers[c%len(handlers)]
 			for i := 0; ctx.Err() == nil; i++ {
 				t0 := time.Now()
 				_, err := h.Handle(ctx, bot.Message{Address: a, ID: strconv.Itoa(i), Text: benchScript[i%len(benchScript)]})
@@ -303,4 +330,11 @@ func rssMB() float64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return float64(ms.Sys) / (1 << 20)
+}
+
+// cleanupRedis deletes the bench's keys.
+func cleanupRedis(st *redisstore.Store, log io.Writer) {
+	if err := st.DeletePrefix(context.Background()); err != nil {
+		fmt.Fprintf(log, "bench: could not delete the bench's Redis keys: %v\n", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"troubleshooter/adapters/redisstore"
 	"troubleshooter/bot"
 )
 
@@ -26,12 +27,15 @@ type Config struct {
 
 // StoreConfig chooses where sessions live.
 type StoreConfig struct {
-	// Kind is "bolt" (default: one embedded file) or "memory" (lost on
-	// exit; for trying things out).
+	// Kind is "bolt" (default: one embedded file, one process), "redis"
+	// (shared by replicas) or "memory" (lost on exit; for trying things
+	// out).
 	Kind string `yaml:"kind"`
 	// Path of the bolt file; default ./data/troubleshooter.db. The
 	// environment variable TROUBLESHOOTER_STORE overrides it.
 	Path string `yaml:"path"`
+	// Redis configures the Redis store; its URL defaults to REDIS_URL.
+	Redis redisstore.Config `yaml:"redis"`
 }
 
 // GuidesConfig chooses the guides and their values.
@@ -60,6 +64,9 @@ const defaultConfigPath = "config.yaml"
 
 // envStorePath overrides store.path.
 const envStorePath = "TROUBLESHOOTER_STORE"
+
+// envRedisURL is the default of store.redis.url.
+const envRedisURL = "REDIS_URL"
 
 func defaultConfig() Config {
 	return Config{
@@ -91,6 +98,9 @@ func loadConfig(path string, explicit bool) (Config, error) {
 	}
 	if p := os.Getenv(envStorePath); p != "" {
 		cfg.Store.Path = p
+	}
+	if cfg.Store.Redis.URL == "" {
+		cfg.Store.Redis.URL = os.Getenv(envRedisURL)
 	}
 	cfg.fillDefaults()
 	return cfg, cfg.validate()
@@ -125,8 +135,12 @@ func (c *Config) validate() error {
 	var errs []error
 	switch c.Store.Kind {
 	case "bolt", "memory":
+	case "redis":
+		if c.Store.Redis.URL == "" {
+			errs = append(errs, errors.New("config: store.kind is redis but no URL is set: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or store.redis.url"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("config: store.kind %q is not one of bolt, memory", c.Store.Kind))
+		errs = append(errs, fmt.Errorf("config: store.kind %q is not one of bolt, redis, memory", c.Store.Kind))
 	}
 	if c.Conversation.IdleTimeout < 0 || c.Conversation.StoreTimeout < 0 {
 		errs = append(errs, errors.New("config: conversation timeouts must be positive"))

@@ -17,6 +17,7 @@ import (
 
 	"troubleshooter/adapters/boltstore"
 	"troubleshooter/adapters/console"
+	"troubleshooter/adapters/redisstore"
 	"troubleshooter/bot"
 	"troubleshooter/flows"
 )
@@ -156,10 +157,12 @@ func loadGuides(cfg Config) (*flows.Runner, error) {
 }
 
 // openStore opens the configured store.
-func openStore(cfg StoreConfig) (bot.Store, error) {
+func openStore(ctx context.Context, cfg StoreConfig) (bot.Store, error) {
 	switch cfg.Kind {
 	case "memory":
 		return bot.NewMemoryStore(), nil
+	case "redis":
+		return redisstore.Open(ctx, cfg.Redis)
 	default:
 		st, err := boltstore.Open(cfg.Path)
 		if err != nil {
@@ -178,7 +181,7 @@ func newApp(configPath string, explicit bool, stderr io.Writer) (*app, error) {
 	if a.runner, err = loadGuides(cfg); err != nil {
 		return nil, err
 	}
-	if a.store, err = openStore(cfg.Store); err != nil {
+	if a.store, err = openStore(context.Background(), cfg.Store); err != nil {
 		return nil, err
 	}
 	a.engine = bot.NewEngine(a.store, a.runner, cfg.Conversation, a.log)

@@ -371,7 +371,7 @@ func TestConfig(t *testing.T) {
 	})
 	t.Run("bad values", func(t *testing.T) {
 		_, err := loadConfig(write("store:\n  kind: mongo\nlog:\n  level: loud\n"), true)
-		if err == nil || !strings.Contains(err.Error(), `store.kind "mongo"`) || !strings.Contains(err.Error(), `log.level "loud"`) {
+		if err == nil || !strings.Contains(err.Error(), `store.kind "mongo" is not one of bolt, redis, memory`) || !strings.Contains(err.Error(), `log.level "loud"`) {
 			t.Errorf("err = %v", err)
 		}
 	})

@@ -1,0 +1,268 @@
+// Package redisstore keeps sessions and outcome records in Redis, so that
+// several bot replicas share them. It implements bot.Store with
+// compare-and-swap saves (a Lua script) and sessions that expire by TTL.
+//
+// It needs one Redis primary (or Sentinel); Redis Cluster is not supported,
+// because a save touches a session key and the shared outcomes key in one
+// script.
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"troubleshooter/bot"
+)
+
+// Config configures the Redis store.
+type Config struct {
+	// URL is the Redis address, e.g. redis://127.0.0.1:6379/0 (rediss://
+	// for TLS, with user and password in the URL). Default: the REDIS_URL
+	// environment variable, read by main.
+	URL string `yaml:"url"`
+	// Prefix namespaces every key, so that several bots can share a Redis.
+	// Default "troubleshooter:".
+	Prefix string `yaml:"prefix"`
+	// SessionTTL is how long an untouched session is kept. Default 48h:
+	// twice the engine's default idle time, so that the engine still sees
+	// an idle session and records its expiry before Redis forgets it.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// Timeout bounds each network round trip. Default 1s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.Prefix == "" {
+		c.Prefix = "troubleshooter:"
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 48 * time.Hour
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = time.Second
+	}
+	return c
+}
+
+// Store is a bot.Store in Redis. It is safe for concurrent use by many
+// goroutines and many processes.
+type Store struct {
+	rdb      *redis.Client
+	cfg      Config
+	outcomes string
+	closed   atomic.Bool
+}
+
+var _ bot.Store = (*Store)(nil)
+
+// Open connects to the Redis at cfg.URL and checks that it answers.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults()
+	if cfg.URL == "" {
+		return nil, errors.New("redis store: no URL (set REDIS_URL, e.g. redis://127.0.0.1:6379/0)")
+	}
+	opts, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		// The URL may hold a password: name the problem, not the URL.
+		return nil, fmt.Errorf("redis store: REDIS_URL is not a redis:// or rediss:// URL: %w", redactErr(err, cfg.URL))
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
+	opts.MaxRetries = 1
+	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes"}
+	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	if err := st.rdb.Ping(pctx).Err(); err != nil {
+		st.rdb.Close()
+		return nil, fmt.Errorf("redis store: cannot reach %s: %w", opts.Addr, err)
+	}
+	return st, nil
+}
+
+// redactErr keeps a secret-bearing URL out of an error message.
+func redactErr(err error, url string) error {
+	return errors.New(strings.ReplaceAll(err.Error(), url, "REDIS_URL"))
+}
+
+func (st *Store) sessionKey(key string) string { return st.cfg.Prefix + "s:" + key }
+
+func (st *Store) check(ctx context.Context) error {
+	if st.closed.Load() {
+		return bot.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// Load implements bot.Store.
+func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
+	if err := st.check(ctx); err != nil {
+		return nil, err
+	}
+	vals, err := st.rdb.HMGet(ctx, st.sessionKey(key), "v", "d").Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis load: %w", err)
+	}
+	if vals[0] == nil || vals[1] == nil {
+		return nil, bot.ErrNotFound
+	}
+	version, err := strconv.ParseUint(fmt.Sprint(vals[0]), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("redis load %q: corrupt version: %w", key, err)
+	}
+	s, err := bot.UnmarshalSession([]byte(fmt.Sprint(vals[1])))
+	if err != nil {
+		return nil, fmt.Errorf("redis load %q: %w", key, err)
+	}
+	if s.Key != key {
+		return nil, fmt.Errorf("redis load %q: record holds key %q", key, s.Key)
+	}
+	s.Version = version
+	return s, nil
+}
+
+// saveScript is the compare-and-swap: it writes the session and appends the
+// outcomes only if the stored version is the expected one, all atomically.
+// Outcome members are prefixed with a sequence number so that records with
+// equal times keep their save order and are never merged.
+var saveScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'v')
+if (cur == false and ARGV[1] ~= '0') or (cur ~= false and cur ~= ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+for i = 5, #ARGV, 2 do
+  local seq = redis.call('INCR', KEYS[3])
+  redis.call('ZADD', KEYS[2], ARGV[i], string.format('%020d', seq) .. ARGV[i+1])
+end
+return 1
+`)
+
+// Save implements bot.Store.
+func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcome) error {
+	if err := st.check(ctx); err != nil {
+		return err
+	}
+	if s == nil || s.Key == "" {
+		return errors.New("redis save: session has no key")
+	}
+	next := s.Version + 1
+	copyS := *s
+	copyS.Version = next
+	data, err := bot.MarshalSession(&copyS)
+	if err != nil {
+		return fmt.Errorf("redis save: %w", err)
+	}
+	args := []any{strconv.FormatUint(s.Version, 10), strconv.FormatUint(next, 10), data, st.cfg.SessionTTL.Milliseconds()}
+	for _, o := range outcomes {
+		enc, err := marshalOutcome(o)
+		if err != nil {
+			return fmt.Errorf("redis save: %w", err)
+		}
+		args = append(args, o.Ended.UnixMilli(), enc)
+	}
+	ok, err := saveScript.Run(ctx, st.rdb, []string{st.sessionKey(s.Key), st.outcomes, st.outcomes + ":seq"}, args...).Int()
+	if err != nil {
+		return fmt.Errorf("redis save: %w", err)
+	}
+	if ok == 0 {
+		return bot.ErrConflict
+	}
+	s.Version = next
+	return nil
+}
+
+// Delete implements bot.Store.
+func (st *Store) Delete(ctx context.Context, key string) error {
+	if err := st.check(ctx); err != nil {
+		return err
+	}
+	if err := st.rdb.Del(ctx, st.sessionKey(key)).Err(); err != nil {
+		return fmt.Errorf("redis delete: %w", err)
+	}
+	return nil
+}
+
+// outcomePage is how many records Outcomes reads per round trip.
+const outcomePage = 256
+
+// Outcomes implements bot.Store. Records are scored by their end time in
+// milliseconds; since is honoured exactly.
+func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outcome) error) error {
+	if err := st.check(ctx); err != nil {
+		return err
+	}
+	min := strconv.FormatInt(since.UnixMilli(), 10)
+	for offset := int64(0); ; offset += outcomePage {
+		members, err := st.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+			Key: st.outcomes, Start: min, Stop: "+inf", ByScore: true, Offset: offset, Count: outcomePage,
+		}).Result()
+		if err != nil {
+			return fmt.Errorf("redis outcomes: %w", err)
+		}
+		for _, m := range members {
+			if len(m) < 20 {
+				return fmt.Errorf("redis outcomes: corrupt record %q", m)
+			}
+			o, err := unmarshalOutcome([]byte(m[20:]))
+			if err != nil {
+				return fmt.Errorf("redis outcomes: %w", err)
+			}
+			if o.Ended.Before(since) {
+				continue
+			}
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if len(members) < outcomePage {
+			return nil
+		}
+	}
+}
+
+// Ping reports whether Redis answers, for readiness checks.
+func (st *Store) Ping(ctx context.Context) error {
+	if err := st.check(ctx); err != nil {
+		return err
+	}
+	return st.rdb.Ping(ctx).Err()
+}
+
+// DeletePrefix deletes every key under the store's prefix: sessions and
+// outcomes. It is for throwaway data such as benchmarks and tests.
+func (st *Store) DeletePrefix(ctx context.Context) error {
+	if err := st.check(ctx); err != nil {
+		return err
+	}
+	iter := st.rdb.Scan(ctx, 0, st.cfg.Prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := st.rdb.Del(ctx, iter.Val()).Err(); err != nil {
+			return err
+		}
+	}
+	return iter.Err()
+}
+
+// Close implements bot.Store.
+func (st *Store) Close() error {
+	if st.closed.Swap(true) {
+		return bot.ErrClosed
+	}
+	return st.rdb.Close()
+}
+
+func marshalOutcome(o bot.Outcome) ([]byte, error) { return json.Marshal(o) }
+
+func unmarshalOutcome(data []byte) (bot.Outcome, error) {
+	var o bot.Outcome
+	err := json.Unmarshal(data, &o)
+	return o, err
+}

@@ -1,0 +1,146 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"troubleshooter/bot"
+	"troubleshooter/bot/storetest"
+)
+
+// redisURL is the Redis the tests use: REDIS_URL, as .ci/run sets it after
+// starting redis-server on loopback. Without it the tests skip, unless
+// TROUBLESHOOTER_REQUIRE_REDIS is set (CI sets it), where they fail.
+func redisURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		if os.Getenv("TROUBLESHOOTER_REQUIRE_REDIS") != "" {
+			t.Fatal("REDIS_URL is not set but TROUBLESHOOTER_REQUIRE_REDIS is")
+		}
+		t.Skip("REDIS_URL is not set; start redis-server on 127.0.0.1 and set REDIS_URL=redis://127.0.0.1:6379/0")
+	}
+	return url
+}
+
+// openFresh opens a store under a prefix no other test uses.
+func openFresh(t *testing.T, url string) *Store {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(context.Background(), Config{URL: url, Prefix: "tstest:" + hex.EncodeToString(b[:]) + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cleanup(t, st) })
+	return st
+}
+
+// cleanup removes the test's keys with a fresh client (the store may be
+// closed by then).
+func cleanup(t *testing.T, st *Store) {
+	c, err := Open(context.Background(), st.cfg)
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return
+	}
+	defer c.Close()
+	if err := c.DeletePrefix(context.Background()); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	url := redisURL(t)
+	storetest.Run(t, func(t *testing.T) bot.Store { return openFresh(t, url) })
+}
+
+func TestTwoReplicasShareSessions(t *testing.T) {
+	url := redisURL(t)
+	a := openFresh(t, url)
+	b, err := Open(context.Background(), a.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	s := &bot.Session{Key: "k", Step: "one"}
+	if err := a.Save(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Load(ctx, "k")
+	if err != nil || got.Step != "one" || got.Version != 1 {
+		t.Fatalf("replica b sees %+v, %v", got, err)
+	}
+	got.Step = "two"
+	if err := b.Save(ctx, got, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Step = "stale"
+	if err := a.Save(ctx, s, nil); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("a stale write from replica a: %v, want ErrConflict", err)
+	}
+}
+
+func TestSessionsExpireByTTL(t *testing.T) {
+	url := redisURL(t)
+	st := openFresh(t, url)
+	st.cfg.SessionTTL = 50 * time.Millisecond
+	ctx := context.Background()
+	if err := st.Save(ctx, &bot.Session{Key: "short"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := st.rdb.PTTL(ctx, st.sessionKey("short")).Result()
+	if err != nil || ttl <= 0 || ttl > 50*time.Millisecond {
+		t.Fatalf("TTL %v, %v", ttl, err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, err := st.Load(ctx, "short")
+		if errors.Is(err, bot.ErrNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session still there after its TTL: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestUnreachableRedisFailsFastWithoutLeakingTheURL(t *testing.T) {
+	start := time.Now()
+	_, err := Open(context.Background(), Config{URL: "redis://user:s3cret@127.0.0.1:1/0", Timeout: 200 * time.Millisecond})
+	if err == nil {
+		t.Fatal("opened a Redis that is not there")
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("took %s to give up", time.Since(start))
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error leaks the password: %v", err)
+	}
+	_, err = Open(context.Background(), Config{URL: "http://user:s3cret@host"})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad URL error: %v", err)
+	}
+}
+
+func TestCorruptRecordIsAnError(t *testing.T) {
+	url := redisURL(t)
+	st := openFresh(t, url)
+	ctx := context.Background()
+	if err := st.rdb.HSet(ctx, st.sessionKey("bad"), "v", "1", "d", "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(ctx, "bad"); err == nil || !strings.Contains(err.Error(), `"bad"`) {
+		t.Errorf("corrupt record: %v", err)
+	}
+}
