@@ -73,6 +73,10 @@ func (c EngineConfig) withDefaults() EngineConfig {
 // conflicts impossible, so this only matters with shared stores.
 const maxConflictRetries = 16
 
+// leaseTTL bounds how long a crashed replica can hold a conversation's
+// lease; a turn takes milliseconds.
+const leaseTTL = 10 * time.Second
+
 // ErrBusy is returned when a conversation's session kept changing under the
 // engine (other replicas writing) and no save succeeded.
 var ErrBusy = errors.New("conversation is busy; try again")
@@ -120,6 +124,15 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Result, error) {
 		return Result{}, err
 	}
 	defer e.queue.release(key)
+	if l, ok := e.store.(Locker); ok {
+		lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		unlock, err := l.Lock(lctx, key, leaseTTL)
+		cancel()
+		if err != nil {
+			return Result{}, fmt.Errorf("lease conversation: %w", err)
+		}
+		defer unlock()
+	}
 
 	for attempt := 0; attempt < maxConflictRetries; attempt++ {
 		res, err := e.turn(ctx, key, m)

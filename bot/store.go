@@ -47,3 +47,15 @@ type Store interface {
 	// Close releases the store. Calls after Close fail.
 	Close() error
 }
+
+// Locker is implemented by stores shared between processes (Redis) to keep
+// one conversation's turns from interleaving across replicas. The engine
+// takes the lease, when the store offers one, after its in-process turn
+// queue and before loading the session.
+type Locker interface {
+	// Lock takes the lease on key for at most ttl, waiting while another
+	// holder has it, until ctx ends. unlock releases it if it is still
+	// ours. A lease that expires mid-turn cannot make a stale write win:
+	// Save's compare-and-swap refuses it.
+	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+}

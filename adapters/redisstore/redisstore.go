@@ -9,6 +9,8 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +61,8 @@ type Store struct {
 	cfg      Config
 	outcomes string
 	closed   atomic.Bool
+	id       string        // this client's random id, part of lease tokens
+	tokens   atomic.Uint64 // lease token counter
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -76,7 +80,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
 	opts.MaxRetries = 1
-	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes"}
+	var idb [8]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		return nil, fmt.Errorf("redis store: %w", err)
+	}
+	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes", id: hex.EncodeToString(idb[:])}
 	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	if err := st.rdb.Ping(pctx).Err(); err != nil {
@@ -234,6 +242,47 @@ func (st *Store) Ping(ctx context.Context) error {
 		return err
 	}
 	return st.rdb.Ping(ctx).Err()
+}
+
+var _ bot.Locker = (*Store)(nil)
+
+// unlockScript deletes the lease only if it still holds our token, so a
+// holder whose lease expired cannot release someone else's.
+var unlockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// lockPoll is how often a waiting replica retries a held lease.
+const lockPoll = 2 * time.Millisecond
+
+// Lock implements bot.Locker with SET NX PX and a random token.
+func (st *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	if err := st.check(ctx); err != nil {
+		return nil, err
+	}
+	token := strconv.FormatUint(st.tokens.Add(1), 36) + ":" + st.id
+	lk := st.cfg.Prefix + "l:" + key
+	for {
+		ok, err := st.rdb.SetNX(ctx, lk, token, ttl).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis lock: %w", err)
+		}
+		if ok {
+			return func() {
+				// Best effort: a failed release only delays the next
+				// turn until the lease expires.
+				uctx, cancel := context.WithTimeout(context.Background(), st.cfg.Timeout)
+				defer cancel()
+				_ = unlockScript.Run(uctx, st.rdb, []string{lk}, token).Err()
+			}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("redis lock: conversation busy: %w", ctx.Err())
+		case <-time.After(lockPoll):
+		}
+	}
 }
 
 // DeletePrefix deletes every key under the store's prefix: sessions and

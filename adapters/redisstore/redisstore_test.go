@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,5 +145,94 @@ func TestCorruptRecordIsAnError(t *testing.T) {
 	}
 	if _, err := st.Load(ctx, "bad"); err == nil || !strings.Contains(err.Error(), `"bad"`) {
 		t.Errorf("corrupt record: %v", err)
+	}
+}
+
+// counterFlow counts messages in the session and records overlap.
+type counterFlow struct {
+	inFlight, maxInFlight atomic.Int32
+}
+
+func (f *counterFlow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	n := f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	for old := f.maxInFlight.Load(); n > old && !f.maxInFlight.CompareAndSwap(old, n); old = f.maxInFlight.Load() {
+	}
+	time.Sleep(200 * time.Microsecond) // widen the window an interleaving would need
+	s.Guide, s.Step = "g", "count"
+	c, _ := strconv.Atoi(s.Answers["count"])
+	s.SetAnswer("count", "count", strconv.Itoa(c+1))
+	return bot.Turn{Replies: []bot.Reply{{Text: strconv.Itoa(c + 1)}}}, nil
+}
+func (f *counterFlow) Current(*bot.Session) ([]bot.Reply, error) { return nil, nil }
+func (f *counterFlow) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
+	return bot.Outcome{Key: s.Key, Kind: kind, Ended: at}
+}
+
+// TestTwoReplicasOneConversation sends 50 concurrent messages of one
+// conversation to two engines over one Redis: the lease keeps their turns
+// from interleaving and compare-and-swap loses no update.
+func TestTwoReplicasOneConversation(t *testing.T) {
+	url := redisURL(t)
+	a := openFresh(t, url)
+	b, err := Open(context.Background(), a.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	flow := &counterFlow{}
+	engines := []*bot.Engine{bot.NewEngine(a, flow, bot.EngineConfig{}, nil), bot.NewEngine(b, flow, bot.EngineConfig{}, nil)}
+	addr := bot.Address{Platform: "test", User: "u"}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := engines[i%2].Handle(context.Background(), bot.Message{Address: addr, ID: "ev" + strconv.Itoa(i), Text: "x"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	s, err := a.Load(context.Background(), addr.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Answers["count"] != "50" {
+		t.Errorf("count %s after 50 messages on two replicas", s.Answers["count"])
+	}
+	if got := flow.maxInFlight.Load(); got != 1 {
+		t.Errorf("%d turns of one conversation ran at once across replicas", got)
+	}
+}
+
+func TestLeaseIsExclusiveAndExpires(t *testing.T) {
+	st := openFresh(t, redisURL(t))
+	ctx := context.Background()
+	unlock, err := st.Lock(ctx, "k", 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := st.Lock(short, "k", time.Second); err == nil {
+		t.Fatal("a held lease was taken twice")
+	}
+	// Not released: it must expire by itself (a crashed replica).
+	start := time.Now()
+	unlock2, err := st.Lock(ctx, "k", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Errorf("waited %s for an expired lease", waited)
+	}
+	unlock() // the old holder's late release must not free the new lease
+	if ok, _ := st.rdb.Exists(ctx, st.cfg.Prefix+"l:k").Result(); ok != 1 {
+		t.Error("a stale holder released someone else's lease")
+	}
+	unlock2()
+	if ok, _ := st.rdb.Exists(ctx, st.cfg.Prefix+"l:k").Result(); ok != 0 {
+		t.Error("unlock did not release the lease")
 	}
 }
