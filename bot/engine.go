@@ -56,6 +56,10 @@ type EngineConfig struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// StoreTimeout bounds each store operation. Default 5s.
 	StoreTimeout time.Duration `yaml:"store_timeout"`
+	// LeaseTTL bounds how long a replica that stalls or crashes mid-turn
+	// keeps a conversation's lease (shared stores only). Default 10s; a
+	// turn takes milliseconds.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 func (c EngineConfig) withDefaults() EngineConfig {
@@ -65,6 +69,9 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	if c.StoreTimeout <= 0 {
 		c.StoreTimeout = 5 * time.Second
 	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 10 * time.Second
+	}
 	return c
 }
 
@@ -72,10 +79,6 @@ func (c EngineConfig) withDefaults() EngineConfig {
 // keep winning the compare-and-swap; in one process the turn queue makes
 // conflicts impossible, so this only matters with shared stores.
 const maxConflictRetries = 16
-
-// leaseTTL bounds how long a crashed replica can hold a conversation's
-// lease; a turn takes milliseconds.
-const leaseTTL = 10 * time.Second
 
 // ErrBusy is returned when a conversation's session kept changing under the
 // engine (other replicas writing) and no save succeeded.
@@ -126,7 +129,7 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Result, error) {
 	defer e.queue.release(key)
 	if l, ok := e.store.(Locker); ok {
 		lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
-		unlock, err := l.Lock(lctx, key, leaseTTL)
+		unlock, err := l.Lock(lctx, key, e.cfg.LeaseTTL)
 		cancel()
 		if err != nil {
 			return Result{}, fmt.Errorf("lease conversation: %w", err)
