@@ -105,9 +105,28 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		store = st
-		defer store.Close()
+		defer func() { store.Close() }()
 	default:
 		return fmt.Errorf("bench: --store %q is not one of memory, bolt, redis", *storeKind)
+	}
+	res := benchResult{Store: *storeKind, Path: *path, Conversations: *conversations, Floor: *floor, Replicas: *replicas}
+	if *preload > 0 {
+		heap, err := preloadSessions(ctx, store, *preload, stderr)
+		if err != nil {
+			return err
+		}
+		res.Preloaded, res.HeapPerSessionB = *preload, heap
+		if bs, ok := store.(*boltstore.Store); ok {
+			// Measure as a restarted bot would run: the sessions are on
+			// disk, and only the pages of active conversations are read.
+			if err := bs.Close(); err != nil {
+				return err
+			}
+			if store, err = boltstore.Open(bs.Path()); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "bench: reopened the store as a restart would; RSS %.1f MB\n", rssMB())
+		}
 	}
 	var handlers []bot.Handler
 	for _, st := range append([]bot.Store{store}, extra...) {
@@ -118,14 +137,6 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		handlers = append(handlers, h)
 	}
 
-	res := benchResult{Store: *storeKind, Path: *path, Conversations: *conversations, Floor: *floor, Replicas: *replicas}
-	if *preload > 0 {
-		heap, err := preloadSessions(ctx, store, *preload, stderr)
-		if err != nil {
-			return err
-		}
-		res.Preloaded, res.HeapPerSessionB = *preload, heap
-	}
 
 	fmt.Fprintf(stderr, "bench: %d conversations, store %s, path %s%s, for %s\n",
 		*conversations, *storeKind, *path, map[bool]string{true: " (floor)"}[*floor], *duration)
