@@ -137,7 +137,6 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		handlers = append(handlers, h)
 	}
 
-
 	fmt.Fprintf(stderr, "bench: %d conversations, store %s, path %s%s, for %s\n",
 		*conversations, *storeKind, *path, map[bool]string{true: " (floor)"}[*floor], *duration)
 	runtime.GC()
