@@ -162,11 +162,13 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+// envRef matches ${VAR} and ${VAR:-default}.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
 // expandEnv replaces ${VAR} in every string of v (after parsing, so a
 // value cannot inject YAML). An unset variable is an error naming the key,
-// never an empty secret discovered later.
+// never an empty secret discovered later; ${VAR:-default} uses default
+// (possibly empty) instead, for settings that are optional.
 func expandEnv(v reflect.Value, path string) error {
 	switch v.Kind() {
 	case reflect.String:
@@ -176,9 +178,15 @@ func expandEnv(v reflect.Value, path string) error {
 		}
 		var missing []string
 		out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
-			name := ref[2 : len(ref)-1]
+			m := envRef.FindStringSubmatch(ref)
+			name, fallback := m[1], m[2]
 			val, ok := os.LookupEnv(name)
-			if !ok {
+			switch {
+			case ok && val != "":
+				return val
+			case fallback != "":
+				return fallback[2:]
+			case !ok:
 				missing = append(missing, name)
 			}
 			return val

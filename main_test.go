@@ -348,6 +348,13 @@ func TestConfig(t *testing.T) {
 			t.Errorf("path %q, err %v", cfg.Store.Path, err)
 		}
 	})
+	t.Run("defaults for optional variables", func(t *testing.T) {
+		t.Setenv("TS_EMPTY_VAR", "")
+		cfg, err := loadConfig(write("store:\n  path: ${TS_SURELY_UNSET_VAR:-/d/x.db}\nlog:\n  level: ${TS_EMPTY_VAR:-warn}\n"), true)
+		if err != nil || cfg.Store.Path != "/d/x.db" || cfg.Log.Level != "warn" {
+			t.Errorf("path %q level %q err %v", cfg.Store.Path, cfg.Log.Level, err)
+		}
+	})
 	t.Run("unset variable is an error", func(t *testing.T) {
 		_, err := loadConfig(write("store:\n  path: ${TS_SURELY_UNSET_VAR}\n"), true)
 		if err == nil || !strings.Contains(err.Error(), "store.path refers to unset environment variable TS_SURELY_UNSET_VAR") {
