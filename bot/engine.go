@@ -95,6 +95,7 @@ type Engine struct {
 	log   *slog.Logger
 	queue *turnQueue
 	now   func() time.Time
+	obs   Observer
 }
 
 // NewEngine returns an Engine over store and flow. A nil log discards logs.
@@ -109,7 +110,17 @@ func NewEngine(store Store, flow Flow, cfg EngineConfig, log *slog.Logger) *Engi
 		log:   log,
 		queue: newTurnQueue(),
 		now:   time.Now,
+		obs:   nopObserver{},
 	}
+}
+
+// SetObserver makes the engine report to o (metrics). Call it before
+// handling messages.
+func (e *Engine) SetObserver(o Observer) {
+	if o == nil {
+		o = nopObserver{}
+	}
+	e.obs = o
 }
 
 // SetClock replaces the engine's clock; for tests of expiry. Not safe to
@@ -121,7 +132,9 @@ func (e *Engine) SetClock(now func() time.Time) { e.now = now }
 // store failures (wrapped), ErrBusy, ctx's error, or a flow bug; the
 // conversation's saved state is then unchanged and the message may be
 // delivered again.
-func (e *Engine) Handle(ctx context.Context, m Message) (Result, error) {
+func (e *Engine) Handle(ctx context.Context, m Message) (res Result, err error) {
+	start := time.Now()
+	defer func() { e.obs.Handled(m.Platform, time.Since(start), len(res.Replies), res.Duplicate, err) }()
 	key := m.Address.Key()
 	if err := e.queue.acquire(ctx, key); err != nil {
 		return Result{}, err
@@ -129,7 +142,9 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Result, error) {
 	defer e.queue.release(key)
 	if l, ok := e.store.(Locker); ok {
 		lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		t0 := time.Now()
 		unlock, err := l.Lock(lctx, key, e.cfg.LeaseTTL)
+		e.obs.StoreOp("lock", time.Since(t0), err)
 		cancel()
 		if err != nil {
 			return Result{}, fmt.Errorf("lease conversation: %w", err)
@@ -178,6 +193,7 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 		s.Reset(now)
 	}
 
+	wasNew := s.Guide == ""
 	t, err := e.flow.Respond(s, m)
 	if err != nil {
 		return Result{}, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
@@ -188,11 +204,21 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
 	defer cancel()
-	if err := e.store.Save(sctx, s, outcomes); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return Result{}, err
-		}
+	t0 := time.Now()
+	err = e.store.Save(sctx, s, outcomes)
+	if errors.Is(err, ErrConflict) {
+		e.obs.StoreOp("save", time.Since(t0), nil)
+		return Result{}, err
+	}
+	e.obs.StoreOp("save", time.Since(t0), err)
+	if err != nil {
 		return Result{}, fmt.Errorf("save session: %w", err)
+	}
+	if wasNew && s.Guide != "" {
+		e.obs.Started(m.Platform, s.Guide)
+	}
+	for _, o := range outcomes {
+		e.obs.Ended(o)
 	}
 	replies := t.Replies
 	if len(pre) > 0 {
@@ -205,10 +231,13 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 func (e *Engine) load(ctx context.Context, key string) (*Session, error) {
 	lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
 	defer cancel()
+	t0 := time.Now()
 	s, err := e.store.Load(lctx, key)
 	if errors.Is(err, ErrNotFound) {
+		e.obs.StoreOp("load", time.Since(t0), nil)
 		return nil, nil
 	}
+	e.obs.StoreOp("load", time.Since(t0), err)
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}

@@ -1,0 +1,134 @@
+// Package metrics exposes the bot's Prometheus metrics (client_golang): a
+// bot.Observer for the engine, counters the platform adapters can bump, and
+// the /metrics handler. Every name starts with troubleshooter_; labels are
+// bounded (platforms, guides, steps, outcome kinds, store operations),
+// never users, keys or text.
+package metrics
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"troubleshooter/bot"
+)
+
+// Metrics holds the collectors on their own registry. It implements
+// bot.Observer and is safe for concurrent use.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	messages   *prometheus.CounterVec
+	replies    *prometheus.CounterVec
+	duplicates *prometheus.CounterVec
+	errors     *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	started    *prometheus.CounterVec
+	ended      *prometheus.CounterVec
+	storeTime  *prometheus.HistogramVec
+	storeErrs  *prometheus.CounterVec
+	apiErrors  *prometheus.CounterVec
+	rateLimits *prometheus.CounterVec
+}
+
+var _ bot.Observer = (*Metrics)(nil)
+
+// New registers every metric, plus the Go runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	m.messages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_messages_total", Help: "Messages received, by platform.",
+	}, []string{"platform"})
+	m.replies = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_replies_total", Help: "Replies produced, by platform.",
+	}, []string{"platform"})
+	m.duplicates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_duplicate_events_total", Help: "Redelivered events recognised and ignored, by platform.",
+	}, []string{"platform"})
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_handle_errors_total", Help: "Messages that could not be handled (store down, …), by platform.",
+	}, []string{"platform"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "troubleshooter_handle_seconds",
+		Help:    "Time to handle one message (load, guide, durable save), by platform.",
+		Buckets: []float64{.00001, .00003, .0001, .0003, .001, .003, .01, .03, .1, .3, 1, 3},
+	}, []string{"platform"})
+	m.started = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_conversations_started_total", Help: "Conversations started, by platform and guide.",
+	}, []string{"platform", "guide"})
+	m.ended = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_conversations_ended_total",
+		Help: "Conversations ended, by guide, outcome (resolved, escalated, stopped, expired, restarted) and the step: the fix that resolved it, or where it stopped.",
+	}, []string{"guide", "outcome", "step"})
+	m.storeTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "troubleshooter_store_seconds",
+		Help:    "Store operation latency, by operation (load, save, lock).",
+		Buckets: []float64{.00001, .00003, .0001, .0003, .001, .003, .01, .03, .1, .3, 1},
+	}, []string{"op"})
+	m.storeErrs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_store_errors_total", Help: "Store operations that failed, by operation.",
+	}, []string{"op"})
+	m.apiErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_platform_api_errors_total", Help: "Failed calls to a platform's API, by platform.",
+	}, []string{"platform"})
+	m.rateLimits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_platform_rate_limited_total", Help: "429 answers from a platform's API, by platform.",
+	}, []string{"platform"})
+	for _, c := range []prometheus.Collector{m.messages, m.replies, m.duplicates, m.errors, m.latency, m.started,
+		m.ended, m.storeTime, m.storeErrs, m.apiErrors, m.rateLimits,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Handled implements bot.Observer.
+func (m *Metrics) Handled(platform string, d time.Duration, replies int, duplicate bool, err error) {
+	m.messages.WithLabelValues(platform).Inc()
+	m.latency.WithLabelValues(platform).Observe(d.Seconds())
+	switch {
+	case err != nil:
+		m.errors.WithLabelValues(platform).Inc()
+	case duplicate:
+		m.duplicates.WithLabelValues(platform).Inc()
+	default:
+		m.replies.WithLabelValues(platform).Add(float64(replies))
+	}
+}
+
+// Started implements bot.Observer.
+func (m *Metrics) Started(platform, guide string) {
+	m.started.WithLabelValues(platform, guide).Inc()
+}
+
+// Ended implements bot.Observer.
+func (m *Metrics) Ended(o bot.Outcome) {
+	m.ended.WithLabelValues(o.Guide, o.Kind, o.Step).Inc()
+}
+
+// StoreOp implements bot.Observer.
+func (m *Metrics) StoreOp(op string, d time.Duration, err error) {
+	m.storeTime.WithLabelValues(op).Observe(d.Seconds())
+	if err != nil && !errors.Is(err, bot.ErrNotFound) {
+		m.storeErrs.WithLabelValues(op).Inc()
+	}
+}
+
+// APIError counts a failed platform API call; rateLimited marks a 429.
+// Adapters call it; it is safe for concurrent use.
+func (m *Metrics) APIError(platform string, rateLimited bool) {
+	m.apiErrors.WithLabelValues(platform).Inc()
+	if rateLimited {
+		m.rateLimits.WithLabelValues(platform).Inc()
+	}
+}

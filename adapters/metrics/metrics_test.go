@@ -1,0 +1,106 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"troubleshooter/bot"
+)
+
+// scrape serves the metrics over a real HTTP server and returns the text.
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestObservationsBecomeMetrics(t *testing.T) {
+	m := New()
+	m.Handled("slack", 3*time.Millisecond, 2, false, nil)
+	m.Handled("slack", time.Millisecond, 0, true, nil)
+	m.Handled("discord", time.Second, 0, false, errors.New("store down"))
+	m.Started("slack", "whatsapp-icloud")
+	m.Ended(bot.Outcome{Guide: "whatsapp-icloud", Kind: bot.OutcomeResolved, Step: "fix_storage"})
+	m.StoreOp("save", time.Millisecond, errors.New("timeout"))
+	m.StoreOp("load", time.Millisecond, bot.ErrNotFound)
+	m.APIError("discord", true)
+	text := scrape(t, m)
+	for _, want := range []string{
+		`troubleshooter_messages_total{platform="slack"} 2`,
+		`troubleshooter_replies_total{platform="slack"} 2`,
+		`troubleshooter_duplicate_events_total{platform="slack"} 1`,
+		`troubleshooter_handle_errors_total{platform="discord"} 1`,
+		`troubleshooter_handle_seconds_count{platform="slack"} 2`,
+		`troubleshooter_conversations_started_total{guide="whatsapp-icloud",platform="slack"} 1`,
+		`troubleshooter_conversations_ended_total{guide="whatsapp-icloud",outcome="resolved",step="fix_storage"} 1`,
+		`troubleshooter_store_errors_total{op="save"} 1`,
+		`troubleshooter_platform_api_errors_total{platform="discord"} 1`,
+		`troubleshooter_platform_rate_limited_total{platform="discord"} 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, `troubleshooter_store_errors_total{op="load"}`) {
+		t.Error("a missing session counted as a store error")
+	}
+}
+
+// flow is a one-step guide: the first message starts, "done" resolves.
+type flow struct{}
+
+func (flow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	if s.Guide == "" {
+		s.Guide, s.Step = "g", "q"
+		return bot.Turn{Replies: []bot.Reply{{Text: "q?"}}}, nil
+	}
+	s.Done, s.Outcome = true, bot.OutcomeResolved
+	return bot.Turn{Replies: []bot.Reply{{Text: "bye"}}, Outcomes: []bot.Outcome{{Guide: "g", Kind: bot.OutcomeResolved, Step: "q"}}}, nil
+}
+func (flow) Current(*bot.Session) ([]bot.Reply, error)           { return nil, nil }
+func (flow) Outcome(*bot.Session, string, time.Time) bot.Outcome { return bot.Outcome{} }
+
+func TestEngineReportsToMetrics(t *testing.T) {
+	m := New()
+	e := bot.NewEngine(bot.NewMemoryStore(), flow{}, bot.EngineConfig{}, nil)
+	e.SetObserver(m)
+	a := bot.Address{Platform: "console", User: "u"}
+	for _, text := range []string{"hi", "done"} {
+		if _, err := e.Handle(context.Background(), bot.Message{Address: a, ID: text, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Handle(context.Background(), bot.Message{Address: a, ID: "done", Text: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	text := scrape(t, m)
+	for _, want := range []string{
+		`troubleshooter_messages_total{platform="console"} 3`,
+		`troubleshooter_conversations_started_total{guide="g",platform="console"} 1`,
+		`troubleshooter_conversations_ended_total{guide="g",outcome="resolved",step="q"} 1`,
+		`troubleshooter_duplicate_events_total{platform="console"} 1`,
+		`troubleshooter_store_seconds_count{op="save"} 2`,
+		`troubleshooter_store_seconds_count{op="load"} 3`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s\n", want)
+		}
+	}
+}

@@ -1,0 +1,28 @@
+package bot
+
+import "time"
+
+// Observer is told what the engine does, for metrics. Implementations must
+// be safe for concurrent use and fast: they run on every message. Labels
+// they derive must stay bounded: platform names, guide ids, step ids and
+// outcome kinds are; keys, users and text are not passed.
+type Observer interface {
+	// Handled is called once per message with its platform, how long it
+	// took, how many replies it produced, whether it was a redelivery, and
+	// the error, if any.
+	Handled(platform string, d time.Duration, replies int, duplicate bool, err error)
+	// Started is called when a conversation starts on guide.
+	Started(platform, guide string)
+	// Ended is called for every outcome record, once it is saved.
+	Ended(o Outcome)
+	// StoreOp is called after each store call ("load", "save", "lock").
+	StoreOp(op string, d time.Duration, err error)
+}
+
+// nopObserver discards observations.
+type nopObserver struct{}
+
+func (nopObserver) Handled(string, time.Duration, int, bool, error) {}
+func (nopObserver) Started(string, string)                          {}
+func (nopObserver) Ended(Outcome)                                   {}
+func (nopObserver) StoreOp(string, time.Duration, error)            {}
