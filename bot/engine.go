@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -217,8 +219,11 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 	if wasNew && s.Guide != "" {
 		e.obs.Started(m.Platform, s.Guide)
 	}
+	e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", s.Guide, "step", s.Step)
 	for _, o := range outcomes {
 		e.obs.Ended(o)
+		e.log.Info("conversation ended", "conversation", LogKey(key), "platform", o.Platform,
+			"guide", o.Guide, "outcome", o.Kind, "step", o.Step)
 	}
 	replies := t.Replies
 	if len(pre) > 0 {
@@ -303,4 +308,11 @@ type Adapter interface {
 	// disconnects cleanly and returns nil; it returns an error only when
 	// it cannot keep running (bad credentials, say).
 	Run(ctx context.Context, h Handler) error
+}
+
+// LogKey is how a conversation key appears in logs: a short hash, so that
+// logs can follow one conversation without recording who had it.
+func LogKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:6])
 }

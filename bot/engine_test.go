@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -322,5 +323,26 @@ func TestCurrentShowsTheWaitingQuestion(t *testing.T) {
 	res, err = e.Current(ctx, alice)
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "current count" {
 		t.Errorf("in progress: %+v, %v", res, err)
+	}
+}
+
+func TestLogsHashKeysAndHoldNoText(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, log)
+	secret := Address{Platform: "test", User: "alice-user-id-123"}
+	for _, text := range []string{"my password is hunter2", "end"} {
+		if _, err := e.Handle(context.Background(), Message{Address: secret, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := buf.String()
+	if !strings.Contains(out, "conversation ended") || !strings.Contains(out, "conversation="+LogKey(secret.Key())) {
+		t.Errorf("logs lack the outcome line with the hashed key:\n%s", out)
+	}
+	for _, leak := range []string{"alice-user-id-123", "hunter2"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("logs contain %q:\n%s", leak, out)
+		}
 	}
 }
