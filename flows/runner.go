@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -31,12 +33,21 @@ const maxTextAnswer = 500
 const maxMessage = 4 << 10
 
 // Runner runs conversations over compiled guides; it implements bot.Flow.
-// It is safe for concurrent use.
+// It is safe for concurrent use, including Reload while conversations run.
 type Runner struct {
-	guides map[string]*Compiled
+	lib atomic.Pointer[library]
+	now func() time.Time
+}
+
+// library is one immutable set of loaded guides. Reload swaps in a new one;
+// turns in flight keep the one they started with.
+type library struct {
+	guides map[string]*Compiled // the current version of each guide
 	order  []*Compiled
 	def    *Compiled
-	now    func() time.Time
+	// versions keeps every version loaded since start, so that a
+	// conversation finishes on the version it started with.
+	versions map[string]map[string]*Compiled
 }
 
 var _ bot.Flow = (*Runner)(nil)
@@ -45,43 +56,88 @@ var _ bot.Flow = (*Runner)(nil)
 // conversation starts with when nothing picks another; "" means the first.
 // Guide ids must be unique.
 func NewRunner(guides []*Compiled, defaultID string) (*Runner, error) {
-	if len(guides) == 0 {
-		return nil, errors.New("no guides loaded")
+	r := &Runner{now: time.Now}
+	lib, err := newLibrary(guides, defaultID, nil)
+	if err != nil {
+		return nil, err
 	}
-	r := &Runner{guides: make(map[string]*Compiled, len(guides)), now: time.Now}
-	for _, g := range guides {
-		if prev, dup := r.guides[g.Guide.ID]; dup {
-			return nil, fmt.Errorf("guide id %q is used by both %s and %s", g.Guide.ID, prev.Guide.File, g.Guide.File)
-		}
-		r.guides[g.Guide.ID] = g
-		r.order = append(r.order, g)
-	}
-	r.def = guides[0]
-	if defaultID != "" {
-		g, ok := r.guides[defaultID]
-		if !ok {
-			return nil, fmt.Errorf("default guide %q is not loaded (loaded: %s)", defaultID, strings.Join(r.IDs(), ", "))
-		}
-		r.def = g
-	}
+	r.lib.Store(lib)
 	return r, nil
 }
 
-// IDs lists the loaded guide ids in load order.
-func (r *Runner) IDs() []string {
-	ids := make([]string, len(r.order))
-	for i, g := range r.order {
+func newLibrary(guides []*Compiled, defaultID string, old *library) (*library, error) {
+	if len(guides) == 0 {
+		return nil, errors.New("no guides loaded")
+	}
+	l := &library{guides: make(map[string]*Compiled, len(guides)), versions: map[string]map[string]*Compiled{}}
+	if old != nil {
+		for id, vs := range old.versions {
+			l.versions[id] = maps.Clone(vs)
+		}
+	}
+	for _, g := range guides {
+		if prev, dup := l.guides[g.Guide.ID]; dup {
+			return nil, fmt.Errorf("guide id %q is used by both %s and %s", g.Guide.ID, prev.Guide.File, g.Guide.File)
+		}
+		l.guides[g.Guide.ID] = g
+		l.order = append(l.order, g)
+		if l.versions[g.Guide.ID] == nil {
+			l.versions[g.Guide.ID] = map[string]*Compiled{}
+		}
+		l.versions[g.Guide.ID][g.Guide.Version] = g
+	}
+	l.def = guides[0]
+	if defaultID != "" {
+		g, ok := l.guides[defaultID]
+		if !ok {
+			return nil, fmt.Errorf("default guide %q is not loaded (loaded: %s)", defaultID, strings.Join(l.ids(), ", "))
+		}
+		l.def = g
+	}
+	return l, nil
+}
+
+// Reload replaces the guides for new conversations. Conversations in
+// progress stay on the version they started with (kept in memory); one
+// whose guide or version is gone continues on the current version if its
+// step still exists there, and is otherwise told and restarted. On error
+// nothing changes.
+func (r *Runner) Reload(guides []*Compiled, defaultID string) error {
+	l, err := newLibrary(guides, defaultID, r.lib.Load())
+	if err != nil {
+		return err
+	}
+	r.lib.Store(l)
+	return nil
+}
+
+func (l *library) ids() []string {
+	ids := make([]string, len(l.order))
+	for i, g := range l.order {
 		ids[i] = g.Guide.ID
 	}
 	return ids
 }
 
-// Guide returns the compiled guide with id, or nil.
-func (r *Runner) Guide(id string) *Compiled { return r.guides[id] }
+// forSession is the compiled guide a session runs on: the version it
+// started with when still loaded, else the current one (or nil).
+func (l *library) forSession(s *bot.Session) *Compiled {
+	if g := l.versions[s.Guide][s.GuideVersion]; g != nil {
+		return g
+	}
+	return l.guides[s.Guide]
+}
+
+// IDs lists the loaded guide ids in load order.
+func (r *Runner) IDs() []string { return r.lib.Load().ids() }
+
+// Guide returns the current compiled guide with id, or nil.
+func (r *Runner) Guide(id string) *Compiled { return r.lib.Load().guides[id] }
 
 // turn accumulates one message's replies and outcomes.
 type turn struct {
 	r   *Runner
+	lib *library
 	g   *Compiled
 	s   *bot.Session
 	now time.Time
@@ -100,13 +156,13 @@ func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 	if now.IsZero() {
 		now = r.now()
 	}
-	t := &turn{r: r, s: s, now: now}
+	t := &turn{r: r, lib: r.lib.Load(), s: s, now: now}
 	m.Text = clip(m.Text, maxMessage)
 	norm := answer.Normalize(m.Text)
 	if s.Guide == "" {
 		return t.start(m, norm)
 	}
-	t.g = r.guides[s.Guide]
+	t.g = t.lib.forSession(s)
 	if t.g == nil {
 		t.say("The guide we were following is no longer available, so let's start again.")
 		s.Reset(now)
@@ -136,18 +192,19 @@ func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 // start begins a conversation: picks the guide, jumps to a step that the
 // opening words clearly match, and asks the first question.
 func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
-	r, s := t.r, t.s
-	t.g = r.def
+	s := t.s
+	lib := t.lib
+	t.g = lib.def
 	jump := ""
 	switch {
-	case m.Guide != "" && r.guides[m.Guide] == nil:
+	case m.Guide != "" && lib.guides[m.Guide] == nil:
 		t.say(fmt.Sprintf("I don't have a guide called %q. I have: %s. Let's use %s.",
-			clip(m.Guide, 64), strings.Join(r.IDs(), ", "), r.def.Guide.ID))
+			clip(m.Guide, 64), strings.Join(lib.ids(), ", "), lib.def.Guide.ID))
 	case m.Guide != "":
-		t.g = r.guides[m.Guide]
-		_, jump = r.match(norm, t.g)
+		t.g = lib.guides[m.Guide]
+		_, jump = lib.match(norm, t.g)
 	default:
-		if g, step := r.match(norm, nil); g != nil {
+		if g, step := lib.match(norm, nil); g != nil {
 			t.g, jump = g, step
 		}
 	}
@@ -171,14 +228,14 @@ func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 // match finds the step a person's opening words clearly point at: the
 // best-scoring keyword match, if no other step scores as high. only limits
 // the search to one guide.
-func (r *Runner) match(norm string, only *Compiled) (*Compiled, string) {
+func (l *library) match(norm string, only *Compiled) (*Compiled, string) {
 	if norm == "" {
 		return nil, ""
 	}
 	var bestG *Compiled
 	best, bestScore, tie := "", 0, false
 	scores := map[string]int{}
-	for _, g := range r.order {
+	for _, g := range l.order {
 		if only != nil && g != only {
 			continue
 		}
@@ -408,7 +465,7 @@ func (t *turn) land() (bot.Turn, error) {
 
 // Current implements bot.Flow.
 func (r *Runner) Current(s *bot.Session) ([]bot.Reply, error) {
-	g := r.guides[s.Guide]
+	g := r.lib.Load().forSession(s)
 	if g == nil {
 		return nil, fmt.Errorf("guide %q is not loaded", s.Guide)
 	}
@@ -424,7 +481,8 @@ func (r *Runner) Current(s *bot.Session) ([]bot.Reply, error) {
 // the last one tried); any other at the question left unanswered.
 func (r *Runner) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
 	step := s.Step
-	if g := r.guides[s.Guide]; g != nil && len(s.History) > 0 {
+	g := r.lib.Load().forSession(s)
+	if g != nil && len(s.History) > 0 {
 		if cs := g.steps[step]; cs != nil && cs.Kind == KindEnd {
 			step = s.History[len(s.History)-1].Step
 		}
@@ -439,7 +497,7 @@ func (r *Runner) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome 
 		Started:      s.Started,
 		Ended:        at,
 	}
-	if g := r.guides[s.Guide]; g != nil {
+	if g != nil {
 		o.Tried = g.tried(s)
 	}
 	return o
