@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,24 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"troubleshooter/adapters/redisstore/redistest"
 	"troubleshooter/bot"
 	"troubleshooter/bot/storetest"
 )
-
-// redisURL is the Redis the tests use: REDIS_URL, as .ci/run sets it after
-// starting redis-server on loopback. Without it the tests skip, unless
-// TROUBLESHOOTER_REQUIRE_REDIS is set (CI sets it), where they fail.
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		if os.Getenv("TROUBLESHOOTER_REQUIRE_REDIS") != "" {
-			t.Fatal("REDIS_URL is not set but TROUBLESHOOTER_REQUIRE_REDIS is")
-		}
-		t.Skip("REDIS_URL is not set; start redis-server on 127.0.0.1 and set REDIS_URL=redis://127.0.0.1:6379/0")
-	}
-	return url
-}
 
 // openFresh opens a store under a prefix no other test uses.
 func openFresh(t *testing.T, url string) *Store {
@@ -62,12 +47,12 @@ func cleanup(t *testing.T, st *Store) {
 }
 
 func TestConformance(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	storetest.Run(t, func(t *testing.T) bot.Store { return openFresh(t, url) })
 }
 
 func TestTwoReplicasShareSessions(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	a := openFresh(t, url)
 	b, err := Open(context.Background(), a.cfg)
 	if err != nil {
@@ -94,7 +79,7 @@ func TestTwoReplicasShareSessions(t *testing.T) {
 }
 
 func TestSessionsExpireByTTL(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	st := openFresh(t, url)
 	st.cfg.SessionTTL = 50 * time.Millisecond
 	ctx := context.Background()
@@ -137,7 +122,7 @@ func TestUnreachableRedisFailsFastWithoutLeakingTheURL(t *testing.T) {
 }
 
 func TestCorruptRecordIsAnError(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	st := openFresh(t, url)
 	ctx := context.Background()
 	if err := st.rdb.HSet(ctx, st.sessionKey("bad"), "v", "1", "d", "{not json").Err(); err != nil {
@@ -173,7 +158,7 @@ func (f *counterFlow) Outcome(s *bot.Session, kind string, at time.Time) bot.Out
 // conversation to two engines over one Redis: the lease keeps their turns
 // from interleaving and compare-and-swap loses no update.
 func TestTwoReplicasOneConversation(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	a := openFresh(t, url)
 	b, err := Open(context.Background(), a.cfg)
 	if err != nil {
@@ -207,7 +192,7 @@ func TestTwoReplicasOneConversation(t *testing.T) {
 }
 
 func TestLeaseIsExclusiveAndExpires(t *testing.T) {
-	st := openFresh(t, redisURL(t))
+	st := openFresh(t, redistest.URL(t))
 	ctx := context.Background()
 	unlock, err := st.Lock(ctx, "k", 100*time.Millisecond)
 	if err != nil {
