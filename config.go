@@ -29,6 +29,12 @@ type Config struct {
 	Throttle throttle.Config `yaml:"throttle"`
 }
 
+// platformConfigured reports whether any chat platform has credentials, in
+// which case a bare `troubleshooter` serves instead of chatting.
+func (c *Config) platformConfigured() bool {
+	return false
+}
+
 // StoreConfig chooses where sessions live.
 type StoreConfig struct {
 	// Kind is "bolt" (default: one embedded file, one process), "redis"

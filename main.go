@@ -18,6 +18,7 @@ import (
 
 	"troubleshooter/adapters/boltstore"
 	"troubleshooter/adapters/console"
+	"troubleshooter/adapters/metrics"
 	"troubleshooter/adapters/redisstore"
 	"troubleshooter/adapters/throttle"
 	"troubleshooter/bot"
@@ -42,6 +43,7 @@ Usage:
   troubleshooter flows check [FILE...]   lint guides (default: built-in and configured)
   troubleshooter flows graph GUIDE [--format mermaid|dot]
   troubleshooter flows test FILE...      replay transcript files and compare
+  troubleshooter report [--since 7d] [--guide ID] [--format text|json|csv]
   troubleshooter bench [--store memory|bolt] [--conversations N] [--duration D] [--floor] [--preload N]
   troubleshooter version
 
@@ -50,7 +52,7 @@ Every command takes --config PATH (default config.yaml) and --help.
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := "chat"
+	cmd := defaultCommand(args)
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdVersion(args, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -86,6 +90,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
+}
+
+// defaultCommand is what a bare `troubleshooter` does: serve when a chat
+// platform is configured, chat in the terminal otherwise. A config that
+// cannot be read picks chat, which then reports the problem.
+func defaultCommand(args []string) string {
+	path, explicit := defaultConfigPath, false
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			path, explicit = v, true
+		} else if (a == "--config" || a == "-config") && i+1 < len(args) {
+			path, explicit = args[i+1], true
+		}
+	}
+	if cfg, err := loadConfig(path, explicit); err == nil && cfg.platformConfigured() {
+		return "serve"
+	}
+	return "chat"
 }
 
 // errUsage marks a command line error whose message was already printed.
@@ -281,6 +303,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 // serve runs the HTTP server and every configured platform until ctx ends.
 // ready, if not nil, receives the HTTP address once it listens.
 func (a *app) serve(ctx context.Context, ready chan<- string) error {
+	m := metrics.New()
+	a.engine.SetObserver(m)
 	handler := throttle.New(a.engine, a.cfg.Throttle)
 	adapters, routes, err := a.platforms(handler)
 	if err != nil {
@@ -291,10 +315,13 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go a.watchGuides(ctx)
 	errc := make(chan error, len(adapters)+1)
 	running := 0
 	if a.cfg.HTTP.Addr != "off" {
 		mux := newMux(a.store, adapters)
+		mux.Handle("GET /metrics", m.Handler())
+		mux.Handle("GET /report", reportHandler(a.store, a.runner))
 		for pattern, h := range routes {
 			mux.Handle(pattern, h)
 		}
@@ -331,8 +358,10 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 
 // platforms builds the configured chat platform adapters and the HTTP
 // routes they serve.
-func (a *app) platforms(h bot.Handler) ([]bot.Adapter, map[string]http.Handler, error) {
-	return nil, map[string]http.Handler{}, nil
+func (a *app) platforms(_ bot.Handler) ([]bot.Adapter, map[string]http.Handler, error) {
+	var adapters []bot.Adapter
+	routes := map[string]http.Handler{}
+	return adapters, routes, nil
 }
 
 func cmdVersion(args []string, stdout, stderr io.Writer) error {

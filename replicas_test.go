@@ -14,23 +14,10 @@ import (
 	"time"
 
 	"troubleshooter/adapters/redisstore"
+	"troubleshooter/adapters/redisstore/redistest"
 	"troubleshooter/bot"
 	"troubleshooter/flows"
 )
-
-// testRedisURL returns REDIS_URL, skipping (or failing in CI, where
-// TROUBLESHOOTER_REQUIRE_REDIS is set) when it is not set.
-func testRedisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		if os.Getenv("TROUBLESHOOTER_REQUIRE_REDIS") != "" {
-			t.Fatal("REDIS_URL is not set but TROUBLESHOOTER_REQUIRE_REDIS is")
-		}
-		t.Skip("REDIS_URL is not set; start redis-server on 127.0.0.1 and set REDIS_URL=redis://127.0.0.1:6379/0")
-	}
-	return url
-}
 
 func openRedis(t *testing.T, url, prefix string, timeout time.Duration) *redisstore.Store {
 	t.Helper()
@@ -77,7 +64,7 @@ func sequentialEnd(t *testing.T, runner *flows.Runner, script []string) (string,
 // replica): every conversation ends where a sequential run ends, and every
 // event is answered exactly once.
 func TestTwoReplicasOneRedis(t *testing.T) {
-	url := testRedisURL(t)
+	url := redistest.URL(t)
 	runner, err := loadGuides(defaultConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +153,7 @@ func (f *stallFlow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 // message; replica B takes over the conversation. Nothing is lost and
 // nothing is applied twice.
 func TestLeaseExpiryMidTurn(t *testing.T) {
-	url := testRedisURL(t)
+	url := redistest.URL(t)
 	runner, err := loadGuides(defaultConfig())
 	if err != nil {
 		t.Fatal(err)

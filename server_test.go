@@ -91,13 +91,19 @@ func TestServeRunsHealthChecksAloneAndStopsCleanly(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("serve stopped: %v", err)
 	}
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("/readyz = %d", resp.StatusCode)
+	for _, path := range []string{"/readyz", "/metrics"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s = %d", path, resp.StatusCode)
+		}
+		if path == "/metrics" && !strings.Contains(string(body), "process_resident_memory_bytes") {
+			t.Errorf("/metrics lacks the process metrics:\n%.500s", body)
+		}
 	}
 	cancel()
 	select {
