@@ -162,10 +162,10 @@ func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
 		// valid inside the transaction.
 		s, err = bot.UnmarshalSession(v)
 		if err != nil {
-			return fmt.Errorf("boltstore: session %q: %w", key, err)
+			return fmt.Errorf("boltstore: session %s: %w", bot.LogKey(key), err)
 		}
 		if s.Key != key {
-			return fmt.Errorf("boltstore: session %q: corrupt record holds key %q", key, s.Key)
+			return fmt.Errorf("boltstore: session %s: corrupt record holds key %s", bot.LogKey(key), bot.LogKey(s.Key))
 		}
 		return nil
 	})
@@ -205,7 +205,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 	next.Version = s.Version + 1
 	data, err := bot.MarshalSession(&next)
 	if err != nil {
-		return fmt.Errorf("boltstore: session %q: %w", s.Key, err)
+		return fmt.Errorf("boltstore: session %s: %w", bot.LogKey(s.Key), err)
 	}
 	type rec struct {
 		ended uint64
@@ -215,7 +215,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 	for i := range outcomes {
 		d, err := json.Marshal(&outcomes[i])
 		if err != nil {
-			return fmt.Errorf("boltstore: outcome of %q: %w", outcomes[i].Key, err)
+			return fmt.Errorf("boltstore: outcome of %s: %w", bot.LogKey(outcomes[i].Key), err)
 		}
 		recs[i] = rec{ended: timeKey(outcomes[i].Ended), data: d}
 	}
@@ -244,7 +244,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 			return nil
 		}
 		if err := sb.Put(key, data); err != nil {
-			return fmt.Errorf("boltstore: session %q: %w", key, err)
+			return fmt.Errorf("boltstore: session %s: %w", bot.LogKey(string(key)), err)
 		}
 		if len(recs) == 0 {
 			return nil
@@ -256,13 +256,13 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 		for _, r := range recs {
 			seq, err := ob.NextSequence()
 			if err != nil {
-				return fmt.Errorf("boltstore: outcome of %q: %w", key, err)
+				return fmt.Errorf("boltstore: outcome of %s: %w", bot.LogKey(string(key)), err)
 			}
 			k := make([]byte, 16) // must stay valid until commit
 			binary.BigEndian.PutUint64(k[:8], r.ended)
 			binary.BigEndian.PutUint64(k[8:], seq)
 			if err := ob.Put(k, r.data); err != nil {
-				return fmt.Errorf("boltstore: outcome of %q: %w", key, err)
+				return fmt.Errorf("boltstore: outcome of %s: %w", bot.LogKey(string(key)), err)
 			}
 		}
 		return nil
@@ -288,10 +288,10 @@ func storedVersion(key, v []byte) (uint64, error) {
 		Version uint64 `json:"version"`
 	}
 	if err := json.Unmarshal(v, &head); err != nil {
-		return 0, fmt.Errorf("boltstore: session %q: decode session: %w", key, err)
+		return 0, fmt.Errorf("boltstore: session %s: decode session: %w", bot.LogKey(string(key)), err)
 	}
 	if head.Key != string(key) {
-		return 0, fmt.Errorf("boltstore: session %q: corrupt record holds key %q", key, head.Key)
+		return 0, fmt.Errorf("boltstore: session %s: corrupt record holds key %s", bot.LogKey(string(key)), bot.LogKey(head.Key))
 	}
 	return head.Version, nil
 }

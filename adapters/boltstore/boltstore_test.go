@@ -183,15 +183,15 @@ func TestCorruptRecords(t *testing.T) {
 		s, err := st.Load(ctx, key)
 		if err == nil || errors.Is(err, bot.ErrNotFound) {
 			t.Errorf("Load(%q) of a corrupt record = %+v, %v; want a decode error", key, s, err)
-		} else if !strings.Contains(err.Error(), key) {
-			t.Errorf("Load(%q) error %q does not name the key", key, err)
+		} else if !strings.Contains(err.Error(), bot.LogKey(key)) || strings.Contains(err.Error(), key) {
+			t.Errorf("Load(%q) error %q does not name the key by its log hash (and only so)", key, err)
 		}
 		if s != nil {
 			t.Errorf("Load(%q) returned a session with its error", key)
 		}
 		// Save cannot compare-and-swap against a corrupt record either.
 		err = st.Save(ctx, &bot.Session{Key: key, Version: 3}, nil)
-		if err == nil || errors.Is(err, bot.ErrConflict) || !strings.Contains(err.Error(), key) {
+		if err == nil || errors.Is(err, bot.ErrConflict) || !strings.Contains(err.Error(), bot.LogKey(key)) {
 			t.Errorf("Save over corrupt %q = %v; want an error naming the key", key, err)
 		}
 		// Delete clears it, and the key is usable again.

@@ -122,14 +122,14 @@ func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
 	}
 	version, err := strconv.ParseUint(fmt.Sprint(vals[0]), 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("redis load %q: corrupt version: %w", key, err)
+		return nil, fmt.Errorf("redis load %s: corrupt version: %w", bot.LogKey(key), err)
 	}
 	s, err := bot.UnmarshalSession([]byte(fmt.Sprint(vals[1])))
 	if err != nil {
-		return nil, fmt.Errorf("redis load %q: %w", key, err)
+		return nil, fmt.Errorf("redis load %s: %w", bot.LogKey(key), err)
 	}
 	if s.Key != key {
-		return nil, fmt.Errorf("redis load %q: record holds key %q", key, s.Key)
+		return nil, fmt.Errorf("redis load %s: record holds key %s", bot.LogKey(key), bot.LogKey(s.Key))
 	}
 	s.Version = version
 	return s, nil

@@ -128,7 +128,7 @@ func TestCorruptRecordIsAnError(t *testing.T) {
 	if err := st.rdb.HSet(ctx, st.sessionKey("bad"), "v", "1", "d", "{not json").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Load(ctx, "bad"); err == nil || !strings.Contains(err.Error(), `"bad"`) {
+	if _, err := st.Load(ctx, "bad"); err == nil || !strings.Contains(err.Error(), bot.LogKey("bad")) {
 		t.Errorf("corrupt record: %v", err)
 	}
 }
