@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -92,9 +93,12 @@ func Compile(g *Guide, values map[string]string) (*Compiled, error) {
 
 	l := &linter{file: g.File}
 	l.guideFields(g)
-	c.intro = c.parseTemplate(l, &Step{ID: "intro", Line: 1}, "intro", g.Intro)
 	c.indexSteps(l)
 	c.collectVars(l)
+	c.intro = c.parseTemplate(l, &Step{ID: "intro", Line: 1}, "intro", g.Intro)
+	if st := c.steps[g.Start]; st != nil && (st.Kind == KindCheck || st.Kind == KindEnd) {
+		l.add(st.Line, st.ID, "the start step must ask something (ask, input or fix), not be a %s", st.Kind)
+	}
 	for _, st := range g.Steps {
 		if st == nil {
 			continue
@@ -379,7 +383,64 @@ func (c *Compiled) parseTemplate(l *linter, st *Step, field, text string) *templ
 		l.add(st.Line, st.ID, "%s: %v", field, err)
 		return nil
 	}
+	// A misspelt name would print nothing (or "<no value>") to people:
+	// every {{.name}} must be an answer, a value or the summary.
+	for _, name := range templateFields(t.Tree.Root) {
+		_, isVar := c.vars[name]
+		_, isValue := c.values[name]
+		if !isVar && !isValue && name != "summary" {
+			l.add(st.Line, st.ID, "%s: {{.%s}} is not an answer, a value or summary", field, name)
+		}
+	}
 	return t
+}
+
+// templateFields lists the first name of every .field in a template.
+func templateFields(n parse.Node) []string {
+	var out []string
+	var walk func(parse.Node)
+	walk = func(n parse.Node) {
+		switch x := n.(type) {
+		case *parse.ListNode:
+			if x == nil {
+				return
+			}
+			for _, c := range x.Nodes {
+				walk(c)
+			}
+		case *parse.ActionNode:
+			walk(x.Pipe)
+		case *parse.PipeNode:
+			if x == nil {
+				return
+			}
+			for _, c := range x.Cmds {
+				walk(c)
+			}
+		case *parse.CommandNode:
+			for _, a := range x.Args {
+				walk(a)
+			}
+		case *parse.FieldNode:
+			out = append(out, x.Ident[0])
+		case *parse.ChainNode:
+			walk(x.Node)
+		case *parse.IfNode:
+			walk(x.Pipe)
+			walk(x.List)
+			walk(x.ElseList)
+		case *parse.RangeNode:
+			walk(x.Pipe)
+			walk(x.List)
+			walk(x.ElseList)
+		case *parse.WithNode:
+			walk(x.Pipe)
+			walk(x.List)
+			walk(x.ElseList)
+		}
+	}
+	walk(n)
+	return out
 }
 
 // exprEnv is the type environment a condition is checked against: answers

@@ -238,7 +238,7 @@ func TestLintProblems(t *testing.T) {
 		{"condition not bool", "  - id: a\n    kind: check\n    if: \"1 + 1\"\n    then: done\n    else: done\n", "if: expected bool"},
 		{"template error", "  - id: a\n    kind: fix\n    text: \"{{ .x \"\n    next: done\n", "text: template"},
 		{"bad end outcome", "  - id: a\n    kind: fix\n    text: t\n    next: done\n  - id: done\n    kind: end\n    outcome: maybe\n    text: x\n", `outcome: resolved or escalated (got "maybe")`},
-		{"check loop", "  - id: a\n    kind: check\n    if: \"true\"\n    then: b\n    else: done\n  - id: b\n    kind: check\n    if: \"true\"\n    then: a\n    else: done\n", "checks form a loop"},
+		{"check loop", "  - id: a\n    kind: fix\n    text: t\n    next: b\n  - id: b\n    kind: check\n    if: \"true\"\n    then: c\n    else: done\n  - id: c\n    kind: check\n    if: \"true\"\n    then: b\n    else: done\n", "checks form a loop"},
 		{"reserved choice", "  - id: a\n    kind: ask\n    text: t\n    choices:\n      - id: skip\n        label: S\n        next: done\n", `choice id "skip" is reserved`},
 		{"bad step id", "  - id: A-1\n    kind: fix\n    text: t\n    next: done\n", "step id must be"},
 		{"missing start", "", `start step "a" does not exist`},
@@ -427,4 +427,30 @@ func TestConcurrentReloadAndConversations(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+func TestGuideGuards(t *testing.T) {
+	deep := "id: x\nsteps: " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n"
+	if _, err := Parse("deep.yaml", []byte(deep)); err == nil || !strings.Contains(err.Error(), "deep.yaml:2: brackets nested 100000 deep") {
+		t.Errorf("deep nesting: %v", err)
+	}
+	head := "id: g\nversion: \"1\"\ntitle: T\nintro: \"hi {{.typo}}\"\nstart: c\nsteps:\n"
+	steps := "  - id: c\n    kind: check\n    if: \"true\"\n    then: done\n    else: done\n  - id: done\n    kind: end\n    outcome: resolved\n    text: \"{{.summary}} {{.nope.Twice}}\"\n"
+	g, err := Parse("t.yaml", []byte(head+steps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(g, nil)
+	for _, want := range []string{
+		`step "c": the start step must ask something (ask, input or fix), not be a check`,
+		`step "intro": intro: {{.typo}} is not an answer, a value or summary`,
+		`step "done": text: {{.nope}} is not an answer`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("problems lack %q:\n%v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "{{.summary}}") {
+		t.Errorf("summary was rejected: %v", err)
+	}
 }

@@ -143,11 +143,42 @@ func (c *Choice) UnmarshalYAML(node ast.Node) error {
 // MaxGuideSize bounds a guide file; guides are hand-written and small.
 const MaxGuideSize = 1 << 20
 
+// maxFlowDepth bounds the nesting of [ ] and { } in a guide file.
+const maxFlowDepth = 32
+
+// flowDepth returns the deepest nesting of [ and { in data and the line
+// where it is reached. It counts brackets inside quotes and comments too:
+// an upper bound is what a guard needs, and real guides stay far below it.
+func flowDepth(data []byte) (line, max int) {
+	depth, ln := 0, 1
+	for _, c := range data {
+		switch c {
+		case '\n':
+			ln++
+		case '[', '{':
+			depth++
+			if depth > max {
+				max, line = depth, ln
+			}
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return line, max
+}
+
 // Parse decodes a guide file's bytes. file names it in errors. Unknown keys,
 // duplicate keys and syntax errors are a *Problem with the line.
 func Parse(file string, data []byte) (*Guide, error) {
 	if len(data) > MaxGuideSize {
 		return nil, &Problem{File: file, Msg: fmt.Sprintf("file is %d bytes; guides are limited to %d", len(data), MaxGuideSize)}
+	}
+	if line, depth := flowDepth(data); depth > maxFlowDepth {
+		// Deeply nested [ and { make the YAML parser slow far beyond
+		// their size; no guide needs more than a few levels.
+		return nil, &Problem{File: file, Line: line, Msg: fmt.Sprintf("brackets nested %d deep; at most %d levels are allowed", depth, maxFlowDepth)}
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {

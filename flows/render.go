@@ -62,6 +62,9 @@ func (g *Compiled) templateData(s *bot.Session, withSummary bool) map[string]any
 	for name, kind := range g.vars {
 		raw, ok := s.Answers[name]
 		if !ok {
+			// Not answered (yet): renders as nothing, and is false in
+			// {{if}}, rather than "<no value>".
+			data[name] = ""
 			continue
 		}
 		if kind == InputSize {
