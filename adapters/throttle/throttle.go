@@ -116,3 +116,19 @@ func (h *Handler) evict(now time.Time) {
 		}
 	}
 }
+
+// resumer is the optional ability to show a conversation's waiting
+// question (*bot.Engine has it); adapters look for it on their handler.
+type resumer interface {
+	Current(ctx context.Context, a bot.Address) (bot.Result, error)
+}
+
+// Current passes through to the wrapped handler's Current, so wrapping
+// does not hide that ability; it is not throttled, since it changes
+// nothing. Without it underneath, it returns an empty Result.
+func (h *Handler) Current(ctx context.Context, a bot.Address) (bot.Result, error) {
+	if r, ok := h.next.(resumer); ok {
+		return r.Current(ctx, a)
+	}
+	return bot.Result{}, nil
+}

@@ -76,3 +76,20 @@ func TestIdleBucketsAreEvicted(t *testing.T) {
 		t.Errorf("%d buckets kept after everyone went idle, want 1", len(h.people))
 	}
 }
+
+type currentHandler struct{ countHandler }
+
+func (currentHandler) Current(context.Context, bot.Address) (bot.Result, error) {
+	return bot.Result{Step: "waiting"}, nil
+}
+
+func TestCurrentPassesThrough(t *testing.T) {
+	res, err := New(&currentHandler{}, Config{}).Current(context.Background(), bot.Address{})
+	if err != nil || res.Step != "waiting" {
+		t.Errorf("Current through the wrapper = %+v, %v", res, err)
+	}
+	res, err = New(&countHandler{}, Config{}).Current(context.Background(), bot.Address{})
+	if err != nil || res.Step != "" {
+		t.Errorf("Current without one underneath = %+v, %v", res, err)
+	}
+}
