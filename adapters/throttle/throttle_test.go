@@ -79,7 +79,7 @@ func TestIdleBucketsAreEvicted(t *testing.T) {
 
 type currentHandler struct{ countHandler }
 
-func (currentHandler) Current(context.Context, bot.Address) (bot.Result, error) {
+func (*currentHandler) Current(context.Context, bot.Address) (bot.Result, error) {
 	return bot.Result{Step: "waiting"}, nil
 }
 
