@@ -12,7 +12,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"troubleshooter/adapters/discord"
 	"troubleshooter/adapters/redisstore"
+	"troubleshooter/adapters/slack"
 	"troubleshooter/adapters/throttle"
 	"troubleshooter/bot"
 )
@@ -27,12 +29,16 @@ type Config struct {
 	HTTP         HTTPConfig       `yaml:"http"`
 	// Throttle limits how fast one person may send on chat platforms.
 	Throttle throttle.Config `yaml:"throttle"`
+	// Discord and Slack are the chat platforms; each runs when its token
+	// is set.
+	Discord discord.Config `yaml:"discord"`
+	Slack   slack.Config   `yaml:"slack"`
 }
 
 // platformConfigured reports whether any chat platform has credentials, in
 // which case a bare `troubleshooter` serves instead of chatting.
 func (c *Config) platformConfigured() bool {
-	return false
+	return c.Discord.Enabled() || c.Slack.Enabled()
 }
 
 // StoreConfig chooses where sessions live.
@@ -152,6 +158,9 @@ func (c *Config) validate() error {
 	case "redis":
 		if c.Store.Redis.URL == "" {
 			errs = append(errs, errors.New("config: store.kind is redis but no URL is set: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or store.redis.url"))
+		}
+		if ttl := c.Store.Redis.SessionTTL; ttl != 0 && ttl <= c.Conversation.IdleTimeout {
+			errs = append(errs, fmt.Errorf("config: store.redis.session_ttl (%s) must be longer than conversation.idle_timeout (%s), or idle conversations vanish before their expiry is noticed and recorded", ttl, c.Conversation.IdleTimeout))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("config: store.kind %q is not one of bolt, redis, memory", c.Store.Kind))

@@ -18,18 +18,38 @@ import (
 
 	"troubleshooter/adapters/boltstore"
 	"troubleshooter/adapters/console"
+	"troubleshooter/adapters/discord"
 	"troubleshooter/adapters/metrics"
 	"troubleshooter/adapters/redisstore"
+	"troubleshooter/adapters/slack"
 	"troubleshooter/adapters/throttle"
 	"troubleshooter/bot"
 	"troubleshooter/flows"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx := context.Background()
+	if longRunning(os.Args[1:]) {
+		// The first SIGINT/SIGTERM asks for a clean stop; a second one
+		// kills, as it would any other program.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		go func() { <-ctx.Done(); stop() }()
+	}
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// longRunning reports whether the command line runs until stopped (chat,
+// serve, bench); short commands keep the default signal behaviour.
+func longRunning(args []string) bool {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return true
+	}
+	switch args[0] {
+	case "chat", "serve", "bench":
+		return true
+	}
+	return false
 }
 
 // exitUsage is the exit code for a command line that could not be parsed.
@@ -358,9 +378,30 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 
 // platforms builds the configured chat platform adapters and the HTTP
 // routes they serve.
-func (a *app) platforms(_ bot.Handler) ([]bot.Adapter, map[string]http.Handler, error) {
+func (a *app) platforms(h bot.Handler) ([]bot.Adapter, map[string]http.Handler, error) {
 	var adapters []bot.Adapter
 	routes := map[string]http.Handler{}
+	if a.cfg.Discord.Enabled() {
+		d, err := discord.New(a.cfg.Discord, a.log.With("platform", "discord"))
+		if err != nil {
+			return nil, nil, err
+		}
+		d.SetGuides(a.runner.IDs())
+		adapters = append(adapters, d)
+		if a.cfg.Discord.HTTPInteractions {
+			routes["/discord/interactions"] = d.InteractionsHandler(h)
+		}
+	}
+	if a.cfg.Slack.Enabled() {
+		s, err := slack.New(a.cfg.Slack, a.log.With("platform", "slack"))
+		if err != nil {
+			return nil, nil, err
+		}
+		adapters = append(adapters, s)
+		if a.cfg.Slack.Mode == "http" {
+			routes["/slack/"] = s.HTTPHandler(h)
+		}
+	}
 	return adapters, routes, nil
 }
 

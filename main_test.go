@@ -438,3 +438,16 @@ func TestReadmeDiagramIsCurrent(t *testing.T) {
 		t.Error("README.md's mermaid diagram differs from `go run . flows graph whatsapp-icloud --format mermaid`; paste the new one")
 	}
 }
+
+func TestBareCommandServesOnlyWhenAPlatformIsConfigured(t *testing.T) {
+	for _, v := range []string{"DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"} {
+		t.Setenv(v, "")
+	}
+	if got := defaultCommand(nil); got != "chat" {
+		t.Errorf("with the shipped config and no tokens: %s, want chat", got)
+	}
+	cfg := tempConfig(t, "slack:\n  bot_token: xoxb-test\n  app_token: xapp-test\n")
+	if got := defaultCommand([]string{"--config", cfg}); got != "serve" {
+		t.Errorf("with a Slack token: %s, want serve", got)
+	}
+}

@@ -17,6 +17,9 @@ import (
 	"troubleshooter/bot"
 )
 
+// InputNumberKind is the Reply.Input of questions whose answer is a number.
+const InputNumberKind = "number"
+
 // Platform is the Address.Platform of console conversations.
 const Platform = "console"
 
@@ -238,7 +241,12 @@ func (c *Console) pickByNumber(m *bot.Message) {
 	if len(c.last.Replies) == 0 || c.last.Done {
 		return
 	}
-	choices := c.last.Replies[len(c.last.Replies)-1].Choices
+	last := c.last.Replies[len(c.last.Replies)-1]
+	if last.Input == InputNumberKind {
+		// A number is the answer itself here, not an option's number.
+		return
+	}
+	choices := last.Choices
 	n, err := strconv.Atoi(strings.TrimSpace(m.Text))
 	if err != nil || n < 1 || n > len(choices) {
 		return

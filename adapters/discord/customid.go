@@ -1,0 +1,149 @@
+package discord
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// A component's custom id carries everything needed to continue the
+// conversation after a restart or redeploy, without any state in memory:
+//
+//	ts1|<kind>|<owner user id>|<step>|<choice>
+//
+// "ts1" names the format (bump it when the layout changes, so old buttons
+// are recognised as expired rather than misread). The conversation key is
+// the owner plus where the component lives (guild, channel, thread), which
+// the interaction itself carries. Step and choice are percent-escaped for
+// '|' and '%'. Discord caps custom ids at 100 characters.
+const (
+	customIDPrefix = "ts1"
+	maxCustomID    = 100
+)
+
+// Component kinds in a custom id.
+const (
+	kindChoice = "c" // a button answering with its choice
+	kindSelect = "s" // a select menu; the picked value is the choice
+	kindType   = "t" // a button opening the typed-answer modal
+	kindModal  = "m" // the modal's submit; its text input is the answer
+)
+
+// customID is the decoded form of a component's custom id.
+type customID struct {
+	Kind   string
+	Owner  string // the Discord user id of the person the conversation belongs to
+	Step   string // the step the component answers
+	Choice string // the choice id for kindChoice; the menu's page for kindSelect; the input kind for kindType and kindModal
+}
+
+var errNotOurs = errors.New("not a troubleshooter custom id")
+
+// encode returns the custom id string, or an error when a part is invalid
+// or the result would exceed Discord's 100-character limit.
+func (c customID) encode() (string, error) {
+	if err := c.validate(); err != nil {
+		return "", err
+	}
+	s := strings.Join([]string{customIDPrefix, c.Kind, c.Owner, escapeID(c.Step), escapeID(c.Choice)}, "|")
+	if len(s) > maxCustomID {
+		return "", fmt.Errorf("custom id for step %q choice %q is %d characters; Discord allows %d", c.Step, c.Choice, len(s), maxCustomID)
+	}
+	return s, nil
+}
+
+func (c customID) validate() error {
+	switch c.Kind {
+	case kindChoice:
+		if c.Choice == "" {
+			return errors.New("custom id: a choice button needs a choice")
+		}
+	case kindSelect:
+		// Choice is an optional page number, keeping the ids of several
+		// select menus in one message distinct.
+	case kindType, kindModal:
+		// Choice is the kind of typed answer ("size", "version", …), so
+		// the modal can be labelled without any state.
+	default:
+		return fmt.Errorf("custom id: unknown kind %q", c.Kind)
+	}
+	if !isSnowflake(c.Owner) {
+		return fmt.Errorf("custom id: owner %q is not a Discord user id", c.Owner)
+	}
+	if c.Step == "" {
+		return errors.New("custom id: empty step")
+	}
+	return nil
+}
+
+// parseCustomID decodes a custom id written by encode. Ids of other
+// formats (older versions, other bots' components) return an error
+// wrapping errNotOurs; malformed ids of our format return another error.
+func parseCustomID(s string) (customID, error) {
+	if len(s) > maxCustomID {
+		return customID{}, fmt.Errorf("custom id longer than %d characters", maxCustomID)
+	}
+	parts := strings.Split(s, "|")
+	if parts[0] != customIDPrefix {
+		return customID{}, errNotOurs
+	}
+	if len(parts) != 5 {
+		return customID{}, fmt.Errorf("custom id has %d parts, want 5", len(parts))
+	}
+	step, err := unescapeID(parts[3])
+	if err != nil {
+		return customID{}, fmt.Errorf("custom id step: %w", err)
+	}
+	choice, err := unescapeID(parts[4])
+	if err != nil {
+		return customID{}, fmt.Errorf("custom id choice: %w", err)
+	}
+	c := customID{Kind: parts[1], Owner: parts[2], Step: step, Choice: choice}
+	if err := c.validate(); err != nil {
+		return customID{}, err
+	}
+	return c, nil
+}
+
+// isSnowflake reports whether s looks like a Discord id: 1 to 20 digits.
+func isSnowflake(s string) bool {
+	if len(s) == 0 || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func escapeID(s string) string {
+	if !strings.ContainsAny(s, "|%") {
+		return s
+	}
+	return strings.NewReplacer("%", "%25", "|", "%7C").Replace(s)
+}
+
+func unescapeID(s string) (string, error) {
+	if !strings.Contains(s, "%") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch {
+		case strings.HasPrefix(s[i:], "%25"):
+			b.WriteByte('%')
+		case strings.HasPrefix(s[i:], "%7C"):
+			b.WriteByte('|')
+		default:
+			return "", fmt.Errorf("bad escape at %d", i)
+		}
+		i += 2
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,460 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"troubleshooter/bot"
+)
+
+// Resumer is implemented by handlers that can show the question a
+// conversation is waiting on (*bot.Engine does). The adapter looks for it
+// in the handler it is given and, through Unwrap() bot.Handler methods, in
+// the handlers that one wraps. With it, a click on an already answered
+// question is answered privately, a click on an ended conversation gets a
+// note instead of starting a new one, and thread replies are followed
+// exactly while their writer's conversation is in progress. Without it,
+// stale clicks are answered in the thread, and thread replies are followed
+// when the thread's first message shows their writer started it.
+type Resumer interface {
+	Current(ctx context.Context, a bot.Address) (bot.Result, error)
+}
+
+// resumer finds a Resumer in h or, through Unwrap() bot.Handler methods,
+// in the handlers it wraps (a throttling wrapper, say).
+func resumer(h bot.Handler) (Resumer, bool) {
+	for range 8 {
+		if r, ok := h.(Resumer); ok {
+			return r, true
+		}
+		u, ok := h.(interface{ Unwrap() bot.Handler })
+		if !ok {
+			return nil, false
+		}
+		h = u.Unwrap()
+	}
+	return nil, false
+}
+
+// Messages the adapter says itself.
+const (
+	notYoursText = "This conversation belongs to <@%s>, so only they can answer it. To get help yourself, use /troubleshoot or mention me in a channel."
+	resumeText   = "We're in the middle of a conversation, so let's carry on from here. (Say **restart** to start over.)"
+	endedText    = "This conversation has ended. Mention me or use /troubleshoot to start a new one."
+	cantPostText = "I'm not in this conversation, so I can't help here. Invite me to the channel (/invite @Troubleshooter) or send me a direct message, then try again."
+)
+
+// delivery is a parsed platform delivery, ready to be queued.
+type delivery struct {
+	id  string // dedupe id: event_id or trigger_id
+	key string // worker key: conversations with one key are handled in order
+	do  func(ctx context.Context)
+}
+
+// accept dedupes d and queues it. It returns nil for a duplicate (already
+// accepted: acknowledge it and do nothing) and an error when the delivery
+// could not be queued (refuse it so that Slack delivers it again).
+func (a *Adapter) accept(ctx context.Context, d *delivery) error {
+	if d == nil {
+		return nil
+	}
+	if !a.seen.first(d.id) {
+		a.log.Debug("duplicate delivery ignored", "id", d.id)
+		return nil
+	}
+	if err := a.enqueue(ctx, job{key: d.key, do: d.do}); err != nil {
+		a.seen.forget(d.id)
+		return err
+	}
+	return nil
+}
+
+// fromEvent converts an Events API callback into a delivery, or nil when
+// the event is noise: the bot's own messages, other bots, message subtypes
+// (edits, joins, deletions…), channel chatter outside conversations.
+func (a *Adapter) fromEvent(h bot.Handler, ev slackevents.EventsAPIEvent) *delivery {
+	if ev.Type != slackevents.CallbackEvent {
+		return nil
+	}
+	var eventID string
+	var authUser string
+	switch cb := ev.Data.(type) {
+	case *slackevents.EventsAPICallbackEvent:
+		eventID = cb.EventID
+		if len(cb.Authorizations) > 0 {
+			authUser = cb.Authorizations[0].UserID
+		}
+	case slackevents.EventsAPICallbackEvent:
+		eventID = cb.EventID
+		if len(cb.Authorizations) > 0 {
+			authUser = cb.Authorizations[0].UserID
+		}
+	}
+	botUser, botID := a.self()
+	if botUser == "" {
+		botUser = authUser
+	}
+	team := ev.TeamID
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.AppMentionEvent:
+		if e.BotID != "" || e.User == "" || e.User == botUser || isDM(e.Channel, "") {
+			return nil // DMs arrive as message.im events
+		}
+		thread := e.ThreadTimeStamp
+		if thread == "" {
+			thread = e.TimeStamp
+		}
+		addr := bot.Address{Platform: Platform, Workspace: team, Channel: e.Channel, Thread: thread, User: e.User}
+		text := stripMention(e.Text, botUser)
+		id := engineID("ev:", eventID)
+		return &delivery{id: eventID, key: addr.Key(), do: func(ctx context.Context) {
+			owner := a.threads.get(e.Channel, thread)
+			if owner == "" && e.ThreadTimeStamp != "" {
+				owner = a.threadOwner(ctx, e.Channel, thread)
+			}
+			if owner != "" && owner != e.User {
+				a.ephemeralRaw(ctx, e.Channel, thread, e.User, fmt.Sprintf(notYoursText, escape(owner)))
+				return
+			}
+			a.threads.set(e.Channel, thread, e.User)
+			a.turn(ctx, h, bot.Message{Address: addr, ID: id, Text: text}, nil)
+		}}
+	case *slackevents.MessageEvent:
+		if (e.SubType != "" && e.SubType != "thread_broadcast") || e.BotID != "" || e.User == "" ||
+			e.User == botUser || (botID != "" && e.BotID == botID) {
+			return nil
+		}
+		text := unescapeEntities(e.Text)
+		id := engineID("ev:", eventID)
+		if isDM(e.Channel, e.ChannelType) {
+			addr := bot.Address{Platform: Platform, Workspace: team, Channel: e.Channel, User: e.User}
+			return &delivery{id: eventID, key: addr.Key(), do: func(ctx context.Context) {
+				a.turn(ctx, h, bot.Message{Address: addr, ID: id, Text: stripMention(e.Text, botUser)}, nil)
+			}}
+		}
+		if e.ThreadTimeStamp == "" || (botUser != "" && strings.Contains(e.Text, "<@"+botUser+">")) {
+			return nil // top-level chatter, or a mention (handled as app_mention)
+		}
+		addr := bot.Address{Platform: Platform, Workspace: team, Channel: e.Channel, Thread: e.ThreadTimeStamp, User: e.User}
+		return &delivery{id: eventID, key: addr.Key(), do: func(ctx context.Context) {
+			if !a.following(ctx, h, addr) {
+				return
+			}
+			a.turn(ctx, h, bot.Message{Address: addr, ID: id, Text: text}, nil)
+		}}
+	}
+	return nil
+}
+
+// engineID is the Message.ID for a platform id: prefixed, or "" (no
+// dedupe) when the platform sent none.
+func engineID(prefix, id string) string {
+	if id == "" {
+		return ""
+	}
+	return prefix + id
+}
+
+// following reports whether a thread reply by addr.User belongs to a
+// conversation in progress: the handler knows one, or (without a Resumer)
+// this process saw the person start one in that thread.
+func (a *Adapter) following(ctx context.Context, h bot.Handler, addr bot.Address) bool {
+	if r, ok := resumer(h); ok {
+		res, err := r.Current(ctx, addr)
+		if err == nil {
+			return len(res.Replies) > 0
+		}
+		a.log.Warn("could not look up a conversation", "err", err)
+	}
+	return a.threadOwner(ctx, addr.Channel, addr.Thread) == addr.User
+}
+
+// threadOwner returns who started the conversation in a channel thread:
+// from memory, or else from the thread's first message (one
+// conversations.replies call): "<@U> asked for help" posted by the bot
+// (a slash command), or a message by U that mentions the bot. "" when the
+// thread is not a conversation's.
+func (a *Adapter) threadOwner(ctx context.Context, channel, thread string) string {
+	if owner := a.threads.get(channel, thread); owner != "" {
+		return owner
+	}
+	botUser, botID := a.self()
+	var msgs []slack.Message
+	err := a.call(ctx, channel, "conversations.replies", func(ctx context.Context) error {
+		var err error
+		msgs, _, _, err = a.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+			ChannelID: channel, Timestamp: thread, Limit: 1,
+		})
+		return err
+	})
+	if err != nil || len(msgs) == 0 || msgs[0].Timestamp != thread {
+		return ""
+	}
+	owner := rootOwner(msgs[0].Msg, botUser, botID)
+	if owner != "" {
+		a.threads.set(channel, thread, owner)
+	}
+	return owner
+}
+
+// rootOwner reads who started a conversation from its thread's first
+// message, or "".
+func rootOwner(root slack.Msg, botUser, botID string) string {
+	fromBot := (botID != "" && root.BotID == botID) || (botUser != "" && root.User == botUser)
+	if fromBot {
+		if rest, ok := strings.CutPrefix(root.Text, "<@"); ok {
+			if end := strings.Index(rest, "> asked for help"); end > 0 && !strings.ContainsAny(rest[:end], "<>|") {
+				return rest[:end]
+			}
+		}
+		return ""
+	}
+	if root.User != "" && root.BotID == "" && botUser != "" && strings.Contains(root.Text, "<@"+botUser+">") {
+		return root.User
+	}
+	return ""
+}
+
+// isDM reports whether a channel is a direct message.
+func isDM(channel, channelType string) bool {
+	return channelType == "im" || (channelType == "" && strings.HasPrefix(channel, "D"))
+}
+
+// fromSlash converts a slash command into a delivery: in a channel the bot
+// opens a thread with the person's words and talks there; in a DM it talks
+// flat.
+func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
+	if cmd.UserID == "" || cmd.ChannelID == "" {
+		return nil
+	}
+	dedupeID := "slash:" + cmd.TriggerID
+	if cmd.TriggerID == "" {
+		dedupeID = ""
+	}
+	return &delivery{id: dedupeID, key: "slash/" + cmd.ChannelID + "/" + cmd.UserID, do: func(ctx context.Context) {
+		text := unescapeEntities(strings.TrimSpace(cmd.Text))
+		addr := bot.Address{Platform: Platform, Workspace: cmd.TeamID, Channel: cmd.ChannelID, User: cmd.UserID}
+		if !isDM(cmd.ChannelID, "") {
+			intro := "<@" + cmd.UserID + "> asked for help"
+			if text != "" {
+				intro += ": “" + escape(clip(text, 500)) + "”"
+			}
+			ts, err := a.post(ctx, cmd.ChannelID, "", message{Text: intro, Blocks: []slack.Block{
+				slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, intro, false, false), nil, nil),
+			}})
+			if err != nil {
+				a.cannotPost(ctx, cmd, err)
+				return
+			}
+			addr.Thread = ts
+			a.threads.set(cmd.ChannelID, ts, cmd.UserID)
+		}
+		if addr.Thread == "" && a.resume(ctx, h, addr) {
+			return
+		}
+		a.turn(ctx, h, bot.Message{Address: addr, ID: dedupeID, Text: text}, func(err error) {
+			a.cannotPost(ctx, cmd, err)
+		})
+	}}
+}
+
+// resume handles /troubleshoot in a DM whose conversation is in progress:
+// rather than take the command's words as an answer, it shows where the
+// conversation is. It reports whether it did (it needs a Resumer).
+func (a *Adapter) resume(ctx context.Context, h bot.Handler, addr bot.Address) bool {
+	r, ok := resumer(h)
+	if !ok {
+		return false
+	}
+	cur, err := r.Current(ctx, addr)
+	if err != nil || len(cur.Replies) == 0 {
+		return false
+	}
+	msgs := append([]message{note(resumeText)}, renderTurn(cur.Replies, cur.Step, convo{User: addr.User})...)
+	a.postMessages(ctx, addr, msgs, nil)
+	return true
+}
+
+// cannotPost tells the person privately, through the command's response
+// URL, that the bot cannot talk where they asked.
+func (a *Adapter) cannotPost(ctx context.Context, cmd slack.SlashCommand, err error) {
+	if cmd.ResponseURL == "" {
+		return
+	}
+	a.log.Warn("cannot post where the slash command was used", "channel", cmd.ChannelID, "err", err)
+	if werr := slack.PostWebhookCustomHTTPContext(ctx, cmd.ResponseURL, a.httpClient(), &slack.WebhookMessage{
+		ResponseType: slack.ResponseTypeEphemeral, Text: cantPostText,
+	}); werr != nil {
+		a.log.Warn("could not answer through the response URL", "err", werr)
+	}
+}
+
+// httpClient is used for response URLs.
+func (a *Adapter) httpClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second}
+}
+
+// fromInteraction converts a button click into a delivery.
+func (a *Adapter) fromInteraction(h bot.Handler, cb slack.InteractionCallback) *delivery {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		return nil
+	}
+	var act *slack.BlockAction
+	var ref actionRef
+	for _, ba := range cb.ActionCallback.BlockActions {
+		if !strings.HasPrefix(ba.ActionID, actionPrefix+":") {
+			continue
+		}
+		r, err := parseActionValue(ba.Value)
+		if err != nil {
+			a.log.Warn("ignoring a click with an unreadable button value", "err", err)
+			return nil
+		}
+		act, ref = ba, r
+		break
+	}
+	if act == nil {
+		return nil
+	}
+	channel := cb.Channel.ID
+	if channel == "" {
+		channel = cb.Container.ChannelID
+	}
+	clicker := cb.User.ID
+	if channel == "" || clicker == "" {
+		return nil
+	}
+	team := cb.Team.ID
+	addr := bot.Address{Platform: Platform, Workspace: team, Channel: channel, Thread: ref.Thread, User: ref.User}
+	id := "click:" + cb.TriggerID
+	if cb.TriggerID == "" {
+		id = "click:" + act.ActionTs + ":" + clicker
+	}
+	label := act.Text.Text
+	return &delivery{id: id, key: addr.Key(), do: func(ctx context.Context) {
+		if clicker != ref.User {
+			a.ephemeralRaw(ctx, channel, ref.Thread, clicker, fmt.Sprintf(notYoursText, escape(ref.User)))
+			return
+		}
+		stale := false
+		if r, ok := resumer(h); ok {
+			if cur, err := r.Current(ctx, addr); err == nil {
+				if len(cur.Replies) == 0 {
+					// Ended, expired or unknown: a click must not
+					// silently start a new conversation.
+					a.ephemeralNote(ctx, channel, ref.Thread, clicker, endedText)
+					return
+				}
+				stale = cur.Step != ref.Step
+			}
+		}
+		m := bot.Message{Address: addr, ID: id, Choice: ref.Choice, Step: ref.Step}
+		if stale {
+			a.turnEphemeral(ctx, h, m, clicker)
+			return
+		}
+		msgTS := cb.Container.MessageTs
+		if msgTS == "" {
+			msgTS = cb.Message.Timestamp
+		}
+		a.turn(ctx, h, m, nil, func(ctx context.Context) {
+			if cb.Container.IsEphemeral || msgTS == "" {
+				return
+			}
+			blocks := answeredBlocks(cb.Message.Blocks.BlockSet, act.BlockID, label)
+			text := cb.Message.Text
+			if text == "" {
+				text = "Answered: " + escape(label)
+			}
+			if err := a.update(ctx, channel, msgTS, message{Text: text, Blocks: blocks}); err != nil {
+				a.log.Warn("could not mark the question answered", "err", err)
+			}
+		})
+	}}
+}
+
+// turn hands m to h and posts the replies where the conversation lives.
+// onFail, when set, is told when the first post fails; before, when set,
+// runs after a successful Handle and before the replies are posted.
+func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail func(error), before ...func(context.Context)) {
+	res, err := h.Handle(ctx, m)
+	if err != nil {
+		a.log.Error("handling a Slack message failed", "err", err, "channel", m.Channel)
+		a.postMessages(ctx, m.Address, []message{note(bot.TroubleReply)}, onFail)
+		return
+	}
+	if res.Duplicate {
+		return
+	}
+	// A turn the engine applied has a step and replies; a wrapper's
+	// refusal (a throttle notice, say) has no step, and the question
+	// must then keep its buttons.
+	applied := res.Step != "" && len(res.Replies) > 0
+	for _, f := range before {
+		if !applied {
+			break
+		}
+		f(ctx)
+	}
+	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User})
+	if res.Done && m.Thread != "" {
+		msgs = append(msgs, message{Text: endedText, Blocks: []slack.Block{
+			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, endedText, false, false)),
+		}})
+	}
+	a.postMessages(ctx, m.Address, msgs, onFail)
+}
+
+// turnEphemeral hands m to h and shows the replies to user only: the
+// answer to a stale click.
+func (a *Adapter) turnEphemeral(ctx context.Context, h bot.Handler, m bot.Message, user string) {
+	res, err := h.Handle(ctx, m)
+	if err != nil {
+		a.log.Error("handling a Slack click failed", "err", err)
+		a.ephemeralNote(ctx, m.Channel, m.Thread, user, bot.TroubleReply)
+		return
+	}
+	if res.Duplicate {
+		return
+	}
+	for _, msg := range renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User}) {
+		if err := a.ephemeral(ctx, m.Channel, m.Thread, user, msg); err != nil {
+			return
+		}
+	}
+}
+
+func (a *Adapter) postMessages(ctx context.Context, to bot.Address, msgs []message, onFail func(error)) {
+	for i, msg := range msgs {
+		if _, err := a.post(ctx, to.Channel, to.Thread, msg); err != nil {
+			if i == 0 && onFail != nil && !errors.Is(err, context.Canceled) {
+				onFail(err)
+			}
+			return
+		}
+	}
+}
+
+func (a *Adapter) ephemeralNote(ctx context.Context, channel, thread, user, text string) {
+	if err := a.ephemeral(ctx, channel, thread, user, note(text)); err != nil {
+		a.log.Warn("could not post an ephemeral note", "err", err)
+	}
+}
+
+// ephemeralRaw is ephemeralNote for adapter-written mrkdwn whose variable
+// parts the caller has escaped.
+func (a *Adapter) ephemeralRaw(ctx context.Context, channel, thread, user, mrkdwnText string) {
+	m := message{Text: mrkdwnText, Blocks: []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwnText, false, false), nil, nil),
+	}}
+	if err := a.ephemeral(ctx, channel, thread, user, m); err != nil {
+		a.log.Warn("could not post an ephemeral note", "err", err)
+	}
+}
