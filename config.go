@@ -106,8 +106,8 @@ func loadConfig(path string, explicit bool) (Config, error) {
 	case err != nil:
 		return cfg, fmt.Errorf("config: %w", err)
 	default:
-		if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
-			return cfg, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
+		if err := decodeConfig(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %s", path, err)
 		}
 		if err := expandEnv(reflect.ValueOf(&cfg).Elem(), ""); err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
@@ -242,4 +242,18 @@ func joinPath(a, b string) string {
 		return b
 	}
 	return a + "." + b
+}
+
+// decodeConfig decodes config.yaml strictly. The YAML library can panic on
+// some malformed input; that becomes an error, not a crash.
+func decodeConfig(data []byte, cfg *Config) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML could not be decoded (%v); check the indentation and list syntax", r)
+		}
+	}()
+	if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
+		return errors.New(yaml.FormatError(err, false, true))
+	}
+	return nil
 }

@@ -451,3 +451,19 @@ func TestBareCommandServesOnlyWhenAPlatformIsConfigured(t *testing.T) {
 		t.Errorf("with a Slack token: %s, want serve", got)
 	}
 }
+
+func FuzzDecodeConfig(f *testing.F) {
+	shipped, err := os.ReadFile("config.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(shipped)
+	f.Add([]byte("store:\n  - choices:\n      ! 0\n00008:"))
+	f.Add([]byte("conversation:\n  idle_timeout: 1x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := defaultConfig()
+		if err := decodeConfig(data, &cfg); err != nil && err.Error() == "" {
+			t.Fatal("an error without a message")
+		}
+	})
+}

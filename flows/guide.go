@@ -193,17 +193,29 @@ func Parse(file string, data []byte) (*Guide, error) {
 	if alias.at != nil {
 		return nil, &Problem{File: file, Line: alias.at.GetToken().Position.Line, Msg: "YAML aliases (*name) are not supported in guides; write the value out"}
 	}
-	var g Guide
+	return decodeGuide(file, f)
+}
+
+// decodeGuide turns the parsed file into a Guide. The YAML library can
+// panic on some malformed input (found by fuzzing); that is reported as a
+// problem with the file, never a crash.
+func decodeGuide(file string, f *ast.File) (g *Guide, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			g, err = nil, &Problem{File: file, Msg: fmt.Sprintf("the YAML could not be decoded (%v); check the indentation and list syntax", r)}
+		}
+	}()
+	g = &Guide{}
 	if len(f.Docs) > 1 {
 		return nil, &Problem{File: file, Msg: "a guide file holds one YAML document, not several"}
 	}
 	if len(f.Docs) == 1 && f.Docs[0].Body != nil {
-		if err := yaml.NodeToValue(f.Docs[0].Body, &g, yaml.Strict()); err != nil {
+		if err := yaml.NodeToValue(f.Docs[0].Body, g, yaml.Strict()); err != nil {
 			return nil, yamlProblem(file, err)
 		}
 	}
 	g.File = file
-	return &g, nil
+	return g, nil
 }
 
 // aliasFinder remembers the first alias node it visits.
