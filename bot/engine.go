@@ -40,8 +40,11 @@ type Turn struct {
 type Result struct {
 	// Replies to send, in order; empty for a duplicate delivery.
 	Replies []Reply
-	// Step is the step the conversation is on after this message.
-	Step string
+	// Step is the step the conversation is on after this message, and
+	// GuideVersion the version of the guide it runs on; adapters put both
+	// into buttons so that a click can be checked against them later.
+	Step         string
+	GuideVersion string
 	// Done is true when this message ended the conversation; Outcome then
 	// says how (OutcomeResolved, OutcomeEscalated or OutcomeStopped).
 	Done    bool
@@ -179,7 +182,7 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 		s = &Session{Key: key, Address: m.Address, Started: now, Updated: now}
 	}
 	if s.SeenEvent(m.ID) {
-		return Result{Step: s.Step, Done: s.Done, Outcome: s.Outcome, Duplicate: true}, nil
+		return Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Duplicate: true}, nil
 	}
 
 	var pre []Reply
@@ -229,7 +232,7 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 	if len(pre) > 0 {
 		replies = append(pre, replies...)
 	}
-	return Result{Replies: replies, Step: s.Step, Done: s.Done, Outcome: s.Outcome}, nil
+	return Result{Replies: replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, nil
 }
 
 // load returns the stored session, nil when there is none.
@@ -267,7 +270,7 @@ func (e *Engine) Current(ctx context.Context, a Address) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
 	}
-	return Result{Replies: replies, Step: s.Step}, nil
+	return Result{Replies: replies, Step: s.Step, GuideVersion: s.GuideVersion}, nil
 }
 
 // humanDuration renders whole hours or minutes for people ("24 hours").

@@ -57,6 +57,10 @@ type Message struct {
 	// it (buttons carry it). A click on a step that is no longer current is
 	// answered with the current question instead of being applied.
 	Step string
+	// GuideVersion is the guide version the clicked question came from,
+	// when the adapter knows it; a click from another version is answered
+	// with the current question instead of being applied.
+	GuideVersion string
 	// Guide selects a guide id for a new conversation; "" for the default.
 	Guide string
 	// Time is when the platform received the message; the zero time means

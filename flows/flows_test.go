@@ -454,3 +454,18 @@ func TestGuideGuards(t *testing.T) {
 		t.Errorf("summary was rejected: %v", err)
 	}
 }
+
+func TestClickFromAnotherGuideVersionIsStale(t *testing.T) {
+	r := builtinRunner(t)
+	s, _ := chat(t, r, "hi")
+	turn, err := r.Respond(s, bot.Message{Choice: "on", Step: "icloud_access", GuideVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Step != "icloud_access" || !strings.Contains(allText(turn), "already answered") {
+		t.Errorf("a click from guide version 0 was applied: step %s\n%s", s.Step, allText(turn))
+	}
+	if _, err := r.Respond(s, bot.Message{Choice: "on", Step: "icloud_access", GuideVersion: "1"}); err != nil || s.Step != "backup_size" {
+		t.Errorf("a click from the current version was not applied: %s %v", s.Step, err)
+	}
+}

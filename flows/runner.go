@@ -182,7 +182,7 @@ func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 		if cmd, ok := answer.ParseCommand(norm); ok {
 			return t.command(cmd, cs)
 		}
-	} else if m.Step != "" && m.Step != s.Step {
+	} else if (m.Step != "" && m.Step != s.Step) || (m.GuideVersion != "" && m.GuideVersion != s.GuideVersion) {
 		t.say("That question was already answered. Here's where we are now:")
 		return t.land()
 	}

@@ -386,7 +386,7 @@ func (a *Adapter) onComponent(ctx context.Context, h bot.Handler, i *discordgo.I
 		return a.troubleRestore(i, orig, content, err)
 	}
 	eph := a.isEphemeral(i)
-	return a.answer(ctx, h, i, addr, bot.Message{Address: addr, ID: i.ID, Choice: choice, Step: cid.Step}, eph, orig, content)
+	return a.answer(ctx, h, i, addr, bot.Message{Address: addr, ID: i.ID, Choice: choice, Step: stepOf(cid.Step), GuideVersion: versionOf(cid.Step)}, eph, orig, content)
 }
 
 // onModal handles the submit of a typed-answer modal.
@@ -427,7 +427,7 @@ func (a *Adapter) onModal(ctx context.Context, h bot.Handler, i *discordgo.Inter
 	if err != nil {
 		return a.troubleRestore(i, orig, content, err)
 	}
-	m := bot.Message{Address: addr, ID: i.ID, Text: value, Step: cid.Step}
+	m := bot.Message{Address: addr, ID: i.ID, Text: value, Step: stepOf(cid.Step), GuideVersion: versionOf(cid.Step)}
 	return a.answer(ctx, h, i, addr, m, a.isEphemeral(i), orig, content)
 }
 
@@ -479,7 +479,7 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Intera
 	case stateStale:
 		if len(cur.Replies) > 0 {
 			replies := append([]bot.Reply{{Text: "That question was already answered. Here's where we are now:"}}, cur.Replies...)
-			return a.sendAll(renderTurn(replies, addr.User, cur.Step), a.followups(i, true))
+			return a.sendAll(renderTurn(replies, addr.User, stepRef(cur.Step, cur.GuideVersion)), a.followups(i, true))
 		}
 		if m.Choice == "" {
 			return a.followupNote(i, "That question was already answered; please answer the latest question above.")
@@ -606,7 +606,7 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, resume
 		if err == nil && len(res.Replies) > 0 {
 			replies := append([]bot.Reply{{Text: "You have a conversation in progress; here's where we were. (Say **restart** to start over.)"}}, res.Replies...)
 			a.setLastStep(m.Address, res.Step, false)
-			return a.sendTracked(m.Address.Key(), renderTurn(replies, m.Address.User, res.Step), send)
+			return a.sendTracked(m.Address.Key(), renderTurn(replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send)
 		}
 	}
 	return a.turnLocked(ctx, h, m, send, "")
@@ -631,7 +631,7 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 	}
 	a.setLastStep(m.Address, res.Step, res.Done)
 	a.retireQuestion(m.Address.Key(), clicked)
-	return a.sendTracked(m.Address.Key(), renderTurn(res.Replies, m.Address.User, res.Step), send)
+	return a.sendTracked(m.Address.Key(), renderTurn(res.Replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send)
 }
 
 // retireQuestion disables the controls of the conversation's last question

@@ -11,6 +11,9 @@ import (
 //
 //	ts1|<kind>|<owner user id>|<step>|<choice>
 //
+// <step> is "step@guideversion" when the version is known (stepRef), so a
+// click on a question from another guide version is recognised.
+//
 // "ts1" names the format (bump it when the layout changes, so old buttons
 // are recognised as expired rather than misread). The conversation key is
 // the owner plus where the component lives (guild, channel, thread), which
@@ -146,4 +149,25 @@ func unescapeID(s string) (string, error) {
 		i += 2
 	}
 	return b.String(), nil
+}
+
+// stepRef joins a step id and the guide version it belongs to for a custom
+// id. Step ids are lower-case letters, digits and '_', so '@' cannot occur
+// in them.
+func stepRef(step, version string) string {
+	if version == "" {
+		return step
+	}
+	return step + "@" + version
+}
+
+// stepOf and versionOf split what stepRef joined.
+func stepOf(ref string) string {
+	step, _, _ := strings.Cut(ref, "@")
+	return step
+}
+
+func versionOf(ref string) string {
+	_, version, _ := strings.Cut(ref, "@")
+	return version
 }

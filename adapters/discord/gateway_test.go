@@ -199,22 +199,22 @@ func TestThreadConversationToResolved(t *testing.T) {
 		t.Errorf("first question = %q", c)
 	}
 	assertNoMentions(t, "first thread message", first, alice)
-	if got := ids(first); !slices.Equal(got, []string{"ts1|c|" + alice + "|icloud|on", "ts1|c|" + alice + "|icloud|off"}) {
+	if got := ids(first); !slices.Equal(got, []string{"ts1|c|" + alice + "|icloud@1|on", "ts1|c|" + alice + "|icloud@1|off"}) {
 		t.Errorf("first question ids = %v", got)
 	}
 
 	// Click "It's on": the question's buttons are disabled at once, the
 	// next question follows.
-	q1 := f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud")
+	q1 := f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud@1")
 	mark = f.Mark()
-	ia = f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud|on")
+	ia = f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
 	f.dispatch("INTERACTION_CREATE", ia)
 	cb = callbackOf(t, f, mark, ia)
 	if num(cb["type"]) != 7 {
 		t.Fatalf("click response type %v, want 7 (update message)", cb["type"])
 	}
 	d := cb["data"].(map[string]any)
-	if all, chosen := disabledAll(d["components"]); !all || chosen != "ts1|c|"+alice+"|icloud|on" {
+	if all, chosen := disabledAll(d["components"]); !all || chosen != "ts1|c|"+alice+"|icloud@1|on" {
 		t.Errorf("after click: all disabled %v, chosen %q", all, chosen)
 	}
 	if d["content"] != q1["content"] {
@@ -224,23 +224,23 @@ func TestThreadConversationToResolved(t *testing.T) {
 	if !strings.Contains(fu["content"].(string), "How big is your WhatsApp backup?") || num(fu["flags"])&64 != 0 {
 		t.Errorf("size question = %v flags %v", fu["content"], fu["flags"])
 	}
-	if got := ids(fu); !slices.Equal(got, []string{"ts1|c|" + alice + "|size|help", "ts1|t|" + alice + "|size|size"}) {
+	if got := ids(fu); !slices.Equal(got, []string{"ts1|c|" + alice + "|size@1|help", "ts1|t|" + alice + "|size@1|size"}) {
 		t.Errorf("size question ids = %v", got)
 	}
 
 	// Typed answers through the modal.
-	q2 := f.lastWithComponents(thread, "ts1|t|"+alice+"|size")
-	answerByModal(t, f, q2, "ts1|t|"+alice+"|size|size", "ts1|m|"+alice+"|size|size", "3 GB", "Got it: 3 GB.")
-	q3 := f.lastWithComponents(thread, "ts1|t|"+alice+"|ios")
-	fu = answerByModal(t, f, q3, "ts1|t|"+alice+"|ios|version", "ts1|m|"+alice+"|ios|version", "17.4.1", "Got it: 17.4.1.")
+	q2 := f.lastWithComponents(thread, "ts1|t|"+alice+"|size@1")
+	answerByModal(t, f, q2, "ts1|t|"+alice+"|size@1|size", "ts1|m|"+alice+"|size@1|size", "3 GB", "Got it: 3 GB.")
+	q3 := f.lastWithComponents(thread, "ts1|t|"+alice+"|ios@1")
+	fu = answerByModal(t, f, q3, "ts1|t|"+alice+"|ios@1|version", "ts1|m|"+alice+"|ios@1|version", "17.4.1", "Got it: 17.4.1.")
 	if !strings.Contains(fu["content"].(string), "Update iOS:\n- open Settings") {
 		t.Errorf("fix text = %q", fu["content"])
 	}
 
 	// "Yes, it works now" → resolved.
-	q4 := f.lastWithComponents(thread, "ts1|c|"+alice+"|fix_update")
+	q4 := f.lastWithComponents(thread, "ts1|c|"+alice+"|fix_update@1")
 	mark = f.Mark()
-	ia = f.click(testGuild, alice, q4, "ts1|c|"+alice+"|fix_update|fixed")
+	ia = f.click(testGuild, alice, q4, "ts1|c|"+alice+"|fix_update@1|fixed")
 	f.dispatch("INTERACTION_CREATE", ia)
 	fu = followupOf(t, f, mark, ia)
 	if fu["content"] != "Great, it works! 🎉" || len(ids(fu)) != 0 {
@@ -321,27 +321,27 @@ func TestEphemeralConversationToEscalation(t *testing.T) {
 	}
 	orig := body(t, f.waitCall(mark, "PATCH", "/api/v9/webhooks/"+f.appID+"/"+ia["token"].(string)+"/messages/@original"))
 	assertNoMentions(t, "original", orig)
-	if got := ids(orig); len(got) != 2 || got[1] != "ts1|c|"+alice+"|icloud|off" {
+	if got := ids(orig); len(got) != 2 || got[1] != "ts1|c|"+alice+"|icloud@1|off" {
 		t.Fatalf("question ids = %v", got)
 	}
 	if n := len(f.callsSince(0, "POST", "/api/v9/channels/*/messages/*/threads")); n != 0 {
 		t.Errorf("ephemeral mode opened %d threads", n)
 	}
 
-	q := f.lastWithComponents(testChannel, "ts1|c|"+alice+"|icloud")
+	q := f.lastWithComponents(testChannel, "ts1|c|"+alice+"|icloud@1")
 	if num(q["flags"]) != 64 {
 		t.Fatalf("question flags = %v", q["flags"])
 	}
 	mark = f.Mark()
-	ia = f.click(testGuild, alice, q, "ts1|c|"+alice+"|icloud|off")
+	ia = f.click(testGuild, alice, q, "ts1|c|"+alice+"|icloud@1|off")
 	f.dispatch("INTERACTION_CREATE", ia)
 	fu := followupOf(t, f, mark, ia)
 	if num(fu["flags"]) != 64 || !strings.Contains(fu["content"].(string), "Turn the WhatsApp switch on.") {
 		t.Fatalf("fix followup = %v", fu)
 	}
-	q = f.lastWithComponents(testChannel, "ts1|c|"+alice+"|fix_switch")
+	q = f.lastWithComponents(testChannel, "ts1|c|"+alice+"|fix_switch@1")
 	mark = f.Mark()
-	ia = f.click(testGuild, alice, q, "ts1|c|"+alice+"|fix_switch|not_fixed")
+	ia = f.click(testGuild, alice, q, "ts1|c|"+alice+"|fix_switch@1|not_fixed")
 	f.dispatch("INTERACTION_CREATE", ia)
 	fu = followupOf(t, f, mark, ia)
 	if num(fu["flags"]) != 64 || !strings.HasPrefix(fu["content"].(string), "Please contact support") {
@@ -364,17 +364,17 @@ func TestStaleClickOtherUserAndRestart(t *testing.T) {
 	f.dispatch("INTERACTION_CREATE", f.slash(testGuild, testChannel, alice))
 	thr := f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads")
 	thread := strings.Split(thr.Path, "/")[6]
-	q1 := f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud")
+	q1 := f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud@1")
 	mark = f.Mark()
-	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud|on")
+	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
 	f.dispatch("INTERACTION_CREATE", ia)
 	followupOf(t, f, mark, ia)
-	q2 := f.lastWithComponents(thread, "ts1|t|"+alice+"|size")
+	q2 := f.lastWithComponents(thread, "ts1|t|"+alice+"|size@1")
 
 	// A second click on the answered question (another device, a stale
 	// client): acknowledged, then a private note and the current question.
 	mark = f.Mark()
-	ia = f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud|off")
+	ia = f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|off")
 	f.dispatch("INTERACTION_CREATE", ia)
 	if cb := callbackOf(t, f, mark, ia); num(cb["type"]) != 7 {
 		t.Errorf("stale click response = %v", cb)
@@ -383,13 +383,13 @@ func TestStaleClickOtherUserAndRestart(t *testing.T) {
 	if num(fu["flags"]) != 64 || !strings.HasPrefix(fu["content"].(string), "That question was already answered.") || !strings.Contains(fu["content"].(string), "How big") {
 		t.Errorf("stale click followup = %v", fu)
 	}
-	if got := ids(fu); !slices.Contains(got, "ts1|t|"+alice+"|size|size") {
+	if got := ids(fu); !slices.Contains(got, "ts1|t|"+alice+"|size@1|size") {
 		t.Errorf("stale click: current question ids = %v", got)
 	}
 
 	// Bob clicks Alice's question: a private note, nothing applied.
 	mark = f.Mark()
-	ia = f.click(testGuild, bob, q2, "ts1|c|"+alice+"|size|help")
+	ia = f.click(testGuild, bob, q2, "ts1|c|"+alice+"|size@1|help")
 	f.dispatch("INTERACTION_CREATE", ia)
 	cb := callbackOf(t, f, mark, ia)
 	d, _ := cb["data"].(map[string]any)
@@ -397,7 +397,7 @@ func TestStaleClickOtherUserAndRestart(t *testing.T) {
 		t.Fatalf("other user's click = %v", cb)
 	}
 	assertNoMentions(t, "other user note", d)
-	bobModal := f.submit(testGuild, bob, q2, "ts1|m|"+alice+"|size|size", "9 GB")
+	bobModal := f.submit(testGuild, bob, q2, "ts1|m|"+alice+"|size@1|size", "9 GB")
 	f.dispatch("INTERACTION_CREATE", bobModal)
 	if cb := callbackOf(t, f, mark, bobModal); num(cb["type"]) != 4 {
 		t.Errorf("other user's modal = %v", cb)
@@ -407,7 +407,7 @@ func TestStaleClickOtherUserAndRestart(t *testing.T) {
 	// Handle; the old button still continues the conversation.
 	stop()
 	runBot(t, f, testConfig(f), handleOnly{eng})
-	answerByModal(t, f, q2, "ts1|t|"+alice+"|size|size", "ts1|m|"+alice+"|size|size", "3 GB", "Got it: 3 GB.")
+	answerByModal(t, f, q2, "ts1|t|"+alice+"|size@1|size", "ts1|m|"+alice+"|size@1|size", "3 GB", "Got it: 3 GB.")
 	if len(f.callsSince(mark, "POST", "/api/v9/webhooks/*/*")) != 1 {
 		t.Errorf("bob's clicks produced followups: %s", f.dump())
 	}
@@ -431,9 +431,9 @@ func TestDMConversation(t *testing.T) {
 	if !strings.Contains(first["content"].(string), "Is **WhatsApp** allowed") || len(ids(first)) != 2 {
 		t.Fatalf("dm question = %v", first)
 	}
-	q := f.lastWithComponents(dm, "ts1|c|"+alice+"|icloud")
+	q := f.lastWithComponents(dm, "ts1|c|"+alice+"|icloud@1")
 	mark = f.Mark()
-	ia := f.click("", alice, q, "ts1|c|"+alice+"|icloud|on")
+	ia := f.click("", alice, q, "ts1|c|"+alice+"|icloud@1|on")
 	f.dispatch("INTERACTION_CREATE", ia)
 	fu := followupOf(t, f, mark, ia)
 	if !strings.Contains(fu["content"].(string), "How big") {
@@ -447,7 +447,7 @@ func TestDMConversation(t *testing.T) {
 		t.Errorf("typed answer reply = %v", next["content"])
 	}
 	// The size question, answered by typing, lost its live buttons.
-	sizeQ := f.lastWithComponents(dm, "ts1|t|"+alice+"|size")
+	sizeQ := f.lastWithComponents(dm, "ts1|t|"+alice+"|size@1")
 	edit := body(t, f.waitCall(mark, "PATCH", "/api/v9/webhooks/"+f.appID+"/"+ia["token"].(string)+"/messages/"+sizeQ["id"].(string)))
 	if all, _ := disabledAll(edit["components"]); !all {
 		t.Errorf("answered question still live: %v", edit["components"])
@@ -533,8 +533,8 @@ func TestRateLimitHonoured(t *testing.T) {
 	mark := f.Mark()
 	ia := f.slash(testGuild, testChannel, alice)
 	f.dispatch("INTERACTION_CREATE", ia)
-	q := f.lastWithComponents(testChannel, "ts1|c|"+alice+"|icloud")
-	ia = f.click(testGuild, alice, q, "ts1|c|"+alice+"|icloud|on")
+	q := f.lastWithComponents(testChannel, "ts1|c|"+alice+"|icloud@1")
+	ia = f.click(testGuild, alice, q, "ts1|c|"+alice+"|icloud@1|on")
 	f.dispatch("INTERACTION_CREATE", ia)
 	followupOf(t, f, mark, ia)
 	var posts []fakeCall

@@ -105,7 +105,7 @@ func TestHTTPInteractions(t *testing.T) {
 		t.Fatalf("slash over HTTP: %d %v", code, resp)
 	}
 	orig := body(t, f.waitCall(0, "PATCH", "/api/v9/webhooks/"+f.appID+"/"+ia["token"].(string)+"/messages/@original"))
-	if got := ids(orig); len(got) != 2 || got[0] != "ts1|c|"+alice+"|icloud|on" {
+	if got := ids(orig); len(got) != 2 || got[0] != "ts1|c|"+alice+"|icloud@1|on" {
 		t.Fatalf("question over HTTP: %v", orig)
 	}
 	if n := len(f.callsSince(0, "POST", "/api/v9/interactions/*/*/callback")); n != 0 {
@@ -113,9 +113,9 @@ func TestHTTPInteractions(t *testing.T) {
 	}
 
 	// A click over HTTP: type 7 in the response, then the followup.
-	q := f.lastWithComponents(testChannel, "ts1|c|"+alice+"|icloud")
+	q := f.lastWithComponents(testChannel, "ts1|c|"+alice+"|icloud@1")
 	mark := f.Mark()
-	ia = f.overHTTP(f.click(testGuild, alice, q, "ts1|c|"+alice+"|icloud|on"))
+	ia = f.overHTTP(f.click(testGuild, alice, q, "ts1|c|"+alice+"|icloud@1|on"))
 	code, resp = b.post(t, mustJSON(t, ia), now(), b.priv, nil)
 	if code != 200 || num(resp["type"]) != 7 {
 		t.Fatalf("click over HTTP: %d %v", code, resp)
@@ -124,8 +124,8 @@ func TestHTTPInteractions(t *testing.T) {
 		t.Errorf("followup = %v", fu)
 	}
 	// A "Type the size" click is answered with the modal in the response.
-	q = f.lastWithComponents(testChannel, "ts1|t|"+alice+"|size")
-	ia = f.overHTTP(f.click(testGuild, alice, q, "ts1|t|"+alice+"|size|size"))
+	q = f.lastWithComponents(testChannel, "ts1|t|"+alice+"|size@1")
+	ia = f.overHTTP(f.click(testGuild, alice, q, "ts1|t|"+alice+"|size@1|size"))
 	if code, resp = b.post(t, mustJSON(t, ia), now(), b.priv, nil); code != 200 || num(resp["type"]) != 9 {
 		t.Errorf("modal over HTTP: %d %v", code, resp)
 	}

@@ -20,7 +20,7 @@ func startThread(t *testing.T, f *fakeDiscord) (string, map[string]any) {
 	f.dispatch("INTERACTION_CREATE", f.slash(testGuild, testChannel, alice))
 	thr := f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads")
 	thread := strings.Split(thr.Path, "/")[6]
-	return thread, f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud")
+	return thread, f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud@1")
 }
 
 func TestClickOnEndedConversation(t *testing.T) {
@@ -30,12 +30,12 @@ func TestClickOnEndedConversation(t *testing.T) {
 	runBot(t, f, testConfig(f), eng)
 	thread, q1 := startThread(t, f)
 	mark := f.Mark()
-	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud|off")
+	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|off")
 	f.dispatch("INTERACTION_CREATE", ia)
 	followupOf(t, f, mark, ia)
-	fix := f.lastWithComponents(thread, "ts1|c|"+alice+"|fix_switch")
+	fix := f.lastWithComponents(thread, "ts1|c|"+alice+"|fix_switch@1")
 	mark = f.Mark()
-	ia = f.click(testGuild, alice, fix, "ts1|c|"+alice+"|fix_switch|fixed")
+	ia = f.click(testGuild, alice, fix, "ts1|c|"+alice+"|fix_switch@1|fixed")
 	f.dispatch("INTERACTION_CREATE", ia)
 	if fu := followupOf(t, f, mark, ia); !strings.HasPrefix(fu["content"].(string), "Great") {
 		t.Fatalf("resolution = %v", fu)
@@ -43,7 +43,7 @@ func TestClickOnEndedConversation(t *testing.T) {
 	// The conversation is over: an old button gets a private note and
 	// starts nothing.
 	mark = f.Mark()
-	ia = f.click(testGuild, alice, fix, "ts1|c|"+alice+"|fix_switch|not_fixed")
+	ia = f.click(testGuild, alice, fix, "ts1|c|"+alice+"|fix_switch@1|not_fixed")
 	f.dispatch("INTERACTION_CREATE", ia)
 	fu := followupOf(t, f, mark, ia)
 	if num(fu["flags"]) != 64 || !strings.Contains(fu["content"].(string), "has ended") || len(ids(fu)) != 0 {
@@ -120,7 +120,7 @@ func TestHandlerFailureRestoresButtons(t *testing.T) {
 	runBot(t, f, testConfig(f), &failingHandler{h: handleOnly{eng}})
 	_, q1 := startThread(t, f)
 	mark := f.Mark()
-	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud|on")
+	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
 	f.dispatch("INTERACTION_CREATE", ia)
 	fu := followupOf(t, f, mark, ia)
 	if fu["content"] != bot.TroubleReply {
@@ -203,7 +203,7 @@ func TestChannelLookupFailureIsNotGuessed(t *testing.T) {
 	f.limit(fakeLimit{Method: "GET", Prefix: "/channels/", Count: 1, Status: 403})
 	runBot(t, f, testConfig(f), eng)
 	mark := f.Mark()
-	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud|on")
+	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
 	f.dispatch("INTERACTION_CREATE", ia)
 	fu := followupOf(t, f, mark, ia)
 	if fu["content"] != bot.TroubleReply || num(fu["flags"]) != 64 {
@@ -215,7 +215,7 @@ func TestChannelLookupFailureIsNotGuessed(t *testing.T) {
 	}
 	// Trying again works, in the right conversation.
 	mark = f.Mark()
-	ia = f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud|on")
+	ia = f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
 	f.dispatch("INTERACTION_CREATE", ia)
 	if fu := followupOf(t, f, mark, ia); !strings.Contains(fu["content"].(string), "How big") {
 		t.Errorf("retry = %v", fu)

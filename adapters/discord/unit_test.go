@@ -408,3 +408,14 @@ func TestRewriteTransport(t *testing.T) {
 		t.Errorf("other hosts must pass through, got %q", seen)
 	}
 }
+
+func TestStepRefCarriesTheGuideVersion(t *testing.T) {
+	for _, c := range []struct{ step, version, ref string }{
+		{"size", "3", "size@3"}, {"size", "", "size"}, {"fix_update", "2024-11", "fix_update@2024-11"},
+	} {
+		ref := stepRef(c.step, c.version)
+		if ref != c.ref || stepOf(ref) != c.step || versionOf(ref) != c.version {
+			t.Errorf("stepRef(%q, %q) = %q → %q, %q", c.step, c.version, ref, stepOf(ref), versionOf(ref))
+		}
+	}
+}

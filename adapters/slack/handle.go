@@ -277,7 +277,7 @@ func (a *Adapter) resume(ctx context.Context, h bot.Handler, addr bot.Address) b
 	if err != nil || len(cur.Replies) == 0 {
 		return false
 	}
-	msgs := append([]message{note(resumeText)}, renderTurn(cur.Replies, cur.Step, convo{User: addr.User})...)
+	msgs := append([]message{note(resumeText)}, renderTurn(cur.Replies, cur.Step, convo{User: addr.User, GuideVersion: cur.GuideVersion})...)
 	a.postMessages(ctx, addr, msgs, nil)
 	return true
 }
@@ -352,10 +352,10 @@ func (a *Adapter) fromInteraction(h bot.Handler, cb slack.InteractionCallback) *
 					a.ephemeralNote(ctx, channel, ref.Thread, clicker, endedText)
 					return
 				}
-				stale = cur.Step != ref.Step
+				stale = cur.Step != ref.Step || (ref.GuideVersion != "" && cur.GuideVersion != ref.GuideVersion)
 			}
 		}
-		m := bot.Message{Address: addr, ID: id, Choice: ref.Choice, Step: ref.Step}
+		m := bot.Message{Address: addr, ID: id, Choice: ref.Choice, Step: ref.Step, GuideVersion: ref.GuideVersion}
 		if stale {
 			a.turnEphemeral(ctx, h, m, clicker)
 			return
@@ -403,7 +403,7 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 		}
 		f(ctx)
 	}
-	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User})
+	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion})
 	if res.Done && m.Thread != "" {
 		msgs = append(msgs, message{Text: endedText, Blocks: []slack.Block{
 			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, endedText, false, false)),
@@ -424,7 +424,7 @@ func (a *Adapter) turnEphemeral(ctx context.Context, h bot.Handler, m bot.Messag
 	if res.Duplicate {
 		return
 	}
-	for _, msg := range renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User}) {
+	for _, msg := range renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion}) {
 		if err := a.ephemeral(ctx, m.Channel, m.Thread, user, msg); err != nil {
 			return
 		}
