@@ -50,7 +50,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	replicas := fs.Int("replicas", 1, "with --store redis: engines sharing the Redis, each with its own connection pool; conversations are spread over them")
 	conversations := fs.Int("conversations", 64, "conversations talking at once, each with its own goroutine")
 	duration := fs.Duration("duration", 5*time.Second, "how long to measure (bounded to 10m)")
-	path := fs.String("path", "engine", "code path: engine (the engine, guide and store in-process)")
+	path := fs.String("path", "engine", "code path: engine (the engine, guide and store in-process) or slack-http (signed Events API requests over loopback into the real Slack adapter, replies to a local fake Web API)")
 	floor := fs.Bool("floor", false, "measure the same driver with a handler that does nothing, for ratios")
 	preload := fs.Int("preload", 0, "sessions saved before measuring (for memory and RSS per stored session)")
 	if err := parseFlags(fs, args); err != nil {
@@ -65,8 +65,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("bench: --preload must be between 0 and 10000000")
 	case *replicas < 1 || *replicas > 64 || (*replicas > 1 && *storeKind != "redis"):
 		return errors.New("bench: --replicas must be between 1 and 64, and above 1 only with --store redis")
-	case *path != "engine":
-		return fmt.Errorf("bench: --path %q is not available in this build (want engine)", *path)
+	case *path != "engine" && *path != "slack-http":
+		return fmt.Errorf("bench: --path %q is not one of engine, slack-http", *path)
 	}
 
 	runner, err := loadGuides(defaultConfig())
@@ -142,7 +142,14 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	lat, total, elapsed, err := drive(ctx, handlers, *conversations, *duration, stderr)
+	var lat *histogram
+	var total int64
+	var elapsed time.Duration
+	if *path == "slack-http" {
+		lat, total, elapsed, err = driveSlackHTTP(ctx, handlers[0], *conversations, *duration, stderr)
+	} else {
+		lat, total, elapsed, err = drive(ctx, handlers, *conversations, *duration, stderr)
+	}
 	if err != nil {
 		return err
 	}

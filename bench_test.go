@@ -73,6 +73,15 @@ func TestBenchSmoke(t *testing.T) {
 	if res.Messages == 0 || res.MsgsPerS <= 0 || res.P50us <= 0 || res.P99us < res.P50us || res.Store != "bolt" {
 		t.Errorf("implausible result %+v", res)
 	}
+	code, stdout, stderr = runCLI(t, "", "bench", "--path", "slack-http", "--duration", "300ms", "--conversations", "2")
+	if code != 0 {
+		t.Fatalf("slack-http: exit %d: %s", code, stderr)
+	}
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	res = benchResult{}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil || res.Path != "slack-http" || res.Messages == 0 {
+		t.Errorf("slack-http result %+v, %v", res, err)
+	}
 	if code, _, stderr := runCLI(t, "", "bench", "--store", "mongo"); code != 1 || !strings.Contains(stderr, "not one of memory, bolt") {
 		t.Errorf("bad store: exit %d %s", code, stderr)
 	}
