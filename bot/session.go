@@ -16,10 +16,14 @@ const (
 	OutcomeRestarted = "restarted" // the person started over mid-way
 )
 
-// maxRecentEvents bounds the event ids a session remembers for dedupe.
-// Platforms redeliver within seconds to minutes, long before a person sends
-// this many new messages to the same conversation.
-const maxRecentEvents = 32
+// maxRecentEvents bounds the event ids a session remembers for dedupe: a
+// redelivery is recognised while fewer than this many newer events of the
+// same conversation have been handled since. Platforms redeliver within
+// seconds to minutes, and one person's pace is limited (throttle), so 64
+// covers every realistic retry while keeping sessions small. (Found by the
+// store conformance suite: with 32, 50 concurrent events each delivered
+// twice let an early event's redelivery slip through.)
+const maxRecentEvents = 64
 
 // Session is the saved state of one conversation. It is plain data: the
 // engine restores the conversation's state machine from it on every message
