@@ -207,21 +207,33 @@ func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outc
 	if err := st.check(ctx); err != nil {
 		return err
 	}
+	// Pages continue from the last score read, skipping the records with
+	// that score already seen, so records saved meanwhile with older end
+	// times cannot shift a page (an offset from the start would repeat or
+	// skip records).
 	min := strconv.FormatInt(since.UnixMilli(), 10)
-	for offset := int64(0); ; offset += outcomePage {
-		members, err := st.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
-			Key: st.outcomes, Start: min, Stop: "+inf", ByScore: true, Offset: offset, Count: outcomePage,
+	var sameScore int64 // records already read with score == min
+	for {
+		page, err := st.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+			Key: st.outcomes, Start: min, Stop: "+inf", ByScore: true, Offset: sameScore, Count: outcomePage,
 		}).Result()
 		if err != nil {
 			return fmt.Errorf("redis outcomes: %w", err)
 		}
-		for _, m := range members {
+		for _, z := range page {
+			m, _ := z.Member.(string)
 			if len(m) < 20 {
 				return fmt.Errorf("redis outcomes: corrupt record %q", m)
 			}
 			o, err := unmarshalOutcome([]byte(m[20:]))
 			if err != nil {
 				return fmt.Errorf("redis outcomes: %w", err)
+			}
+			score := strconv.FormatInt(int64(z.Score), 10)
+			if score == min {
+				sameScore++
+			} else {
+				min, sameScore = score, 1
 			}
 			if o.Ended.Before(since) {
 				continue
@@ -230,7 +242,7 @@ func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outc
 				return err
 			}
 		}
-		if len(members) < outcomePage {
+		if len(page) < outcomePage {
 			return nil
 		}
 	}

@@ -221,3 +221,44 @@ func TestLeaseIsExclusiveAndExpires(t *testing.T) {
 		t.Error("unlock did not release the lease")
 	}
 }
+
+// TestOutcomesPagesStayStableUnderInserts reads outcomes page by page
+// while older records keep arriving: every record present at the start is
+// returned exactly once.
+func TestOutcomesPagesStayStableUnderInserts(t *testing.T) {
+	st := openFresh(t, redistest.URL(t))
+	ctx := context.Background()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 3*outcomePage + 17
+	for i := range n {
+		// Several records share each millisecond, to cross page edges.
+		o := bot.Outcome{Key: "k" + strconv.Itoa(i), Kind: bot.OutcomeResolved, Ended: base.Add(time.Duration(i/3) * time.Millisecond)}
+		if err := st.Save(ctx, &bot.Session{Key: o.Key}, []bot.Outcome{o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]int{}
+	inserted := 0
+	err := st.Outcomes(ctx, base, func(o bot.Outcome) error {
+		seen[o.Key]++
+		if len(seen)%100 == 0 { // an older record lands mid-read
+			inserted++
+			old := bot.Outcome{Key: "late" + strconv.Itoa(inserted), Kind: bot.OutcomeStopped, Ended: base}
+			return st.Save(ctx, &bot.Session{Key: old.Key}, []bot.Outcome{old})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if c := seen["k"+strconv.Itoa(i)]; c != 1 {
+			t.Errorf("record k%d read %d times", i, c)
+		}
+	}
+	for k, c := range seen {
+		if c != 1 {
+			t.Errorf("record %s read %d times", k, c)
+		}
+	}
+}
