@@ -103,7 +103,7 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 		a.log.Warn("shutting down with turns still in flight")
 	}
 	if err := s.Close(); err != nil {
-		a.log.Warn("closing the gateway connection", "err", err)
+		a.log.Warn("closing the gateway connection", "err", bot.RedactURL(err))
 	}
 	return nil
 }
@@ -209,7 +209,7 @@ func (a *Adapter) handleInteraction(h bot.Handler, i *discordgo.Interaction, res
 		err = respond(ephemeral("Sorry, I don't handle that kind of interaction."))
 	}
 	if err != nil {
-		a.log.Error("interaction failed", "id", i.ID, "type", i.Type.String(), "err", err)
+		a.log.Error("interaction failed", "id", i.ID, "type", i.Type.String(), "err", bot.RedactURL(err))
 	}
 }
 
@@ -286,7 +286,7 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 		}
 		note := "I've sent you a direct message — let's continue there."
 		if err != nil {
-			a.log.Warn("could not start a DM conversation", "user", u.ID, "err", err)
+			a.log.Warn("could not start a DM conversation", "user", bot.LogKey(u.ID), "err", bot.RedactURL(err))
 			note = "I couldn't send you a direct message. Please allow direct messages from server members (Privacy Settings of this server) and try again."
 		}
 		_, eerr := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})
@@ -305,7 +305,7 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 		th, err = a.session.MessageThreadStart(i.ChannelID, orig.ID, threadName(u), threadArchiveMinutes)
 	}
 	if err != nil {
-		a.log.Warn("could not open a thread; answering in the channel", "channel", i.ChannelID, "err", err)
+		a.log.Warn("could not open a thread; answering in the channel", "channel", i.ChannelID, "err", bot.RedactURL(err))
 		addr, err := a.guildAddress(i.GuildID, i.ChannelID, u.ID)
 		if err != nil {
 			return a.troubleOriginal(i, err)
@@ -335,7 +335,7 @@ func (a *Adapter) onComponent(ctx context.Context, h bot.Handler, i *discordgo.I
 	data, ok := i.Data.(discordgo.MessageComponentInteractionData)
 	cid, err := parseCustomID(data.CustomID)
 	if !ok || err != nil {
-		a.log.Debug("unknown custom id", "custom_id", data.CustomID, "err", err)
+		a.log.Debug("unknown custom id", "custom_id", data.CustomID, "err", bot.RedactURL(err))
 		return respond(ephemeral("This question has expired. Use /" + CommandName + " to start again."))
 	}
 	if cid.Kind == kindModal {
@@ -494,6 +494,9 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Intera
 	if err != nil {
 		a.restore(i, orig, content)
 	}
+	if errors.Is(err, errNotApplied) {
+		return nil
+	}
 	return err
 }
 
@@ -505,7 +508,7 @@ func (a *Adapter) restore(i *discordgo.Interaction, orig []discordgo.MessageComp
 	}
 	c := content
 	if _, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &c, Components: &orig, AllowedMentions: noMentions()}); err != nil {
-		a.log.Warn("could not restore the question's buttons", "err", err)
+		a.log.Warn("could not restore the question's buttons", "err", bot.RedactURL(err))
 	}
 }
 
@@ -549,7 +552,7 @@ func (a *Adapter) current(ctx context.Context, h bot.Handler, addr bot.Address, 
 		res, err := r.Current(ctx, addr)
 		switch {
 		case err != nil:
-			a.log.Warn("could not look up the current question", "err", err)
+			a.log.Warn("could not look up the current question", "err", bot.RedactURL(err))
 			return stateUnknown, bot.Result{}
 		case len(res.Replies) == 0:
 			return stateEnded, res
@@ -609,7 +612,10 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, resume
 			return a.sendTracked(m.Address.Key(), renderTurn(replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send)
 		}
 	}
-	return a.turnLocked(ctx, h, m, send, "")
+	if err := a.turnLocked(ctx, h, m, send, ""); !errors.Is(err, errNotApplied) {
+		return err
+	}
+	return nil
 }
 
 // turnLocked is turn with the conversation's lock held. clicked is the id
@@ -620,19 +626,33 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 	m.Address.Platform = Platform
 	res, err := h.Handle(ctx, m)
 	if err != nil {
-		a.log.Error("could not handle message", "conversation", m.Address.Key(), "err", err)
+		a.log.Error("could not handle message", "conversation", bot.LogKey(m.Address.Key()), "err", bot.RedactURL(err))
 		if serr := a.sendAll([]outMsg{{Content: bot.TroubleReply}}, send); serr != nil {
-			a.log.Warn("could not say so", "err", serr)
+			a.log.Warn("could not say so", "err", bot.RedactURL(serr))
 		}
 		return err
 	}
 	if res.Duplicate {
 		return nil
 	}
+	if res.Step == "" && !res.Done {
+		// Nothing was applied (the flood throttle held the message back):
+		// say what the handler said, keep the question live.
+		if len(res.Replies) > 0 {
+			if err := a.sendAll(renderTurn(res.Replies, m.Address.User, ""), send); err != nil {
+				return err
+			}
+		}
+		return errNotApplied
+	}
 	a.setLastStep(m.Address, res.Step, res.Done)
 	a.retireQuestion(m.Address.Key(), clicked)
 	return a.sendTracked(m.Address.Key(), renderTurn(res.Replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send)
 }
+
+// errNotApplied reports a turn the handler did not apply; the caller gives
+// the question its controls back.
+var errNotApplied = errors.New("the message was not applied")
 
 // retireQuestion disables the controls of the conversation's last question
 // unless it is the clicked message (already disabled by the click's
@@ -648,7 +668,7 @@ func (a *Adapter) retireQuestion(key, clicked string) {
 		return
 	}
 	if err := q.edit(answeredComponents(q.comps, "", "")); err != nil {
-		a.log.Debug("could not disable an answered question's controls", "message", q.msgID, "err", err)
+		a.log.Debug("could not disable an answered question's controls", "message", q.msgID, "err", bot.RedactURL(err))
 	}
 }
 
@@ -804,7 +824,7 @@ func (a *Adapter) channelInfo(id string) (channelInfo, error) {
 		ch, err = a.session.Channel(id)
 	}
 	if err != nil {
-		a.log.Warn("could not look up a channel", "channel", id, "err", err)
+		a.log.Warn("could not look up a channel", "channel", id, "err", bot.RedactURL(err))
 		return channelInfo{}, fmt.Errorf("look up channel %s: %w", id, err)
 	}
 	info = channelInfo{Thread: ch.IsThread() && ch.ParentID != "", Parent: ch.ParentID}
@@ -856,7 +876,7 @@ func (a *Adapter) handleMessage(h bot.Handler, msg *discordgo.Message) {
 		err = a.turn(ctx, h, m, false, a.toChannel(msg.ChannelID, ""))
 	}
 	if err != nil {
-		a.log.Error("message failed", "message", msg.ID, "err", err)
+		a.log.Error("message failed", "message", msg.ID, "err", bot.RedactURL(err))
 	}
 }
 
@@ -897,7 +917,7 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 			m.Address = bot.Address{Platform: Platform, Workspace: msg.GuildID, Channel: msg.ChannelID, Thread: th.ID, User: author}
 			return a.turn(ctx, h, m, false, a.toChannel(th.ID, ""))
 		}
-		a.log.Warn("could not open a thread; answering in the channel", "channel", msg.ChannelID, "err", err)
+		a.log.Warn("could not open a thread; answering in the channel", "channel", msg.ChannelID, "err", bot.RedactURL(err))
 	}
 	// Ephemeral mode (messages cannot be ephemeral) or no thread: answer
 	// in the channel.

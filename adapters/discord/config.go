@@ -201,7 +201,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		a.publicKey, _ = parsePublicKey(cfg.PublicKey)
 	}
 	base, _ := url.Parse(cfg.APIURL)
-	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: rewriteTransport(base, http.DefaultTransport)}
+	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: newBoundedRateLimits(rewriteTransport(base, http.DefaultTransport))}
 	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
 	s.StateEnabled = true
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages

@@ -171,7 +171,7 @@ func (a *Adapter) following(ctx context.Context, h bot.Handler, addr bot.Address
 		if err == nil {
 			return len(res.Replies) > 0
 		}
-		a.log.Warn("could not look up a conversation", "err", err)
+		a.log.Warn("could not look up a conversation", "err", bot.RedactURL(err))
 	}
 	return a.threadOwner(ctx, addr.Channel, addr.Thread) == addr.User
 }
@@ -288,11 +288,11 @@ func (a *Adapter) cannotPost(ctx context.Context, cmd slack.SlashCommand, err er
 	if cmd.ResponseURL == "" {
 		return
 	}
-	a.log.Warn("cannot post where the slash command was used", "channel", cmd.ChannelID, "err", err)
+	a.log.Warn("cannot post where the slash command was used", "channel", cmd.ChannelID, "err", bot.RedactURL(err))
 	if werr := slack.PostWebhookCustomHTTPContext(ctx, cmd.ResponseURL, a.httpClient(), &slack.WebhookMessage{
 		ResponseType: slack.ResponseTypeEphemeral, Text: cantPostText,
 	}); werr != nil {
-		a.log.Warn("could not answer through the response URL", "err", werr)
+		a.log.Warn("could not answer through the response URL", "err", bot.RedactURL(werr))
 	}
 }
 
@@ -314,7 +314,7 @@ func (a *Adapter) fromInteraction(h bot.Handler, cb slack.InteractionCallback) *
 		}
 		r, err := parseActionValue(ba.Value)
 		if err != nil {
-			a.log.Warn("ignoring a click with an unreadable button value", "err", err)
+			a.log.Warn("ignoring a click with an unreadable button value", "err", bot.RedactURL(err))
 			return nil
 		}
 		act, ref = ba, r
@@ -374,7 +374,7 @@ func (a *Adapter) fromInteraction(h bot.Handler, cb slack.InteractionCallback) *
 				text = "Answered: " + escape(label)
 			}
 			if err := a.update(ctx, channel, msgTS, message{Text: text, Blocks: blocks}); err != nil {
-				a.log.Warn("could not mark the question answered", "err", err)
+				a.log.Warn("could not mark the question answered", "err", bot.RedactURL(err))
 			}
 		})
 	}}
@@ -417,7 +417,7 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 func (a *Adapter) turnEphemeral(ctx context.Context, h bot.Handler, m bot.Message, user string) {
 	res, err := h.Handle(ctx, m)
 	if err != nil {
-		a.log.Error("handling a Slack click failed", "err", err)
+		a.log.Error("handling a Slack click failed", "err", bot.RedactURL(err))
 		a.ephemeralNote(ctx, m.Channel, m.Thread, user, bot.TroubleReply)
 		return
 	}
@@ -444,7 +444,7 @@ func (a *Adapter) postMessages(ctx context.Context, to bot.Address, msgs []messa
 
 func (a *Adapter) ephemeralNote(ctx context.Context, channel, thread, user, text string) {
 	if err := a.ephemeral(ctx, channel, thread, user, note(text)); err != nil {
-		a.log.Warn("could not post an ephemeral note", "err", err)
+		a.log.Warn("could not post an ephemeral note", "err", bot.RedactURL(err))
 	}
 }
 
@@ -455,6 +455,6 @@ func (a *Adapter) ephemeralRaw(ctx context.Context, channel, thread, user, mrkdw
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwnText, false, false), nil, nil),
 	}}
 	if err := a.ephemeral(ctx, channel, thread, user, m); err != nil {
-		a.log.Warn("could not post an ephemeral note", "err", err)
+		a.log.Warn("could not post an ephemeral note", "err", bot.RedactURL(err))
 	}
 }

@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"troubleshooter/bot"
+
 	"context"
 	"errors"
 	"sync"
@@ -106,7 +108,7 @@ func (a *Adapter) call(ctx context.Context, channel, method string, fn func(cont
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) || attempt >= maxRetries429 {
 			if err != nil {
-				a.log.Warn("slack API call failed", "method", method, "channel", channel, "err", err)
+				a.log.Warn("slack API call failed", "method", method, "channel", channel, "err", bot.RedactURL(err))
 			}
 			return err
 		}
