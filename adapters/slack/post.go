@@ -97,6 +97,9 @@ func (p *pacer) hold(d time.Duration) {
 	}
 }
 
+// maxRateLimitPause bounds how long one 429 pauses posting.
+const maxRateLimitPause = 30 * time.Second
+
 // call runs one Web API call for channel: paced, and retried up to
 // maxRetries429 times after a 429, waiting as long as Retry-After says.
 func (a *Adapter) call(ctx context.Context, channel, method string, fn func(context.Context) error) error {
@@ -112,7 +115,9 @@ func (a *Adapter) call(ctx context.Context, channel, method string, fn func(cont
 			}
 			return err
 		}
-		wait := max(rl.RetryAfter, time.Second)
+		// Capped: one 429 pauses posting everywhere, and a Retry-After of
+		// an hour would silence the bot for everyone.
+		wait := min(max(rl.RetryAfter, time.Second), maxRateLimitPause)
 		a.log.Warn("rate limited by Slack; waiting", "method", method, "channel", channel, "retry_after", wait)
 		a.pace.hold(wait)
 	}
