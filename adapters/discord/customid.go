@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"troubleshooter/bot"
 )
 
 // A component's custom id carries everything needed to continue the
@@ -48,7 +49,7 @@ func (c customID) encode() (string, error) {
 	if err := c.validate(); err != nil {
 		return "", err
 	}
-	s := strings.Join([]string{customIDPrefix, c.Kind, c.Owner, escapeID(c.Step), escapeID(c.Choice)}, "|")
+	s := strings.Join([]string{customIDPrefix, c.Kind, c.Owner, bot.EscapeRefField(c.Step), bot.EscapeRefField(c.Choice)}, "|")
 	if len(s) > maxCustomID {
 		return "", fmt.Errorf("custom id for step %q choice %q is %d characters; Discord allows %d", c.Step, c.Choice, len(s), maxCustomID)
 	}
@@ -93,11 +94,11 @@ func parseCustomID(s string) (customID, error) {
 	if len(parts) != 5 {
 		return customID{}, fmt.Errorf("custom id has %d parts, want 5", len(parts))
 	}
-	step, err := unescapeID(parts[3])
+	step, err := bot.UnescapeRefField(parts[3])
 	if err != nil {
 		return customID{}, fmt.Errorf("custom id step: %w", err)
 	}
-	choice, err := unescapeID(parts[4])
+	choice, err := bot.UnescapeRefField(parts[4])
 	if err != nil {
 		return customID{}, fmt.Errorf("custom id choice: %w", err)
 	}
@@ -119,36 +120,6 @@ func isSnowflake(s string) bool {
 		}
 	}
 	return true
-}
-
-func escapeID(s string) string {
-	if !strings.ContainsAny(s, "|%") {
-		return s
-	}
-	return strings.NewReplacer("%", "%25", "|", "%7C").Replace(s)
-}
-
-func unescapeID(s string) (string, error) {
-	if !strings.Contains(s, "%") {
-		return s, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch {
-		case strings.HasPrefix(s[i:], "%25"):
-			b.WriteByte('%')
-		case strings.HasPrefix(s[i:], "%7C"):
-			b.WriteByte('|')
-		default:
-			return "", fmt.Errorf("bad escape at %d", i)
-		}
-		i += 2
-	}
-	return b.String(), nil
 }
 
 // stepRef joins a step id and the guide version it belongs to for a custom

@@ -152,43 +152,11 @@ type actionRef struct {
 	GuideVersion string // the guide version the question came from, when known
 }
 
-// encodeField escapes '%' and '|' so that fields cannot forge separators.
-func encodeField(s string) string {
-	if !strings.ContainsAny(s, "%|") {
-		return s
-	}
-	s = strings.ReplaceAll(s, "%", "%25")
-	return strings.ReplaceAll(s, "|", "%7C")
-}
-
-func decodeField(s string) (string, error) {
-	if !strings.Contains(s, "%") {
-		return s, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch {
-		case strings.HasPrefix(s[i:], "%25"):
-			b.WriteByte('%')
-		case strings.HasPrefix(s[i:], "%7C"):
-			b.WriteByte('|')
-		default:
-			return "", fmt.Errorf("bad escape at byte %d", i)
-		}
-		i += 2
-	}
-	return b.String(), nil
-}
-
 // String encodes the reference as a button value:
 // tb1|thread|user|step|choice|guideversion.
 func (r actionRef) String() string {
-	return strings.Join([]string{actionPrefix, encodeField(r.Thread), encodeField(r.User),
-		encodeField(r.Step), encodeField(r.Choice), encodeField(r.GuideVersion)}, "|")
+	return strings.Join([]string{actionPrefix, bot.EscapeRefField(r.Thread), bot.EscapeRefField(r.User),
+		bot.EscapeRefField(r.Step), bot.EscapeRefField(r.Choice), bot.EscapeRefField(r.GuideVersion)}, "|")
 }
 
 var errNotOurs = errors.New("not a troubleshooter button")
@@ -209,7 +177,7 @@ func parseActionValue(v string) (actionRef, error) {
 	}
 	var f [5]string
 	for i, p := range parts[1:] {
-		d, err := decodeField(p)
+		d, err := bot.UnescapeRefField(p)
 		if err != nil {
 			return actionRef{}, fmt.Errorf("button value field %d: %w", i+1, err)
 		}
