@@ -469,3 +469,22 @@ func TestClickFromAnotherGuideVersionIsStale(t *testing.T) {
 		t.Errorf("a click from the current version was not applied: %s %v", s.Step, err)
 	}
 }
+
+func TestBackPastACheckForgetsItsVerdict(t *testing.T) {
+	r := builtinRunner(t)
+	s, _ := chat(t, r, "hi", "on", "3 GB", "5 GB")
+	if s.Answers["@storage_check"] != "false" {
+		t.Fatalf("verdict %q", s.Answers["@storage_check"])
+	}
+	s2, turn := chat(t, r, "hi", "on", "3 GB", "5 GB", "back", "status")
+	if s2.Step != "free_space" {
+		t.Fatalf("back went to %s", s2.Step)
+	}
+	if _, ok := s2.Answers["@storage_check"]; ok || strings.Contains(allText(turn), "Enough free iCloud space") {
+		t.Errorf("status after going back still shows the old verdict:\n%s", allText(turn))
+	}
+	s3, _ := chat(t, r, "hi", "on", "3 GB", "5 GB", "back", "6 GB")
+	if s3.Step != "ios_version" || s3.Answers["@storage_check"] != "true" {
+		t.Errorf("after a new answer: step %s verdict %q", s3.Step, s3.Answers["@storage_check"])
+	}
+}

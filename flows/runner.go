@@ -293,6 +293,11 @@ func (t *turn) command(cmd answer.Command, cs *compiledStep) (bot.Turn, error) {
 		return t.land()
 	case answer.Back:
 		step, ok := s.Back()
+		// Checks ask nothing: going back passes over them (and forgets
+		// their verdicts) to the question before.
+		for ok && g.steps[step] != nil && g.steps[step].Kind == KindCheck {
+			step, ok = s.Back()
+		}
 		if !ok || g.steps[step] == nil {
 			t.say("We're at the first question, so there's nothing to go back to.")
 			return t.land()
@@ -428,10 +433,9 @@ func (t *turn) advance(event string) (bot.Turn, error) {
 			return t.land()
 		}
 		ev := g.evaluate(cs, s)
-		if s.Answers == nil {
-			s.Answers = make(map[string]string)
-		}
-		s.Answers[checkKey(cs.ID)] = ev
+		// Recorded with a history frame, so that "back" past the check
+		// also forgets its verdict.
+		s.SetAnswer(cs.ID, checkKey(cs.ID), ev)
 		switch ev {
 		case eventTrue:
 			t.say(g.render(cs.SayThen, cs.sayThen, s))
@@ -484,7 +488,12 @@ func (r *Runner) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome 
 	g := r.lib.Load().forSession(s)
 	if g != nil && len(s.History) > 0 {
 		if cs := g.steps[step]; cs != nil && cs.Kind == KindEnd {
-			step = s.History[len(s.History)-1].Step
+			for i := len(s.History) - 1; i >= 0; i-- {
+				if f := g.steps[s.History[i].Step]; f != nil && f.Kind != KindCheck {
+					step = s.History[i].Step
+					break
+				}
+			}
 		}
 	}
 	o := bot.Outcome{
