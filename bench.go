@@ -196,6 +196,17 @@ func (h *histogram) add(d time.Duration) {
 	h[exp*32+int(sub)]++
 }
 
+// mergeHistograms adds per-sender histograms into one.
+func mergeHistograms(hists []histogram) *histogram {
+	var all histogram
+	for c := range hists {
+		for i, n := range hists[c] {
+			all[i] += n
+		}
+	}
+	return &all
+}
+
 // quantile returns the lower bound of the bucket holding quantile p, in µs.
 func (h *histogram) quantile(p float64) float64 {
 	var total uint64
@@ -278,13 +289,8 @@ loop:
 	if err := <-errs; err != nil {
 		return nil, 0, 0, fmt.Errorf("bench: a message failed: %w", err)
 	}
-	var all histogram
-	for c := range hists {
-		for i, n := range hists[c] {
-			all[i] += n
-		}
-	}
-	return &all, total.Load(), elapsed, nil
+	all := mergeHistograms(hists)
+	return all, total.Load(), elapsed, nil
 }
 
 // preloadSessions saves n finished-looking sessions (mid-guide, with a few

@@ -136,16 +136,11 @@ func driveSlackHTTP(ctx context.Context, h bot.Handler, conversations int, durat
 	if err := <-runDone; err != nil {
 		return nil, 0, 0, fmt.Errorf("bench: slack adapter: %w", err)
 	}
-	var all histogram
-	for c := range hists {
-		for i, n := range hists[c] {
-			all[i] += n
-		}
-	}
+	all := mergeHistograms(hists)
 	if r := refused.Load(); r > 0 {
 		fmt.Fprintf(progress, "bench: %d deliveries were refused (503: queue full) and not counted\n", r)
 	}
-	return &all, posted.Load() - base, elapsed, nil
+	return all, posted.Load() - base, elapsed, nil
 }
 
 // postEvent sends one signed message.im event_callback.

@@ -79,12 +79,7 @@ func cmdFlowsGraph(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	p, explicit := config()
-	cfg, err := loadConfig(p, explicit)
-	if err != nil {
-		return err
-	}
-	runner, err := loadGuides(cfg)
+	_, runner, err := configAndGuides(config)
 	if err != nil {
 		return err
 	}
@@ -113,12 +108,7 @@ func cmdFlowsTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.Usage()
 		return errUsage
 	}
-	p, explicit := config()
-	cfg, err := loadConfig(p, explicit)
-	if err != nil {
-		return err
-	}
-	runner, err := loadGuides(cfg)
+	cfg, runner, err := configAndGuides(config)
 	if err != nil {
 		return err
 	}
@@ -251,4 +241,16 @@ func (h *harness) Advance(d time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.now = h.now.Add(d)
+}
+
+// configAndGuides reads the config named by a --config flag and loads its
+// guides: what the commands that need guides but no store start with.
+func configAndGuides(config func() (string, bool)) (Config, *flows.Runner, error) {
+	p, explicit := config()
+	cfg, err := loadConfig(p, explicit)
+	if err != nil {
+		return cfg, nil, err
+	}
+	runner, err := loadGuides(cfg)
+	return cfg, runner, err
 }
