@@ -3,9 +3,7 @@ package bot_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,68 +82,17 @@ func TestCloneSessionCoversFields(t *testing.T) {
 	walk("Session", reflect.TypeFor[bot.Session]())
 }
 
-func benchSession(key string) *bot.Session {
-	s := &bot.Session{
-		Key:     key,
-		Address: bot.Address{Platform: "discord", Workspace: "g", Channel: "c", User: "u"},
-		Guide:   "printer", GuideVersion: "1.2.0", Step: "check_cable",
-		Started: time.Now(), Updated: time.Now(),
-	}
-	for i := range 6 {
-		s.SetAnswer(fmt.Sprintf("step%d", i), fmt.Sprintf("var%d", i), "some answer value")
-	}
-	for i := range 20 {
-		s.RememberEvent(fmt.Sprintf("evt-%016d", i))
-	}
-	return s
-}
-
 // BenchmarkMemorySave measures one message's store work: Load, change, Save.
 func BenchmarkMemorySave(b *testing.B) {
-	ctx := context.Background()
 	m := bot.NewMemoryStore()
 	defer m.Close()
-	if err := m.Save(ctx, benchSession("bench"), nil); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		s, err := m.Load(ctx, "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		s.Step = "next"
-		if err := m.Save(ctx, s, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchSave(b, m)
 }
 
 // BenchmarkMemorySaveParallel is BenchmarkMemorySave with one key per
 // goroutine, as with many concurrent conversations.
 func BenchmarkMemorySaveParallel(b *testing.B) {
-	ctx := context.Background()
 	m := bot.NewMemoryStore()
 	defer m.Close()
-	var next atomic.Int64
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		key := fmt.Sprintf("bench/%d", next.Add(1))
-		if err := m.Save(ctx, benchSession(key), nil); err != nil {
-			b.Error(err)
-			return
-		}
-		for pb.Next() {
-			s, err := m.Load(ctx, key)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			s.Step = "next"
-			if err := m.Save(ctx, s, nil); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	storetest.BenchSaveParallel(b, m, 1)
 }

@@ -360,71 +360,19 @@ func TestTimeKeyOrder(t *testing.T) {
 	}
 }
 
-func benchSession(key string) *bot.Session {
-	s := &bot.Session{
-		Key:     key,
-		Address: bot.Address{Platform: "discord", Workspace: "g", Channel: "c", User: "u"},
-		Guide:   "printer", GuideVersion: "1.2.0", Step: "check_cable",
-		Started: time.Now(), Updated: time.Now(),
-	}
-	for i := range 6 {
-		s.SetAnswer(fmt.Sprintf("step%d", i), fmt.Sprintf("var%d", i), "some answer value")
-	}
-	for i := range 20 {
-		s.RememberEvent(fmt.Sprintf("evt-%016d", i))
-	}
-	return s
-}
-
 // BenchmarkBoltSave is one conversation alone: Load, change, durable Save.
 // Each Save waits out the batch delay, since nobody else joins its batch.
 func BenchmarkBoltSave(b *testing.B) {
-	ctx := context.Background()
 	st := openTemp(b)
 	defer st.Close()
-	if err := st.Save(ctx, benchSession("bench"), nil); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		s, err := st.Load(ctx, "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		s.Step = "next"
-		if err := st.Save(ctx, s, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchSave(b, st)
 }
 
 // BenchmarkBoltSaveParallel is about 256 conversations at once, each on its
 // own key doing Load, change, durable Save. ns/op is wall time per message
 // across all of them, so 1e9/ns_op is durable messages per second.
 func BenchmarkBoltSaveParallel(b *testing.B) {
-	ctx := context.Background()
 	st := openTemp(b)
 	defer st.Close()
-	var next atomic.Int64
-	b.SetParallelism(max(1, 256/runtime.GOMAXPROCS(0))) // goroutines = p × GOMAXPROCS
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		key := fmt.Sprintf("bench/%d", next.Add(1))
-		if err := st.Save(ctx, benchSession(key), nil); err != nil {
-			b.Error(err)
-			return
-		}
-		for pb.Next() {
-			s, err := st.Load(ctx, key)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			s.Step = "next"
-			if err := st.Save(ctx, s, nil); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	storetest.BenchSaveParallel(b, st, 256/runtime.GOMAXPROCS(0))
 }

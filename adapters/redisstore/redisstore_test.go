@@ -18,7 +18,7 @@ import (
 )
 
 // openFresh opens a store under a prefix no other test uses.
-func openFresh(t *testing.T, url string) *Store {
+func openFresh(t testing.TB, url string) *Store {
 	t.Helper()
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -34,7 +34,7 @@ func openFresh(t *testing.T, url string) *Store {
 
 // cleanup removes the test's keys with a fresh client (the store may be
 // closed by then).
-func cleanup(t *testing.T, st *Store) {
+func cleanup(t testing.TB, st *Store) {
 	c, err := Open(context.Background(), st.cfg)
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
@@ -261,4 +261,15 @@ func TestOutcomesPagesStayStableUnderInserts(t *testing.T) {
 			t.Errorf("record %s read %d times", k, c)
 		}
 	}
+}
+
+// BenchmarkRedisSave is one conversation's Load, change, Save over
+// loopback Redis (two round trips).
+func BenchmarkRedisSave(b *testing.B) {
+	storetest.BenchSave(b, openFresh(b, redistest.URL(b)))
+}
+
+// BenchmarkRedisSaveParallel is about 256 conversations at once.
+func BenchmarkRedisSaveParallel(b *testing.B) {
+	storetest.BenchSaveParallel(b, openFresh(b, redistest.URL(b)), 128)
 }
