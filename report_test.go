@@ -38,8 +38,18 @@ func seedOutcomes(t *testing.T, store bot.Store, now time.Time) {
 		for range r.n {
 			i++
 			s := &bot.Session{Key: "seed" + string(rune('a'+i))}
-			o := bot.Outcome{Key: s.Key, Guide: "whatsapp-icloud", Kind: r.kind, Step: r.step, Ended: now.Add(-time.Duration(i) * time.Hour)}
-			if err := store.Save(context.Background(), s, []bot.Outcome{o}); err != nil {
+			ended := now.Add(-time.Duration(i) * time.Hour)
+			started := ended.Add(-20 * time.Minute)
+			o := bot.Outcome{Key: s.Key, Guide: "whatsapp-icloud", Kind: r.kind, Step: r.step, Started: started, Ended: ended}
+			recs := []bot.Outcome{o}
+			if r.kind == bot.OutcomeExpired {
+				// This conversation expired once before, at another step,
+				// and was resumed: only its last ending counts.
+				earlier := o
+				earlier.Step, earlier.Ended = "backup_size", ended.Add(-10*time.Minute)
+				recs = []bot.Outcome{earlier, o}
+			}
+			if err := store.Save(context.Background(), s, recs); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -34,6 +34,9 @@ type Flow interface {
 type Turn struct {
 	Replies  []Reply
 	Outcomes []Outcome
+	// Handoff is set when the turn escalated the conversation to staff;
+	// the engine posts it when the platform has a support channel.
+	Handoff *Handoff
 }
 
 // Result is what Handle returns to an adapter.
@@ -56,9 +59,17 @@ type Result struct {
 
 // EngineConfig tunes the Engine. Zero fields take the documented defaults.
 type EngineConfig struct {
-	// IdleTimeout is how long a conversation may sit unanswered before the
-	// next message starts a fresh one. Default 24h.
+	// IdleTimeout is how long a conversation may sit unanswered before it
+	// is closed and recorded as expired (abandoned); a later message offers
+	// to resume it or start over. Default 24h.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// NudgeAfter is how long a conversation may sit unanswered before the
+	// person is reminded, once. Default 30m; negative disables nudges.
+	// Nudges and expiry notices go out from the sweeper (RunSweeper).
+	NudgeAfter time.Duration `yaml:"nudge_after"`
+	// SweepEvery is how often RunSweeper looks for due nudges and
+	// expiries. Default 30s.
+	SweepEvery time.Duration `yaml:"sweep_every"`
 	// StoreTimeout bounds each store operation. Default 5s.
 	StoreTimeout time.Duration `yaml:"store_timeout"`
 	// LeaseTTL bounds how long a replica that stalls or crashes mid-turn
@@ -76,6 +87,15 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 10 * time.Second
+	}
+	if c.NudgeAfter == 0 {
+		c.NudgeAfter = 30 * time.Minute
+	}
+	if c.NudgeAfter >= c.IdleTimeout {
+		c.NudgeAfter = -1 // a nudge after the expiry would never be seen
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = 30 * time.Second
 	}
 	return c
 }
@@ -101,6 +121,10 @@ type Engine struct {
 	queue *turnQueue
 	now   func() time.Time
 	obs   Observer
+	// senders and posters are per platform; set before handling starts
+	// and read-only after.
+	senders map[string]Sender
+	posters map[string]HandoffPoster
 }
 
 // NewEngine returns an Engine over store and flow. A nil log discards logs.
@@ -116,8 +140,21 @@ func NewEngine(store Store, flow Flow, cfg EngineConfig, log *slog.Logger) *Engi
 		queue: newTurnQueue(),
 		now:   time.Now,
 		obs:   nopObserver{},
+
+		senders: map[string]Sender{},
+		posters: map[string]HandoffPoster{},
 	}
 }
+
+// SetSender makes the engine deliver nudges and expiry notices for
+// conversations on platform through s. Call it before handling messages.
+func (e *Engine) SetSender(platform string, s Sender) { e.senders[platform] = s }
+
+// SetHandoffPoster makes escalated conversations on platform post a
+// handoff through p, tell the person a human will follow up, and stay
+// quiet until staff close it. Without one, an escalation just ends the
+// conversation. Call it before handling messages.
+func (e *Engine) SetHandoffPoster(platform string, p HandoffPoster) { e.posters[platform] = p }
 
 // SetObserver makes the engine report to o (metrics). Call it before
 // handling messages.
@@ -141,31 +178,15 @@ func (e *Engine) Handle(ctx context.Context, m Message) (res Result, err error) 
 	start := time.Now()
 	defer func() { e.obs.Handled(m.Platform, time.Since(start), len(res.Replies), res.Duplicate, err) }()
 	key := m.Address.Key()
-	if err := e.queue.acquire(ctx, key); err != nil {
+	err = e.locked(ctx, key, func() error {
+		var err error
+		res, err = e.turn(ctx, key, m)
+		return err
+	})
+	if err != nil {
 		return Result{}, err
 	}
-	defer e.queue.release(key)
-	if l, ok := e.store.(Locker); ok {
-		lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
-		t0 := time.Now()
-		unlock, err := l.Lock(lctx, key, e.cfg.LeaseTTL)
-		e.obs.StoreOp("lock", time.Since(t0), err)
-		cancel()
-		if err != nil {
-			return Result{}, fmt.Errorf("lease conversation: %w", err)
-		}
-		defer unlock()
-	}
-
-	for attempt := 0; attempt < maxConflictRetries; attempt++ {
-		res, err := e.turn(ctx, key, m)
-		if errors.Is(err, ErrConflict) {
-			e.log.Debug("session changed concurrently; retrying", "attempt", attempt+1)
-			continue
-		}
-		return res, err
-	}
-	return Result{}, ErrBusy
+	return res, nil
 }
 
 // turn is one load–apply–save attempt.
@@ -185,17 +206,17 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 		return Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Duplicate: true}, nil
 	}
 
-	var pre []Reply
 	var outcomes []Outcome
 	switch {
+	case s.HandedOff, s.Done && s.Outcome == OutcomeExpired:
+		// The flow decides: quiet while staff have it, or the offer to
+		// resume an expired conversation.
 	case s.Done:
 		s.Reset(now)
 	case s.Guide != "" && now.Sub(s.Updated) > e.cfg.IdleTimeout:
-		outcomes = append(outcomes, e.flow.Outcome(s, OutcomeExpired, now))
-		pre = append(pre, Reply{Text: fmt.Sprintf(
-			"It has been more than %s since your last answer, so I closed that conversation. Let's start again.",
-			humanDuration(e.cfg.IdleTimeout))})
-		s.Reset(now)
+		// Expired while no sweeper ran (or before it got there): record it
+		// now, and let the flow offer to resume.
+		outcomes = append(outcomes, e.expire(s, now))
 	}
 
 	wasNew := s.Guide == ""
@@ -204,35 +225,169 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 		return Result{}, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
 	}
 	s.Updated = now
+	s.Nudged = false
 	s.RememberEvent(m.ID)
 	outcomes = append(outcomes, t.Outcomes...)
-
-	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
-	defer cancel()
-	t0 := time.Now()
-	err = e.store.Save(sctx, s, outcomes)
-	if errors.Is(err, ErrConflict) {
-		e.obs.StoreOp("save", time.Since(t0), nil)
-		return Result{}, err
+	poster := e.posters[m.Platform]
+	if t.Handoff != nil && poster != nil {
+		s.HandedOff = true
 	}
-	e.obs.StoreOp("save", time.Since(t0), err)
-	if err != nil {
-		return Result{}, fmt.Errorf("save session: %w", err)
+	e.schedule(s)
+
+	if err := e.save(ctx, s, outcomes); err != nil {
+		return Result{}, err
 	}
 	if wasNew && s.Guide != "" {
 		e.obs.Started(m.Platform, s.Guide)
 	}
 	e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", s.Guide, "step", s.Step)
+	e.ended(key, outcomes)
+	replies := t.Replies
+	if s.HandedOff && t.Handoff != nil {
+		replies = append(replies, e.handOff(ctx, s, *t.Handoff))
+	}
+	return Result{Replies: replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, nil
+}
+
+// expire closes s as abandoned, keeping its place so that it can be
+// resumed, and returns the outcome record.
+func (e *Engine) expire(s *Session, now time.Time) Outcome {
+	o := e.flow.Outcome(s, OutcomeExpired, now)
+	s.Done, s.Outcome, s.Nudged = true, OutcomeExpired, false
+	return o
+}
+
+// schedule sets s.Due to the next time the sweeper must look at s.
+func (e *Engine) schedule(s *Session) {
+	switch {
+	case s.Done || s.Guide == "":
+		s.Due = time.Time{}
+	case !s.Nudged && e.cfg.NudgeAfter > 0:
+		s.Due = s.Updated.Add(e.cfg.NudgeAfter)
+	default:
+		s.Due = s.Updated.Add(e.cfg.IdleTimeout)
+	}
+}
+
+// save writes s and outcomes within the store timeout. ErrConflict is
+// returned unwrapped, for the caller to retry.
+func (e *Engine) save(ctx context.Context, s *Session, outcomes []Outcome) error {
+	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+	defer cancel()
+	t0 := time.Now()
+	err := e.store.Save(sctx, s, outcomes)
+	if errors.Is(err, ErrConflict) {
+		e.obs.StoreOp("save", time.Since(t0), nil)
+		return err
+	}
+	e.obs.StoreOp("save", time.Since(t0), err)
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	return nil
+}
+
+// ended reports saved outcomes to the observer and the log.
+func (e *Engine) ended(key string, outcomes []Outcome) {
 	for _, o := range outcomes {
 		e.obs.Ended(o)
 		e.log.Info("conversation ended", "conversation", LogKey(key), "platform", o.Platform,
 			"guide", o.Guide, "outcome", o.Kind, "step", o.Step)
 	}
-	replies := t.Replies
-	if len(pre) > 0 {
-		replies = append(pre, replies...)
+}
+
+// handoffAttempts bounds how often posting a handoff is tried; a support
+// channel that is briefly unreachable should not lose the handoff.
+const handoffAttempts = 3
+
+// handOff posts h to the platform's support channel, after s (marked
+// handed off) was saved, and returns what to tell the person. When every
+// attempt fails, the person is told so and s is saved again without the
+// mark, so that they are not left waiting for nobody.
+func (e *Engine) handOff(ctx context.Context, s *Session, h Handoff) Reply {
+	poster := e.posters[s.Address.Platform]
+	var err error
+	for attempt := range handoffAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		err = poster.PostHandoff(pctx, h)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
 	}
-	return Result{Replies: replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, nil
+	e.obs.Handoff(s.Address.Platform, err)
+	if err == nil {
+		e.log.Info("handed over to support", "conversation", LogKey(s.Key), "platform", s.Address.Platform, "guide", s.Guide)
+		return Reply{Text: HandoffNotice, Done: true}
+	}
+	e.log.Error("posting the handoff failed", "conversation", LogKey(s.Key), "platform", s.Address.Platform, "err", err)
+	s.HandedOff = false
+	if serr := e.save(context.WithoutCancel(ctx), s, nil); serr != nil {
+		// The person is still told; their next message finds the
+		// conversation quiet and a restart command clears it.
+		e.log.Error("clearing the failed handoff", "conversation", LogKey(s.Key), "err", serr)
+	}
+	return Reply{Text: HandoffFailedNotice, Done: true}
+}
+
+// CloseHandoff implements HandoffCloser: staff closed the handoff of the
+// conversation at a.
+func (e *Engine) CloseHandoff(ctx context.Context, a Address) ([]Reply, bool, error) {
+	key := a.Key()
+	var closed bool
+	err := e.locked(ctx, key, func() error {
+		s, err := e.load(ctx, key)
+		if err != nil || s == nil || !s.HandedOff {
+			closed = false
+			return err
+		}
+		s.HandedOff = false
+		s.Updated = e.now()
+		e.schedule(s)
+		if err := e.save(ctx, s, nil); err != nil {
+			return err
+		}
+		closed = true
+		e.log.Info("handoff closed by staff", "conversation", LogKey(key), "platform", a.Platform)
+		return nil
+	})
+	if err != nil || !closed {
+		return nil, false, err
+	}
+	return []Reply{{Text: HandoffClosedNotice, Done: true}}, true, nil
+}
+
+// locked runs fn holding the conversation's turn slot (and lease, on shared
+// stores), retrying it while the session changes underneath.
+func (e *Engine) locked(ctx context.Context, key string, fn func() error) error {
+	if err := e.queue.acquire(ctx, key); err != nil {
+		return err
+	}
+	defer e.queue.release(key)
+	if l, ok := e.store.(Locker); ok {
+		lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		t0 := time.Now()
+		unlock, err := l.Lock(lctx, key, e.cfg.LeaseTTL)
+		e.obs.StoreOp("lock", time.Since(t0), err)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("lease conversation: %w", err)
+		}
+		defer unlock()
+	}
+	for range maxConflictRetries {
+		err := fn()
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return ErrBusy
 }
 
 // load returns the stored session, nil when there is none.

@@ -38,6 +38,16 @@ func (f *countingFlow) Respond(s *Session, m Message) (Turn, error) {
 	f.mu.Lock()
 	f.order = append(f.order, m.Text)
 	f.mu.Unlock()
+	switch {
+	case s.HandedOff && m.Text != "restart":
+		return Turn{}, nil
+	case s.HandedOff:
+		s.Reset(m.Time)
+	case s.Done && s.Outcome == OutcomeExpired && m.Text == "resume":
+		s.Done, s.Outcome = false, ""
+	case s.Done && s.Outcome == OutcomeExpired:
+		return Turn{Replies: []Reply{{Text: "resume or start over?"}}}, nil
+	}
 	if s.Guide == "" {
 		s.Guide, s.GuideVersion, s.Step = "g", "1", "count"
 	}
@@ -47,6 +57,14 @@ func (f *countingFlow) Respond(s *Session, m Message) (Turn, error) {
 	if m.Text == "end" {
 		s.Done, s.Outcome = true, OutcomeResolved
 		return Turn{Replies: []Reply{{Text: "bye", Done: true}}, Outcomes: []Outcome{f.Outcome(s, OutcomeResolved, m.Time)}}, nil
+	}
+	if m.Text == "escalate" {
+		s.Done, s.Outcome = true, OutcomeEscalated
+		return Turn{
+			Replies:  []Reply{{Text: "summary", Done: true}},
+			Outcomes: []Outcome{f.Outcome(s, OutcomeEscalated, m.Time)},
+			Handoff:  &Handoff{Key: s.Key, Address: s.Address, Guide: s.Guide, Summary: "count " + s.Answers["count"], At: m.Time},
+		}, nil
 	}
 	return Turn{Replies: []Reply{{Text: fmt.Sprintf("count %d", count+1)}}}, nil
 }
@@ -223,8 +241,12 @@ func TestIdleConversationExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Replies) != 2 || !strings.Contains(res.Replies[0].Text, "more than 1 hour") || res.Replies[1].Text != "count 1" {
-		t.Errorf("after expiry got %+v, want the expiry notice and a fresh start", res.Replies)
+	if len(res.Replies) != 1 || res.Replies[0].Text != "resume or start over?" {
+		t.Errorf("after expiry got %+v, want the flow's offer to resume", res.Replies)
+	}
+	res, err = e.Handle(ctx, Message{Address: alice, Text: "resume"})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 3" {
+		t.Errorf("resuming got %+v, %v; want the count to carry on", res, err)
 	}
 	var kinds []string
 	if err := store.Outcomes(ctx, time.Time{}, func(o Outcome) error { kinds = append(kinds, o.Kind); return nil }); err != nil {

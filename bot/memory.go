@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,6 +194,47 @@ func (m *MemoryStore) Outcomes(ctx context.Context, since time.Time, fn func(Out
 	return nil
 }
 
+// Due calls fn with the key of every session whose Due is set and not
+// after now, earliest first, as Store.Due describes. It scans every
+// session: the memory store holds few, and a scan needs no index to keep in
+// step. fn runs on a snapshot, so it may use the store.
+func (m *MemoryStore) Due(ctx context.Context, now time.Time, fn func(key string) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	type due struct {
+		key string
+		at  time.Time
+	}
+	var list []due
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.RLock()
+		if m.closed.Load() {
+			sh.mu.RUnlock()
+			return ErrClosed
+		}
+		for k, s := range sh.sessions {
+			if !s.Due.IsZero() && !s.Due.After(now) {
+				list = append(list, due{k, s.Due})
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	slices.SortFunc(list, func(a, b due) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	for _, d := range list {
+		if err := fn(d.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Close discards the store's contents. Every later call, including another
 // Close, returns ErrClosed. Close waits for calls already holding a lock, so
 // once it returns no Save can still succeed.
@@ -228,6 +270,7 @@ func cloneSession(s *Session) *Session {
 	c.Events = slices.Clone(s.Events)
 	c.Started = s.Started.Round(0)
 	c.Updated = s.Updated.Round(0)
+	c.Due = s.Due.Round(0)
 	return &c
 }
 

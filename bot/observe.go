@@ -17,6 +17,12 @@ type Observer interface {
 	Ended(o Outcome)
 	// StoreOp is called after each store call ("load", "save", "lock").
 	StoreOp(op string, d time.Duration, err error)
+	// Handoff is called after posting a handoff to a support channel, with
+	// the error of the last attempt (nil when it was posted).
+	Handoff(platform string, err error)
+	// Notified is called after the sweeper sent kind ("nudge" or
+	// "expired") to a person, with the send error, if any.
+	Notified(platform, kind string, err error)
 }
 
 // nopObserver discards observations.
@@ -26,3 +32,5 @@ func (nopObserver) Handled(string, time.Duration, int, bool, error) {}
 func (nopObserver) Started(string, string)                          {}
 func (nopObserver) Ended(Outcome)                                   {}
 func (nopObserver) StoreOp(string, time.Duration, error)            {}
+func (nopObserver) Handoff(string, error)                           {}
+func (nopObserver) Notified(string, string, error)                  {}

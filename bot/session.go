@@ -47,6 +47,20 @@ type Session struct {
 	// Done is set when the conversation ended; Outcome then says how.
 	Done    bool   `json:"done,omitempty"`
 	Outcome string `json:"outcome,omitempty"`
+	// HandedOff is set while an escalated conversation waits for staff:
+	// the bot stays quiet until staff close it or the person restarts.
+	HandedOff bool `json:"handed_off,omitempty"`
+	// Offer names a question the flow asked outside the guide that the
+	// conversation now waits on ("resume": pick up after an expiry, or
+	// start over); "" when it waits on its step.
+	Offer string `json:"offer,omitempty"`
+	// Nudged is set once the person was reminded after going quiet; an
+	// answer clears it.
+	Nudged bool `json:"nudged,omitempty"`
+	// Due is when the engine's sweeper should next look at this session
+	// (to nudge or to expire it); zero when nothing is pending. Stores
+	// index it (Store.Due).
+	Due time.Time `json:"due,omitzero"`
 	// Version is the store's compare-and-swap counter: 0 for a session that
 	// was never saved. Stores set it; nobody else should.
 	Version uint64 `json:"version"`

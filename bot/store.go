@@ -44,6 +44,13 @@ type Store interface {
 	// first error, returning it. fn may call the store.
 	Outcomes(ctx context.Context, since time.Time, fn func(Outcome) error) error
 
+	// Due calls fn with the key of every session whose Due is set and not
+	// after now, earliest first, and stops at fn's first error, returning
+	// it. Saving a session with a zero Due, or deleting it, takes it off
+	// the list. fn may call the store. Timers are derived from this index,
+	// so they survive restarts.
+	Due(ctx context.Context, now time.Time, fn func(key string) error) error
+
 	// Close releases the store. Calls after Close fail.
 	Close() error
 }

@@ -30,13 +30,26 @@ type StepStat struct {
 
 // Funnels summarises outcome records per guide, in the runner's guide
 // order (guides no longer loaded come last, by id). Steps are listed in
-// their guide's order.
+// their guide's order. outcomes must be oldest first (as stores list them);
+// a conversation that expired and was then resumed has several records
+// (same key and start), and only its last one counts.
 func (r *Runner) Funnels(outcomes []bot.Outcome) []Funnel {
 	lib := r.lib.Load()
+	type conv struct {
+		key     string
+		started int64
+	}
+	last := make(map[conv]int, len(outcomes))
+	for i, o := range outcomes {
+		last[conv{o.Key, o.Started.UnixNano()}] = i
+	}
 	byGuide := map[string]*Funnel{}
 	fixes := map[string]map[string]int{}
 	drops := map[string]map[string]int{}
-	for _, o := range outcomes {
+	for i, o := range outcomes {
+		if o.Key != "" && last[conv{o.Key, o.Started.UnixNano()}] != i {
+			continue // superseded by a later ending of the same conversation
+		}
 		f := byGuide[o.Guide]
 		if f == nil {
 			f = &Funnel{Guide: o.Guide, Title: o.Guide}

@@ -149,6 +149,28 @@ func (g *Compiled) summary(s *bot.Session) string {
 	return strings.TrimSpace(b.String())
 }
 
+// staffSummary is the handoff text for the support team: the same facts
+// as summary, addressed to them.
+func (g *Compiled) staffSummary(s *bot.Session) string {
+	told, tried := g.answered(s)
+	var b strings.Builder
+	b.WriteString("**Answers**\n")
+	if len(told) == 0 {
+		b.WriteString("- none\n")
+	}
+	for _, line := range told {
+		b.WriteString("- " + line + "\n")
+	}
+	b.WriteString("**Fixes tried**\n")
+	if len(tried) == 0 {
+		b.WriteString("- none\n")
+	}
+	for _, line := range tried {
+		b.WriteString("- " + line + "\n")
+	}
+	return strings.TrimSpace(b.String())
+}
+
 // status says where the conversation is and what was answered.
 func (g *Compiled) status(s *bot.Session) string {
 	cs := g.steps[s.Step]

@@ -23,6 +23,10 @@ const (
 	choiceHelp     = "where"     // "where do I find it?" on input steps
 	choiceFixed    = "fixed"     // a fix helped
 	choiceNotFixed = "not_fixed" // a fix did not help
+	// ChoiceResume and ChoiceStartOver answer the offer made when a person
+	// comes back to a conversation that expired.
+	ChoiceResume    = "resume"
+	ChoiceStartOver = "start_over"
 )
 
 // maxTextAnswer bounds a free-text answer kept in a session.
@@ -162,6 +166,12 @@ func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 	if s.Guide == "" {
 		return t.start(m, norm)
 	}
+	if s.Done {
+		return t.afterEnd(m, norm)
+	}
+	if s.Offer == offerResume {
+		return t.resumeOffer(m, norm, false)
+	}
 	t.g = t.lib.forSession(s)
 	if t.g == nil {
 		t.say("The guide we were following is no longer available, so let's start again.")
@@ -187,6 +197,144 @@ func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 		return t.land()
 	}
 	return t.answer(cs, m, norm)
+}
+
+// offerResume is Session.Offer while a person who came back after an
+// expiry is asked whether to resume or start over.
+const offerResume = "resume"
+
+// resumeOptions are the answers to that offer.
+var resumeOptions = []answer.Option{
+	{ID: ChoiceResume, Label: "Pick up where we stopped", Aliases: []string{"resume", "continue", "pick up"}},
+	{ID: ChoiceStartOver, Label: "Start over", Aliases: []string{"start over", "restart", "new"}},
+}
+
+// afterEnd answers a message to a conversation that ended but is not over
+// for the person: handed to staff (quiet unless they restart), or expired
+// (resume or start over). The engine resets every other ended
+// conversation before calling Respond.
+func (t *turn) afterEnd(m bot.Message, norm string) (bot.Turn, error) {
+	s := t.s
+	restart := m.Choice == ChoiceStartOver
+	if m.Choice == "" {
+		cmd, ok := answer.ParseCommand(norm)
+		restart = ok && cmd == answer.Restart
+	}
+	if s.HandedOff && !restart {
+		// Staff have this conversation; anything the bot said now would
+		// talk over them.
+		return t.out, nil
+	}
+	if s.HandedOff || s.Outcome != bot.OutcomeExpired {
+		t.say("OK, starting over.")
+		return t.startOver(s.Guide)
+	}
+	// Expired: the outcome is recorded; the conversation is live again,
+	// waiting on the offer (or on the question it stopped at).
+	s.Done, s.Outcome, s.Offer = false, "", offerResume
+	return t.resumeOffer(m, norm, true)
+}
+
+// resumeOffer handles a message while the offer to resume is open. first
+// is true for the message that opened it: the offer was not shown yet, so
+// a number or a yes answers the question the conversation stopped at.
+func (t *turn) resumeOffer(m bot.Message, norm string, first bool) (bot.Turn, error) {
+	s := t.s
+	g := t.lib.forSession(s)
+	var cs *compiledStep
+	if g != nil {
+		cs = g.steps[s.Step]
+	}
+	if cs == nil || cs.Kind == KindCheck || cs.Kind == KindEnd {
+		t.say("The guide was updated since we last talked and the question we stopped at no longer exists, so let's start again from the beginning.")
+		return t.startOver(s.Guide)
+	}
+	t.g = g
+	s.GuideVersion = g.Guide.Version
+	choice := ""
+	switch {
+	case m.Choice == ChoiceResume || m.Choice == ChoiceStartOver:
+		choice = m.Choice
+	case m.Choice != "":
+	default:
+		if cmd, ok := answer.ParseCommand(norm); ok {
+			switch cmd {
+			case answer.Restart:
+				choice = ChoiceStartOver
+			case answer.Stop, answer.Help, answer.Status:
+				s.Offer = ""
+				return t.command(cmd, cs)
+			}
+		} else if id, ok := answer.MatchChoice(norm, resumeOptions); ok && (!first || id != ChoiceResume || !answers(cs, m, norm)) {
+			choice = id
+		}
+	}
+	switch {
+	case choice == ChoiceStartOver:
+		t.say("OK, starting over.")
+		return t.startOver(s.Guide)
+	case choice == ChoiceResume:
+		s.Offer = ""
+		t.say("Welcome back! Let's pick up where we stopped.")
+		return t.land()
+	case first && answers(cs, m, norm):
+		// They answered the question we stopped at: that is resuming.
+		s.Offer = ""
+		t.say("Welcome back!")
+		return t.answer(cs, m, norm)
+	}
+	t.out.Replies = append(t.out.Replies, t.offer(cs))
+	return t.out, nil
+}
+
+// offer is the resume-or-start-over question.
+func (t *turn) offer(cs *compiledStep) bot.Reply {
+	return bot.Reply{
+		Text: fmt.Sprintf("Welcome back! Last time we stopped at **%s** in **%s**. Shall we pick up there, or start over?", cs.title(), t.g.Guide.Title),
+		Choices: []bot.Choice{
+			{ID: ChoiceResume, Label: resumeOptions[0].Label},
+			{ID: ChoiceStartOver, Label: resumeOptions[1].Label},
+		},
+	}
+}
+
+// answers reports whether m is a valid answer to the question cs, without
+// applying it.
+func answers(cs *compiledStep, m bot.Message, norm string) bool {
+	if m.Choice != "" {
+		if m.Step != "" && m.Step != cs.ID {
+			return false
+		}
+		switch cs.Kind {
+		case KindAsk:
+			return cs.hasChoice(m.Choice)
+		case KindFix:
+			return m.Choice == choiceFixed || m.Choice == choiceNotFixed
+		}
+		return false
+	}
+	switch cs.Kind {
+	case KindAsk:
+		_, ok := answer.MatchChoice(norm, cs.options)
+		return ok
+	case KindInput:
+		_, _, err := parseInput(cs.Input, m.Text)
+		return err == nil
+	case KindFix:
+		_, ok := answer.YesNo(norm)
+		return ok
+	}
+	return false
+}
+
+// startOver resets the conversation and starts guide (the default when
+// "" or no longer loaded) afresh.
+func (t *turn) startOver(guide string) (bot.Turn, error) {
+	t.s.Reset(t.now)
+	if t.lib.guides[guide] == nil {
+		guide = ""
+	}
+	return t.start(bot.Message{Guide: guide}, "")
 }
 
 // start begins a conversation: picks the guide, jumps to a step that the
@@ -461,6 +609,17 @@ func (t *turn) land() (bot.Turn, error) {
 		s.Done, s.Outcome = true, cs.Outcome
 		t.out.Outcomes = append(t.out.Outcomes, t.r.Outcome(s, cs.Outcome, t.now))
 		t.out.Replies = append(t.out.Replies, bot.Reply{Text: g.render(cs.Text, cs.text, s), Done: true})
+		if cs.Outcome == bot.OutcomeEscalated {
+			t.out.Handoff = &bot.Handoff{
+				Key:        s.Key,
+				Address:    s.Address,
+				Guide:      g.Guide.ID,
+				GuideTitle: g.Guide.Title,
+				Summary:    g.staffSummary(s),
+				Started:    s.Started,
+				At:         t.now,
+			}
+		}
 		return t.out, nil
 	}
 	t.out.Replies = append(t.out.Replies, g.question(cs, s))
@@ -476,6 +635,9 @@ func (r *Runner) Current(s *bot.Session) ([]bot.Reply, error) {
 	cs := g.steps[s.Step]
 	if cs == nil || cs.Kind == KindCheck || cs.Kind == KindEnd {
 		return nil, fmt.Errorf("step %q is not a question in guide %s version %s", s.Step, g.Guide.ID, g.Guide.Version)
+	}
+	if s.Offer == offerResume {
+		return []bot.Reply{(&turn{g: g}).offer(cs)}, nil
 	}
 	return []bot.Reply{g.question(cs, s)}, nil
 }

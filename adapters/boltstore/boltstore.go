@@ -46,6 +46,9 @@ const outcomeChunk = 256
 var (
 	sessionsBucket = []byte("sessions")
 	outcomesBucket = []byte("outcomes")
+	// dueBucket indexes sessions by Session.Due: keys are the 8-byte
+	// timeKey of Due followed by the session key; values are empty.
+	dueBucket = []byte("due")
 )
 
 // Config selects the bbolt file. It is the "store" section of the bot's
@@ -120,7 +123,7 @@ func Open(path string) (*Store, error) {
 	}
 	db.MaxBatchDelay = batchDelay
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{sessionsBucket, outcomesBucket} {
+		for _, name := range [][]byte{sessionsBucket, outcomesBucket, dueBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -221,6 +224,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 	}
 	key := []byte(s.Key)
 	want := s.Version
+	due := s.Due
 
 	// Batch may run this function several times (when another call in the
 	// batch fails), and only the last run is committed. So it touches
@@ -235,16 +239,19 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 		if err != nil {
 			return err
 		}
-		have, err := storedVersion(key, sb.Get(key))
+		have, err := storedHead(key, sb.Get(key))
 		if err != nil {
 			return err
 		}
-		if have != want {
+		if have.Version != want {
 			conflict = true
 			return nil
 		}
 		if err := sb.Put(key, data); err != nil {
 			return fmt.Errorf("boltstore: session %s: %w", bot.LogKey(string(key)), err)
+		}
+		if err := reindexDue(tx, key, have.Due, due); err != nil {
+			return err
 		}
 		if len(recs) == 0 {
 			return nil
@@ -277,23 +284,112 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 	return nil
 }
 
-// storedVersion returns the version of the encoded session v stored under
-// key, or 0 when v is nil (no session).
-func storedVersion(key, v []byte) (uint64, error) {
+// head is the part of a stored session record Save and Delete need.
+type head struct {
+	Key     string    `json:"key"`
+	Version uint64    `json:"version"`
+	Due     time.Time `json:"due"`
+}
+
+// storedHead decodes the head of the session record v stored under key;
+// the zero head when v is nil (no session).
+func storedHead(key, v []byte) (head, error) {
+	var h head
 	if v == nil {
-		return 0, nil
+		return h, nil
 	}
-	var head struct {
-		Key     string `json:"key"`
-		Version uint64 `json:"version"`
+	if err := json.Unmarshal(v, &h); err != nil {
+		return h, fmt.Errorf("boltstore: session %s: decode session: %w", bot.LogKey(string(key)), err)
 	}
-	if err := json.Unmarshal(v, &head); err != nil {
-		return 0, fmt.Errorf("boltstore: session %s: decode session: %w", bot.LogKey(string(key)), err)
+	if h.Key != string(key) {
+		return h, fmt.Errorf("boltstore: session %s: corrupt record holds key %s", bot.LogKey(string(key)), bot.LogKey(h.Key))
 	}
-	if head.Key != string(key) {
-		return 0, fmt.Errorf("boltstore: session %s: corrupt record holds key %s", bot.LogKey(string(key)), bot.LogKey(head.Key))
+	return h, nil
+}
+
+// dueKey is key's entry in the due index for a session due at t.
+func dueKey(t time.Time, key []byte) []byte {
+	k := make([]byte, 8+len(key)) // must stay valid until commit
+	binary.BigEndian.PutUint64(k[:8], timeKey(t))
+	copy(k[8:], key)
+	return k
+}
+
+// reindexDue moves key's due index entry from old to next (zero: none).
+func reindexDue(tx *bbolt.Tx, key []byte, old, next time.Time) error {
+	if old.Equal(next) {
+		return nil
 	}
-	return head.Version, nil
+	db, err := bucket(tx, dueBucket)
+	if err != nil {
+		return err
+	}
+	if !old.IsZero() {
+		if err := db.Delete(dueKey(old, key)); err != nil {
+			return fmt.Errorf("boltstore: due index of %s: %w", bot.LogKey(string(key)), err)
+		}
+	}
+	if !next.IsZero() {
+		if err := db.Put(dueKey(next, key), nil); err != nil {
+			return fmt.Errorf("boltstore: due index of %s: %w", bot.LogKey(string(key)), err)
+		}
+	}
+	return nil
+}
+
+// dueChunk is how many due keys Due reads per read transaction.
+const dueChunk = 256
+
+// Due calls fn with the key of every session whose Due is set and not
+// after now, earliest first, as bot.Store describes. Keys are read in
+// chunks, each in its own read transaction, and fn runs outside any
+// transaction, so it may call the store.
+func (st *Store) Due(ctx context.Context, now time.Time, fn func(key string) error) error {
+	limit := timeKey(now)
+	var after []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if st.closed.Load() {
+			return bot.ErrClosed
+		}
+		var keys []string
+		var last []byte
+		err := st.db.View(func(tx *bbolt.Tx) error {
+			b, err := bucket(tx, dueBucket)
+			if err != nil {
+				return err
+			}
+			c := b.Cursor()
+			var k []byte
+			if after == nil {
+				k, _ = c.First()
+			} else if k, _ = c.Seek(after); k != nil && string(k) == string(after) {
+				k, _ = c.Next()
+			}
+			for ; k != nil && len(keys) < dueChunk; k, _ = c.Next() {
+				if len(k) < 8 || binary.BigEndian.Uint64(k[:8]) > limit {
+					break
+				}
+				keys = append(keys, string(k[8:]))
+				last = append(last[:0], k...)
+			}
+			return nil
+		})
+		if err != nil {
+			return st.mapErr(err)
+		}
+		for _, k := range keys {
+			if err := fn(k); err != nil {
+				return err
+			}
+		}
+		if len(keys) < dueChunk {
+			return nil
+		}
+		after = last
+	}
 }
 
 // Delete removes the session under key, durably, like Save. Deleting a
@@ -313,7 +409,18 @@ func (st *Store) Delete(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
-		return b.Delete([]byte(key))
+		k := []byte(key)
+		if v := b.Get(k); v != nil {
+			// A record that cannot be decoded is deleted all the same
+			// (that is how a corrupt record is cleared); its index entry,
+			// if any, then points at nothing and Due's caller skips it.
+			if h, err := storedHead(k, v); err == nil {
+				if err := reindexDue(tx, k, h.Due, time.Time{}); err != nil {
+					return err
+				}
+			}
+		}
+		return b.Delete(k)
 	})
 	return st.mapErr(err)
 }

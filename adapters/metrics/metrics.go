@@ -33,6 +33,8 @@ type Metrics struct {
 	storeErrs  *prometheus.CounterVec
 	apiErrors  *prometheus.CounterVec
 	rateLimits *prometheus.CounterVec
+	handoffs   *prometheus.CounterVec
+	notices    *prometheus.CounterVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -79,8 +81,16 @@ func New() *Metrics {
 	m.rateLimits = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "troubleshooter_platform_rate_limited_total", Help: "429 answers from a platform's API, by platform.",
 	}, []string{"platform"})
+	m.handoffs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_handoffs_total",
+		Help: "Handoffs to a support channel, by platform and result (posted, failed).",
+	}, []string{"platform", "result"})
+	m.notices = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_notices_total",
+		Help: "Messages the bot started itself, by platform, kind (nudge, expired) and result (sent, failed).",
+	}, []string{"platform", "kind", "result"})
 	for _, c := range []prometheus.Collector{m.messages, m.replies, m.duplicates, m.errors, m.latency, m.started,
-		m.ended, m.storeTime, m.storeErrs, m.apiErrors, m.rateLimits,
+		m.ended, m.storeTime, m.storeErrs, m.apiErrors, m.rateLimits, m.handoffs, m.notices,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -131,4 +141,21 @@ func (m *Metrics) APIError(platform string, rateLimited bool) {
 	if rateLimited {
 		m.rateLimits.WithLabelValues(platform).Inc()
 	}
+}
+
+// Handoff implements bot.Observer.
+func (m *Metrics) Handoff(platform string, err error) {
+	m.handoffs.WithLabelValues(platform, result(err, "posted")).Inc()
+}
+
+// Notified implements bot.Observer.
+func (m *Metrics) Notified(platform, kind string, err error) {
+	m.notices.WithLabelValues(platform, kind, result(err, "sent")).Inc()
+}
+
+func result(err error, ok string) string {
+	if err != nil {
+		return "failed"
+	}
+	return ok
 }

@@ -60,6 +60,7 @@ type Store struct {
 	rdb      *redis.Client
 	cfg      Config
 	outcomes string
+	due      string // sorted set of session keys by Session.Due
 	closed   atomic.Bool
 	id       string        // this client's random id, part of lease tokens
 	tokens   atomic.Uint64 // lease token counter
@@ -84,7 +85,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if _, err := rand.Read(idb[:]); err != nil {
 		return nil, fmt.Errorf("redis store: %w", err)
 	}
-	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes", id: hex.EncodeToString(idb[:])}
+	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes", due: cfg.Prefix + "due", id: hex.EncodeToString(idb[:])}
 	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	if err := st.rdb.Ping(pctx).Err(); err != nil {
@@ -146,7 +147,12 @@ if (cur == false and ARGV[1] ~= '0') or (cur ~= false and cur ~= ARGV[1]) then
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-for i = 5, #ARGV, 2 do
+if ARGV[5] == '' then
+  redis.call('ZREM', KEYS[4], ARGV[6])
+else
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
+end
+for i = 7, #ARGV, 2 do
   local seq = redis.call('INCR', KEYS[3])
   redis.call('ZADD', KEYS[2], ARGV[i], string.format('%020d', seq) .. ARGV[i+1])
 end
@@ -168,7 +174,11 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 	if err != nil {
 		return fmt.Errorf("redis save: %w", err)
 	}
-	args := []any{strconv.FormatUint(s.Version, 10), strconv.FormatUint(next, 10), data, st.cfg.SessionTTL.Milliseconds()}
+	due := ""
+	if !s.Due.IsZero() {
+		due = strconv.FormatInt(s.Due.UnixMilli(), 10)
+	}
+	args := []any{strconv.FormatUint(s.Version, 10), strconv.FormatUint(next, 10), data, st.cfg.SessionTTL.Milliseconds(), due, s.Key}
 	for _, o := range outcomes {
 		enc, err := marshalOutcome(o)
 		if err != nil {
@@ -176,7 +186,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 		}
 		args = append(args, o.Ended.UnixMilli(), enc)
 	}
-	ok, err := saveScript.Run(ctx, st.rdb, []string{st.sessionKey(s.Key), st.outcomes, st.outcomes + ":seq"}, args...).Int()
+	ok, err := saveScript.Run(ctx, st.rdb, []string{st.sessionKey(s.Key), st.outcomes, st.outcomes + ":seq", st.due}, args...).Int()
 	if err != nil {
 		return fmt.Errorf("redis save: %w", err)
 	}
@@ -192,10 +202,55 @@ func (st *Store) Delete(ctx context.Context, key string) error {
 	if err := st.check(ctx); err != nil {
 		return err
 	}
-	if err := st.rdb.Del(ctx, st.sessionKey(key)).Err(); err != nil {
+	_, err := st.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, st.sessionKey(key))
+		p.ZRem(ctx, st.due, key)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("redis delete: %w", err)
 	}
 	return nil
+}
+
+// duePage is how many keys Due reads per round trip.
+const duePage = 256
+
+// Due implements bot.Store from a sorted set scored by Session.Due in
+// milliseconds. A session that Redis expired by TTL leaves its entry
+// behind until the caller Deletes the key (the engine does when it finds
+// no session).
+func (st *Store) Due(ctx context.Context, now time.Time, fn func(key string) error) error {
+	if err := st.check(ctx); err != nil {
+		return err
+	}
+	// Continue from the last score read, as Outcomes does, so entries
+	// moved by fn cannot shift a page.
+	min, max := "-inf", strconv.FormatInt(now.UnixMilli(), 10)
+	var sameScore int64
+	for {
+		page, err := st.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+			Key: st.due, Start: min, Stop: max, ByScore: true, Offset: sameScore, Count: duePage,
+		}).Result()
+		if err != nil {
+			return fmt.Errorf("redis due: %w", err)
+		}
+		for _, z := range page {
+			score := strconv.FormatInt(int64(z.Score), 10)
+			if score == min {
+				sameScore++
+			} else {
+				min, sameScore = score, 1
+			}
+			key, _ := z.Member.(string)
+			if err := fn(key); err != nil {
+				return err
+			}
+		}
+		if len(page) < duePage {
+			return nil
+		}
+	}
 }
 
 // outcomePage is how many records Outcomes reads per round trip.

@@ -5,6 +5,7 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -132,3 +133,15 @@ func (h *Handler) Current(ctx context.Context, a bot.Address) (bot.Result, error
 	}
 	return bot.Result{}, nil
 }
+
+// CloseHandoff passes through to the wrapped handler's CloseHandoff, so
+// that staff can close handoffs through a throttled handler; staff clicks
+// are not throttled. Without it underneath, it returns an error saying so.
+func (h *Handler) CloseHandoff(ctx context.Context, a bot.Address) ([]bot.Reply, bool, error) {
+	if c, ok := h.next.(bot.HandoffCloser); ok {
+		return c.CloseHandoff(ctx, a)
+	}
+	return nil, false, errors.New("throttle: the wrapped handler cannot close handoffs")
+}
+
+var _ bot.HandoffCloser = (*Handler)(nil)

@@ -54,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"ParallelDistinctKeys", testParallelDistinctKeys},
 		{"CanceledContext", testCanceled},
 		{"EngineTurnsOnOneConversation", testEngineTurns},
+		{"DueIndex", testDue},
+		{"DueStopOnError", testDueStop},
 		{"Close", testClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,11 +123,14 @@ func fullSession(key string) *bot.Session {
 			{Step: "ask_os", Var: "os", Prev: "windows", HadPrev: true},
 			{Step: "intro"},
 		},
-		Events:  []string{"ev-1", "ev-2", "ev-3"},
-		Started: base,
-		Updated: base.Add(90*time.Second + 7),
-		Done:    true,
-		Outcome: bot.OutcomeResolved,
+		Events:    []string{"ev-1", "ev-2", "ev-3"},
+		Started:   base,
+		Updated:   base.Add(90*time.Second + 7),
+		Done:      true,
+		Outcome:   bot.OutcomeResolved,
+		HandedOff: true,
+		Nudged:    true,
+		Due:       base.Add(time.Hour + 5),
 	}
 }
 
@@ -159,6 +164,9 @@ func diffSession(got, want *bot.Session) string {
 	if !got.Updated.Equal(want.Updated) {
 		diffs = append(diffs, fmt.Sprintf("Updated = %v, want %v", got.Updated, want.Updated))
 	}
+	if !got.Due.Equal(want.Due) {
+		diffs = append(diffs, fmt.Sprintf("Due = %v, want %v", got.Due, want.Due))
+	}
 	if !maps.Equal(got.Answers, want.Answers) {
 		diffs = append(diffs, fmt.Sprintf("Answers = %v, want %v", got.Answers, want.Answers))
 	}
@@ -171,6 +179,7 @@ func diffSession(got, want *bot.Session) string {
 	g, w := *got, *want
 	g.Started, w.Started = time.Time{}, time.Time{}
 	g.Updated, w.Updated = time.Time{}, time.Time{}
+	g.Due, w.Due = time.Time{}, time.Time{}
 	g.Answers, w.Answers = nil, nil
 	g.History, w.History = nil, nil
 	g.Events, w.Events = nil, nil
@@ -661,6 +670,82 @@ func testCanceled(t *testing.T, st bot.Store) {
 	}
 	if called {
 		t.Errorf("Outcomes with canceled context called fn")
+	}
+}
+
+// dueKeys lists the keys st.Due reports at now.
+func dueKeys(t *testing.T, st bot.Store, now time.Time) []string {
+	t.Helper()
+	var keys []string
+	if err := st.Due(context.Background(), now, func(k string) error { keys = append(keys, k); return nil }); err != nil {
+		t.Fatalf("Due: %v", err)
+	}
+	return keys
+}
+
+func testDue(t *testing.T, st bot.Store) {
+	ctx := context.Background()
+	at := func(key string, due time.Time) *bot.Session {
+		s := &bot.Session{Key: key, Address: bot.Address{Platform: "console", User: key}, Started: base, Updated: base, Due: due}
+		mustSave(t, st, s)
+		return s
+	}
+	late := at("late", base.Add(3*time.Hour))
+	early := at("early", base.Add(time.Hour))
+	at("none", time.Time{})
+	middle := at("middle/ü %", base.Add(2*time.Hour))
+	if got := dueKeys(t, st, base); len(got) != 0 {
+		t.Errorf("Due(before any) = %q, want none", got)
+	}
+	if got, want := dueKeys(t, st, base.Add(2*time.Hour)), []string{"early", "middle/ü %"}; !slices.Equal(got, want) {
+		t.Errorf("Due(+2h) = %q, want %q (earliest first, due exactly now included)", got, want)
+	}
+	// Moving a timer later takes the old entry away; clearing it and
+	// deleting the session take it off the list.
+	early.Due = base.Add(4 * time.Hour)
+	mustSave(t, st, early)
+	middle.Due = time.Time{}
+	mustSave(t, st, middle)
+	if err := st.Delete(ctx, "late"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	_ = late
+	if got, want := dueKeys(t, st, base.Add(5*time.Hour)), []string{"early"}; !slices.Equal(got, want) {
+		t.Errorf("Due(+5h) after moves = %q, want %q", got, want)
+	}
+	// A failed compare-and-swap leaves the index alone.
+	stale := *early
+	stale.Version--
+	stale.Due = base
+	if err := st.Save(ctx, &stale, nil); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("stale Save = %v, want ErrConflict", err)
+	}
+	if got := dueKeys(t, st, base.Add(time.Hour)); len(got) != 0 {
+		t.Errorf("Due(+1h) after a refused save = %q, want none", got)
+	}
+	// Many entries page through.
+	for i := range 600 {
+		at(fmt.Sprintf("bulk-%03d", i), base.Add(time.Duration(i)*time.Millisecond))
+	}
+	if got := dueKeys(t, st, base.Add(time.Hour)); len(got) != 600 || got[0] != "bulk-000" || got[599] != "bulk-599" {
+		t.Errorf("Due over 600 entries = %d keys (first %q), want 600 in due order", len(got), got[:min(len(got), 1)])
+	}
+}
+
+func testDueStop(t *testing.T, st bot.Store) {
+	for _, k := range []string{"a", "b", "c"} {
+		mustSave(t, st, &bot.Session{Key: k, Started: base, Updated: base, Due: base})
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := st.Due(context.Background(), base, func(string) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Due with failing fn = %v after %d calls, want the fn's error after 1", err, n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := st.Due(ctx, base, func(string) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("Due with canceled context = %v, want context.Canceled", err)
 	}
 }
 

@@ -1,0 +1,312 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recordingPoster is a HandoffPoster and Sender that records what it was
+// given, failing the first failures calls.
+type recordingPoster struct {
+	mu       sync.Mutex
+	failures int
+	handoffs []Handoff
+	sent     []string // "user: text"
+}
+
+func (p *recordingPoster) PostHandoff(_ context.Context, h Handoff) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failures > 0 {
+		p.failures--
+		return errors.New("support channel unreachable")
+	}
+	p.handoffs = append(p.handoffs, h)
+	return nil
+}
+
+func (p *recordingPoster) Send(_ context.Context, to Address, replies []Reply) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range replies {
+		p.sent = append(p.sent, to.User+": "+r.Text)
+	}
+	return nil
+}
+
+func (p *recordingPoster) sentTexts() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.sent...)
+}
+
+func texts(rs []Reply) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Text
+	}
+	return out
+}
+
+func TestEscalationHandsOffAndStaysQuietUntilClosed(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	poster := &recordingPoster{}
+	e := NewEngine(store, &countingFlow{}, EngineConfig{}, nil)
+	e.SetHandoffPoster("test", poster)
+	send := func(text string) Result {
+		t.Helper()
+		res, err := e.Handle(ctx, Message{Address: alice, Text: text})
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		return res
+	}
+	send("hi")
+	res := send("escalate")
+	if got := texts(res.Replies); len(got) != 2 || got[0] != "summary" || got[1] != HandoffNotice {
+		t.Fatalf("escalating replied %q, want the summary then the handoff notice", got)
+	}
+	if len(poster.handoffs) != 1 || poster.handoffs[0].Summary != "count 2" || poster.handoffs[0].Address != alice {
+		t.Fatalf("handoffs posted = %+v, want one for alice with the flow's summary", poster.handoffs)
+	}
+	for _, text := range []string{"hello?", "anyone there", "end"} {
+		if res := send(text); len(res.Replies) != 0 || res.Duplicate {
+			t.Errorf("while handed off, %q got %+v; want silence", text, res)
+		}
+	}
+	replies, closed, err := e.CloseHandoff(ctx, alice)
+	if err != nil || !closed || len(replies) != 1 || replies[0].Text != HandoffClosedNotice {
+		t.Fatalf("CloseHandoff = %q, %v, %v; want the closed notice", texts(replies), closed, err)
+	}
+	if _, closed, err := e.CloseHandoff(ctx, alice); err != nil || closed {
+		t.Errorf("second CloseHandoff = %v, %v; want not closed (nothing to close)", closed, err)
+	}
+	if res := send("hi again"); len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
+		t.Errorf("after close, a message got %q; want a fresh conversation", texts(res.Replies))
+	}
+	var kinds []string
+	if err := store.Outcomes(ctx, time.Time{}, func(o Outcome) error { kinds = append(kinds, o.Kind); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(kinds) != "[escalated]" {
+		t.Errorf("outcomes = %v, want one escalation", kinds)
+	}
+}
+
+func TestHandedOffPersonCanRestart(t *testing.T) {
+	ctx := context.Background()
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
+	e.SetHandoffPoster("test", &recordingPoster{})
+	for _, text := range []string{"hi", "escalate"} {
+		if _, err := e.Handle(ctx, Message{Address: alice, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.Handle(ctx, Message{Address: alice, Text: "restart"})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
+		t.Fatalf("restart while handed off = %q, %v; want a fresh start", texts(res.Replies), err)
+	}
+	if _, closed, err := e.CloseHandoff(ctx, alice); err != nil || closed {
+		t.Errorf("closing after the person restarted = %v, %v; want nothing to close", closed, err)
+	}
+}
+
+func TestFailedHandoffTellsThePersonAndDoesNotStrandThem(t *testing.T) {
+	ctx := context.Background()
+	poster := &recordingPoster{failures: handoffAttempts}
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
+	e.SetHandoffPoster("test", poster)
+	for _, text := range []string{"hi"} {
+		if _, err := e.Handle(ctx, Message{Address: alice, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.Handle(ctx, Message{Address: alice, Text: "escalate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(res.Replies); len(got) != 2 || got[1] != HandoffFailedNotice {
+		t.Fatalf("escalation with the support channel down replied %q, want the failure notice", got)
+	}
+	res, err = e.Handle(ctx, Message{Address: alice, Text: "hello"})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
+		t.Errorf("after a failed handoff a message got %q, %v; want an answer, not silence", texts(res.Replies), err)
+	}
+}
+
+func TestHandoffRetriesABriefOutage(t *testing.T) {
+	poster := &recordingPoster{failures: handoffAttempts - 1}
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
+	e.SetHandoffPoster("test", poster)
+	if _, err := e.Handle(context.Background(), Message{Address: alice, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(context.Background(), Message{Address: alice, Text: "escalate"})
+	if err != nil || texts(res.Replies)[1] != HandoffNotice || len(poster.handoffs) != 1 {
+		t.Errorf("with %d failed attempts: replies %q, %d posted, %v; want it posted on the last attempt",
+			handoffAttempts-1, texts(res.Replies), len(poster.handoffs), err)
+	}
+}
+
+func TestWithoutASupportChannelEscalationJustEnds(t *testing.T) {
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
+	ctx := context.Background()
+	for _, text := range []string{"hi", "escalate"} {
+		if _, err := e.Handle(ctx, Message{Address: alice, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.Handle(ctx, Message{Address: alice, Text: "hello"})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
+		t.Errorf("after an escalation without handoff: %q, %v; want a fresh start", texts(res.Replies), err)
+	}
+}
+
+// sweepClock is a settable clock for sweep tests.
+type sweepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *sweepClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *sweepClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func newSweepEngine(store Store, clock *sweepClock, sender Sender) *Engine {
+	e := NewEngine(store, &countingFlow{}, EngineConfig{NudgeAfter: 10 * time.Minute, IdleTimeout: time.Hour}, nil)
+	e.SetClock(clock.Now)
+	e.SetSender("test", sender)
+	return e
+}
+
+func TestSweepNudgesOnceThenExpiresAcrossARestart(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	sender := &recordingPoster{}
+	e := newSweepEngine(store, clock, sender)
+	bob := Address{Platform: "test", Channel: "c", User: "bob"}
+	for _, a := range []Address{alice, bob} {
+		if _, err := e.Handle(ctx, Message{Address: a, Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep := func(e *Engine) SweepStats {
+		t.Helper()
+		st, err := e.Sweep(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	clock.Advance(9 * time.Minute)
+	if st := sweep(e); st != (SweepStats{}) {
+		t.Errorf("sweep before the nudge time did %+v", st)
+	}
+	// Bob answers in time; Alice does not.
+	if _, err := e.Handle(ctx, Message{Address: bob, Text: "here"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	if st := sweep(e); st.Nudged != 1 {
+		t.Errorf("sweep at 11 minutes = %+v, want 1 nudge (alice)", st)
+	}
+	if st := sweep(e); st.Nudged != 0 {
+		t.Errorf("second sweep = %+v, want no second nudge", st)
+	}
+	// Restart: a new engine over the same store knows the timers.
+	e2 := newSweepEngine(store, clock, sender)
+	clock.Advance(time.Hour)
+	if st := sweep(e2); st.Expired != 2 || st.Nudged != 0 {
+		t.Errorf("sweep after the expiry time on a restarted engine = %+v, want both expired, no nudge", st)
+	}
+	if st := sweep(e2); st != (SweepStats{}) {
+		t.Errorf("sweep after expiry did %+v again", st)
+	}
+	got := sender.sentTexts()
+	want := []string{"alice: " + NudgeNotice, "alice: " + fmt.Sprintf(ExpiredNoticeFormat, "1 hour"), "bob: " + fmt.Sprintf(ExpiredNoticeFormat, "1 hour")}
+	if !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("sent:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var kinds []string
+	if err := store.Outcomes(ctx, time.Time{}, func(o Outcome) error { kinds = append(kinds, o.Kind); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(kinds) != "[expired expired]" {
+		t.Errorf("outcomes = %v, want two expired", kinds)
+	}
+	// Alice comes back: offered to resume, and can.
+	res, err := e2.Handle(ctx, Message{Address: alice, Text: "back again"})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "resume or start over?" {
+		t.Errorf("coming back after expiry = %q, %v; want the offer to resume", texts(res.Replies), err)
+	}
+}
+
+func TestSweepingReplicasNudgeOnce(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	sender := &recordingPoster{}
+	const people, replicas = 40, 4
+	engines := make([]*Engine, replicas)
+	for i := range engines {
+		engines[i] = newSweepEngine(store, clock, sender)
+	}
+	for i := range people {
+		a := Address{Platform: "test", Channel: "c", User: fmt.Sprint("p", i)}
+		if _, err := engines[i%replicas].Handle(ctx, Message{Address: a, Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(15 * time.Minute)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var total SweepStats
+	for _, e := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := e.Sweep(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			total.Nudged += st.Nudged
+			total.Failed += st.Failed
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	t.Logf("sweep: %d replicas, %d people idle, %d nudges sent", replicas, people, len(sender.sentTexts()))
+	if total.Nudged != people || len(sender.sentTexts()) != people || total.Failed != 0 {
+		t.Errorf("%d replicas sweeping %d idle people: %+v, %d sent; want exactly %d nudges", replicas, people, total, len(sender.sentTexts()), people)
+	}
+}
+
+func TestAnswerAfterNudgeResetsTheTimer(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	sender := &recordingPoster{}
+	e := newSweepEngine(store, clock, sender)
+	if _, err := e.Handle(ctx, Message{Address: alice, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(11 * time.Minute)
+	if st, _ := e.Sweep(ctx); st.Nudged != 1 {
+		t.Fatalf("first nudge: %+v", st)
+	}
+	if _, err := e.Handle(ctx, Message{Address: alice, Text: "sorry, here"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(11 * time.Minute)
+	if st, _ := e.Sweep(ctx); st.Nudged != 1 || st.Expired != 0 {
+		t.Errorf("after answering and going quiet again: %+v, want a new nudge", st)
+	}
+}

@@ -1,0 +1,145 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Notices the sweeper sends.
+const (
+	// NudgeNotice is sent once to a person who went quiet mid-way.
+	NudgeNotice = "Still there? Answer the question above to continue, or say **stop** to end."
+	// ExpiredNoticeFormat is sent when a quiet conversation is closed; %s
+	// is the idle time ("24 hours").
+	ExpiredNoticeFormat = "I've closed this conversation, since it has been more than %s without an answer. Send me a message any time: you can pick up where we stopped or start over."
+)
+
+// SweepStats counts what one sweep did.
+type SweepStats struct {
+	Nudged  int // reminders sent (or due, where no sender exists)
+	Expired int // conversations closed as abandoned
+	Failed  int // sessions that could not be handled this time
+}
+
+// Sweep handles every session whose timer is due at the engine's clock:
+// it nudges a person who went quiet (once) and closes, as expired, a
+// conversation idle past IdleTimeout. Timers live in the store (Session.Due),
+// so they survive restarts; each change is a compare-and-swap saved before
+// its notice is sent, so with several replicas sweeping, each notice goes
+// out once. A session that fails is counted and left for the next sweep;
+// the returned error is only for a failure to list due sessions.
+func (e *Engine) Sweep(ctx context.Context) (SweepStats, error) {
+	var st SweepStats
+	now := e.now()
+	var keys []string
+	lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+	err := e.store.Due(lctx, now, func(key string) error {
+		keys = append(keys, key)
+		if len(keys) >= maxSweepBatch {
+			return errSweepBatchFull
+		}
+		return nil
+	})
+	cancel()
+	if err != nil && !errors.Is(err, errSweepBatchFull) {
+		return st, fmt.Errorf("list due sessions: %w", err)
+	}
+	for _, key := range keys {
+		if ctx.Err() != nil {
+			return st, nil
+		}
+		if err := e.sweepOne(ctx, key, now, &st); err != nil {
+			st.Failed++
+			e.log.Warn("sweeping a conversation failed; retrying next sweep", "conversation", LogKey(key), "err", err)
+		}
+	}
+	return st, nil
+}
+
+// maxSweepBatch bounds the sessions one sweep handles, so that a backlog
+// (after downtime) is worked off in bounded steps.
+const maxSweepBatch = 1000
+
+var errSweepBatchFull = errors.New("sweep batch full")
+
+// sweepOne applies the due timer of one session and sends its notice.
+func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *SweepStats) error {
+	var (
+		notice string
+		kind   string
+		to     Address
+	)
+	err := e.locked(ctx, key, func() error {
+		notice, kind = "", ""
+		s, err := e.load(ctx, key)
+		if err == nil && s == nil {
+			// The store forgot the session (TTL) but not its timer.
+			return e.store.Delete(ctx, key)
+		}
+		if err != nil || s.Due.IsZero() || s.Due.After(now) {
+			// Gone, or another replica already handled it.
+			return err
+		}
+		to = s.Address
+		var outcomes []Outcome
+		idle := now.Sub(s.Updated)
+		switch {
+		case s.Done || s.Guide == "":
+			// Nothing pending: just clear the timer.
+		case idle >= e.cfg.IdleTimeout:
+			outcomes = append(outcomes, e.expire(s, now))
+			kind, notice = "expired", fmt.Sprintf(ExpiredNoticeFormat, humanDuration(e.cfg.IdleTimeout))
+		case !s.Nudged && e.cfg.NudgeAfter > 0 && idle >= e.cfg.NudgeAfter:
+			s.Nudged = true
+			kind, notice = "nudge", NudgeNotice
+		}
+		e.schedule(s)
+		if err := e.save(ctx, s, outcomes); err != nil {
+			return err
+		}
+		e.ended(key, outcomes)
+		return nil
+	})
+	if err != nil || notice == "" {
+		return err
+	}
+	switch kind {
+	case "expired":
+		st.Expired++
+	case "nudge":
+		st.Nudged++
+	}
+	sender := e.senders[to.Platform]
+	if sender == nil {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+	defer cancel()
+	serr := sender.Send(sctx, to, []Reply{{Text: notice, Done: kind == "expired"}})
+	e.obs.Notified(to.Platform, kind, serr)
+	if serr != nil {
+		// The timer already fired (saved); a notice is not worth a second
+		// message later, out of context.
+		e.log.Warn("sending a notice failed", "conversation", LogKey(key), "kind", kind, "err", serr)
+	}
+	return nil
+}
+
+// RunSweeper sweeps every SweepEvery until ctx ends. Run one per process;
+// replicas may all run one.
+func (e *Engine) RunSweeper(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.SweepEvery)
+	defer tick.Stop()
+	for {
+		if _, err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("sweep failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
