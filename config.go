@@ -87,7 +87,7 @@ const envRedisURL = "REDIS_URL"
 func defaultConfig() Config {
 	return Config{
 		Store:        StoreConfig{Kind: "bolt", Path: "./data/troubleshooter.db"},
-		Conversation: bot.EngineConfig{IdleTimeout: 24 * time.Hour, StoreTimeout: 5 * time.Second},
+		Conversation: bot.EngineConfig{IdleTimeout: 24 * time.Hour, NudgeAfter: 30 * time.Minute, SweepEvery: 30 * time.Second, StoreTimeout: 5 * time.Second},
 		Log:          LogConfig{Level: "info", Format: "text"},
 		HTTP:         HTTPConfig{Addr: ":8080"},
 	}
@@ -140,6 +140,12 @@ func (c *Config) fillDefaults() {
 	if c.Conversation.StoreTimeout == 0 {
 		c.Conversation.StoreTimeout = d.Conversation.StoreTimeout
 	}
+	if c.Conversation.NudgeAfter == 0 {
+		c.Conversation.NudgeAfter = d.Conversation.NudgeAfter
+	}
+	if c.Conversation.SweepEvery == 0 {
+		c.Conversation.SweepEvery = d.Conversation.SweepEvery
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = d.Log.Level
 	}
@@ -165,8 +171,11 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("config: store.kind %q is not one of bolt, redis, memory", c.Store.Kind))
 	}
-	if c.Conversation.IdleTimeout < 0 || c.Conversation.StoreTimeout < 0 {
-		errs = append(errs, errors.New("config: conversation timeouts must be positive"))
+	if c.Conversation.IdleTimeout < 0 || c.Conversation.StoreTimeout < 0 || c.Conversation.SweepEvery < 0 {
+		errs = append(errs, errors.New("config: conversation.idle_timeout, store_timeout and sweep_every must be positive"))
+	}
+	if n := c.Conversation.NudgeAfter; n > 0 && n >= c.Conversation.IdleTimeout {
+		errs = append(errs, fmt.Errorf("config: conversation.nudge_after (%s) must be shorter than idle_timeout (%s), or the nudge comes after the conversation is closed; set it to -1s to turn nudges off", n, c.Conversation.IdleTimeout))
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		errs = append(errs, err)

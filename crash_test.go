@@ -11,17 +11,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"troubleshooter/adapters/boltstore"
+	"troubleshooter/adapters/redisstore"
+	"troubleshooter/adapters/redisstore/redistest"
 	"troubleshooter/bot"
 )
 
 // crashChildEnv makes the test binary act as a bot process for
 // TestCrashRecovery: it reads "conversation\tevent id\ttext" lines, handles
-// each through the real engine over the bolt store named by the variable,
-// and writes "event id\tstep\tduplicate" once the turn is saved (the ack).
+// each through the real engine over the store named by the variable
+// ("bolt:PATH" or "redis:PREFIX", with REDIS_URL), and writes
+// "event id\tstep\tduplicate" once the turn is saved (the ack).
 const crashChildEnv = "TROUBLESHOOTER_CRASH_CHILD_STORE"
 
 func TestMain(m *testing.M) {
@@ -35,18 +40,31 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func crashChild(path string, in io.Reader, out io.Writer) error {
+// openCrashStore opens the store a crash test names.
+func openCrashStore(spec string) (bot.Store, error) {
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "bolt":
+		return boltstore.Open(arg)
+	case "redis":
+		return redisstore.Open(context.Background(), redisstore.Config{URL: os.Getenv("REDIS_URL"), Prefix: arg})
+	}
+	return nil, fmt.Errorf("unknown store %q", spec)
+}
+
+func crashChild(spec string, in io.Reader, out io.Writer) error {
 	runner, err := loadGuides(defaultConfig())
 	if err != nil {
 		return err
 	}
-	st, err := boltstore.Open(path)
+	st, err := openCrashStore(spec)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	e := bot.NewEngine(st, runner, bot.EngineConfig{}, nil)
 	var outMu sync.Mutex
+	var redelivered atomic.Int64
 	w := bufio.NewWriter(out)
 	queues := map[string]chan [2]string{}
 	var wg sync.WaitGroup
@@ -66,7 +84,17 @@ func crashChild(path string, in io.Reader, out io.Writer) error {
 			go func(conv string) {
 				defer wg.Done()
 				for msg := range q {
-					res, err := e.Handle(context.Background(), bot.Message{Address: bot.Address{Platform: "crash", User: conv}, ID: msg[0], Text: msg[1]})
+					m := bot.Message{Address: bot.Address{Platform: "crash", User: conv}, ID: msg[0], Text: msg[1]}
+					res, err := e.Handle(context.Background(), m)
+					// A failed turn changed nothing; platforms redeliver it,
+					// and so does this child, for up to 30 s. (After a
+					// SIGKILL on Redis, the dead process's leases hold
+					// their conversations until the lease TTL runs out.)
+					for deadline := time.Now().Add(30 * time.Second); err != nil && time.Now().Before(deadline); {
+						redelivered.Add(1)
+						time.Sleep(100 * time.Millisecond)
+						res, err = e.Handle(context.Background(), m)
+					}
 					if err != nil {
 						fmt.Fprintln(os.Stderr, "handle:", err)
 						os.Exit(1)
@@ -84,19 +112,32 @@ func crashChild(path string, in io.Reader, out io.Writer) error {
 		close(q)
 	}
 	wg.Wait()
+	fmt.Fprintf(os.Stderr, "crash child: %d failed turns redelivered\n", redelivered.Load())
 	return sc.Err()
 }
 
-// TestCrashRecovery runs the bot as a child process over a bolt file,
-// feeds 1,000 live conversations, kills it with SIGKILL mid-stream,
-// restarts it and redelivers everything not acknowledged plus the last
-// acknowledged message of each conversation (as platforms redeliver):
-// no session is lost or corrupted, no acknowledged step is applied twice,
-// and every conversation ends where a sequential run ends.
+// TestCrashRecovery runs the bot as a child process over a bolt file and
+// over Redis, feeds 1,000 live conversations, kills it with SIGKILL
+// mid-stream, restarts it and redelivers everything not acknowledged plus
+// the last acknowledged message of each conversation (as platforms
+// redeliver): no session is lost or corrupted, no acknowledged step is
+// applied twice, and every conversation ends where a sequential run ends.
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
+	t.Run("bolt", func(t *testing.T) {
+		crashRecovery(t, "bolt:"+filepath.Join(t.TempDir(), "crash.db"))
+	})
+	t.Run("redis", func(t *testing.T) {
+		url := redistest.URL(t)
+		prefix := fmt.Sprintf("crash-test-%d:", time.Now().UnixNano())
+		openRedis(t, url, prefix, time.Second) // deletes the prefix afterwards
+		crashRecovery(t, "redis:"+prefix)
+	})
+}
+
+func crashRecovery(t *testing.T, store string) {
 	runner, err := loadGuides(defaultConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +146,6 @@ func TestCrashRecovery(t *testing.T) {
 	for i, s := range scripts {
 		ends[i], _ = sequentialEnd(t, runner, s)
 	}
-	store := filepath.Join(t.TempDir(), "crash.db")
 	const conversations = 1000
 	type msg struct{ conv, id, text string }
 	var all []msg // round-robin over conversations, in each one's order
@@ -207,7 +247,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatalf("second process: %v", err)
 	}
 
-	st, err := boltstore.Open(store)
+	st, err := openCrashStore(store)
 	if err != nil {
 		t.Fatal(err)
 	}

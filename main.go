@@ -336,6 +336,9 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.watchGuides(ctx)
+	// Nudges and expiries come from timers kept in the store, so a restart
+	// loses none, and every replica may sweep: each fires once.
+	go a.engine.RunSweeper(ctx)
 	errc := make(chan error, len(adapters)+1)
 	running := 0
 	if a.cfg.HTTP.Addr != "off" {

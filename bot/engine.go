@@ -178,32 +178,39 @@ func (e *Engine) Handle(ctx context.Context, m Message) (res Result, err error) 
 	start := time.Now()
 	defer func() { e.obs.Handled(m.Platform, time.Since(start), len(res.Replies), res.Duplicate, err) }()
 	key := m.Address.Key()
+	var handoff *Handoff
 	err = e.locked(ctx, key, func() error {
 		var err error
-		res, err = e.turn(ctx, key, m)
+		res, handoff, err = e.turn(ctx, key, m)
 		return err
 	})
 	if err != nil {
 		return Result{}, err
 	}
+	if handoff != nil {
+		// Posted outside the conversation's lock: the post may take
+		// retries, and the conversation (saved as handed off) is quiet.
+		res.Replies = append(res.Replies, e.handOff(ctx, *handoff))
+	}
 	return res, nil
 }
 
-// turn is one load–apply–save attempt.
-func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error) {
+// turn is one load–apply–save attempt. It returns the handoff to post when
+// the turn handed the conversation to staff.
+func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Handoff, error) {
 	if m.Time.IsZero() {
 		m.Time = e.now()
 	}
 	now := m.Time
 	s, err := e.load(ctx, key)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	if s == nil {
 		s = &Session{Key: key, Address: m.Address, Started: now, Updated: now}
 	}
 	if s.SeenEvent(m.ID) {
-		return Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Duplicate: true}, nil
+		return Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Duplicate: true}, nil, nil
 	}
 
 	var outcomes []Outcome
@@ -222,7 +229,7 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 	wasNew := s.Guide == ""
 	t, err := e.flow.Respond(s, m)
 	if err != nil {
-		return Result{}, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
+		return Result{}, nil, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
 	}
 	s.Updated = now
 	s.Nudged = false
@@ -235,18 +242,18 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, error
 	e.schedule(s)
 
 	if err := e.save(ctx, s, outcomes); err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	if wasNew && s.Guide != "" {
 		e.obs.Started(m.Platform, s.Guide)
 	}
 	e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", s.Guide, "step", s.Step)
 	e.ended(key, outcomes)
-	replies := t.Replies
+	var handoff *Handoff
 	if s.HandedOff && t.Handoff != nil {
-		replies = append(replies, e.handOff(ctx, s, *t.Handoff))
+		handoff = t.Handoff
 	}
-	return Result{Replies: replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, nil
+	return Result{Replies: t.Replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, handoff, nil
 }
 
 // expire closes s as abandoned, keeping its place so that it can be
@@ -300,12 +307,13 @@ func (e *Engine) ended(key string, outcomes []Outcome) {
 // channel that is briefly unreachable should not lose the handoff.
 const handoffAttempts = 3
 
-// handOff posts h to the platform's support channel, after s (marked
-// handed off) was saved, and returns what to tell the person. When every
-// attempt fails, the person is told so and s is saved again without the
-// mark, so that they are not left waiting for nobody.
-func (e *Engine) handOff(ctx context.Context, s *Session, h Handoff) Reply {
-	poster := e.posters[s.Address.Platform]
+// handOff posts h to the platform's support channel, after the
+// conversation (marked handed off) was saved, and returns what to tell the
+// person. When every attempt fails, the person is told so and the mark is
+// cleared, so that they are not left waiting for nobody.
+func (e *Engine) handOff(ctx context.Context, h Handoff) Reply {
+	platform := h.Address.Platform
+	poster := e.posters[platform]
 	var err error
 	for attempt := range handoffAttempts {
 		if attempt > 0 {
@@ -321,17 +329,26 @@ func (e *Engine) handOff(ctx context.Context, s *Session, h Handoff) Reply {
 			break
 		}
 	}
-	e.obs.Handoff(s.Address.Platform, err)
+	e.obs.Handoff(platform, err)
 	if err == nil {
-		e.log.Info("handed over to support", "conversation", LogKey(s.Key), "platform", s.Address.Platform, "guide", s.Guide)
+		e.log.Info("handed over to support", "conversation", LogKey(h.Key), "platform", platform, "guide", h.Guide)
 		return Reply{Text: HandoffNotice, Done: true}
 	}
-	e.log.Error("posting the handoff failed", "conversation", LogKey(s.Key), "platform", s.Address.Platform, "err", err)
-	s.HandedOff = false
-	if serr := e.save(context.WithoutCancel(ctx), s, nil); serr != nil {
-		// The person is still told; their next message finds the
-		// conversation quiet and a restart command clears it.
-		e.log.Error("clearing the failed handoff", "conversation", LogKey(s.Key), "err", serr)
+	e.log.Error("posting the handoff failed", "conversation", LogKey(h.Key), "platform", platform, "err", err)
+	// Clear the mark only if it is still this handoff's (the person may
+	// have restarted meanwhile).
+	wctx := context.WithoutCancel(ctx)
+	cerr := e.locked(wctx, h.Key, func() error {
+		s, err := e.load(wctx, h.Key)
+		if err != nil || s == nil || !s.HandedOff || !s.Updated.Equal(h.At) {
+			return err
+		}
+		s.HandedOff = false
+		return e.save(wctx, s, nil)
+	})
+	if cerr != nil {
+		// The person is still told; a restart command clears it.
+		e.log.Error("clearing the failed handoff", "conversation", LogKey(h.Key), "err", cerr)
 	}
 	return Reply{Text: HandoffFailedNotice, Done: true}
 }
