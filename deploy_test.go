@@ -199,3 +199,20 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// TestCryptoDependencyIsCurrent guards against falling back to the 2021
+// golang.org/x/crypto that discordgo's own go.mod asks for: ours pins a
+// current release (Ed25519 signature checks and TLS helpers live there).
+func TestCryptoDependencyIsCurrent(t *testing.T) {
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*golang\.org/x/crypto v0\.(\d+)\.\d+\b`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("go.mod does not require a released golang.org/x/crypto (v0.N.M); require a current one: go get golang.org/x/crypto@latest")
+	}
+	if minor, _ := strconv.Atoi(string(m[1])); minor < 45 {
+		t.Errorf("go.mod requires golang.org/x/crypto v0.%s; require a current one (go get golang.org/x/crypto@latest)", m[1])
+	}
+}
