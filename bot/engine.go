@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 )
 
@@ -227,7 +228,7 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	}
 
 	wasNew := s.Guide == ""
-	t, err := e.flow.Respond(s, m)
+	t, err := e.respond(s, m)
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
 	}
@@ -255,6 +256,23 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	}
 	return Result{Replies: t.Replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, handoff, nil
 }
+
+// respond runs the flow, turning a panic into an error: one bad guide or
+// hostile message must not take down every conversation in the process.
+// The session is then not saved, so nothing half-done persists.
+func (e *Engine) respond(s *Session, m Message) (t Turn, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("the flow panicked; the message was not applied", "conversation", LogKey(s.Key),
+				"guide", s.Guide, "step", s.Step, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %v", ErrFlowPanic, p)
+		}
+	}()
+	return e.flow.Respond(s, m)
+}
+
+// ErrFlowPanic is wrapped by Handle's error when the flow panicked.
+var ErrFlowPanic = errors.New("flow panicked")
 
 // expire closes s as abandoned, keeping its place so that it can be
 // resumed, and returns the outcome record.

@@ -368,3 +368,33 @@ func TestLogsHashKeysAndHoldNoText(t *testing.T) {
 		}
 	}
 }
+
+// panickyFlow panics on "boom" and counts otherwise.
+type panickyFlow struct{ countingFlow }
+
+func (f *panickyFlow) Respond(s *Session, m Message) (Turn, error) {
+	if m.Text == "boom" {
+		panic("guide bug")
+	}
+	return f.countingFlow.Respond(s, m)
+}
+
+func TestFlowPanicBecomesAnErrorAndChangesNothing(t *testing.T) {
+	var logs strings.Builder
+	e := NewEngine(NewMemoryStore(), &panickyFlow{}, EngineConfig{}, slog.New(slog.NewTextHandler(&logs, nil)))
+	ctx := context.Background()
+	if _, err := e.Handle(ctx, Message{Address: alice, ID: "1", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.Handle(ctx, Message{Address: alice, ID: "2", Text: "boom"})
+	if !errors.Is(err, ErrFlowPanic) {
+		t.Fatalf("Handle of a panicking turn = %v, want ErrFlowPanic", err)
+	}
+	if !strings.Contains(logs.String(), "panicked") || !strings.Contains(logs.String(), "guide bug") {
+		t.Errorf("the panic was not logged:\n%s", logs.String())
+	}
+	res, err := e.Handle(ctx, Message{Address: alice, ID: "3", Text: "next"})
+	if err != nil || res.Replies[0].Text != "count 2" {
+		t.Errorf("after the panic: %+v, %v; want the conversation to carry on unchanged (count 2)", res, err)
+	}
+}

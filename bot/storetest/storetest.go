@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"ParallelDistinctKeys", testParallelDistinctKeys},
 		{"CanceledContext", testCanceled},
 		{"EngineTurnsOnOneConversation", testEngineTurns},
+		{"ReplayFiveTimes", testReplay},
 		{"DueIndex", testDue},
 		{"DueStopOnError", testDueStop},
 		{"Close", testClose},
@@ -843,4 +845,64 @@ func testEngineTurns(t *testing.T, st bot.Store) {
 		}
 	}
 	t.Logf("%d events × 2 deliveries over 2 engines: %d answered, count %s", n, len(answered), s.Answers["count"])
+}
+
+// testReplay delivers 1,000 events (100 conversations × 10 messages), each
+// five times at once, through two engines sharing the store, as a platform
+// retrying at-least-once delivery would: exactly 1,000 replies, and every
+// conversation counts each of its events once.
+func testReplay(t *testing.T, st bot.Store) {
+	flow := &counterFlow{}
+	engines := []*bot.Engine{bot.NewEngine(st, flow, bot.EngineConfig{}, nil), bot.NewEngine(st, flow, bot.EngineConfig{}, nil)}
+	const conversations, perConversation, deliveries = 100, 10, 5
+	var wg sync.WaitGroup
+	var replies, duplicates atomic.Int64
+	start := time.Now()
+	for c := range conversations {
+		addr := bot.Address{Platform: "storetest", User: "replay" + strconv.Itoa(c)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Every delivery of every event of the conversation races
+			// every other: the harshest order a retrying platform can
+			// produce.
+			var inner sync.WaitGroup
+			for i := range perConversation {
+				id := addr.User + "-ev" + strconv.Itoa(i)
+				for d := range deliveries {
+					inner.Add(1)
+					go func() {
+						defer inner.Done()
+						res, err := engines[(i+d)%2].Handle(context.Background(), bot.Message{Address: addr, ID: id, Text: "x"})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if res.Duplicate {
+							duplicates.Add(1)
+						} else {
+							replies.Add(int64(len(res.Replies)))
+						}
+					}()
+				}
+			}
+			inner.Wait()
+		}()
+	}
+	wg.Wait()
+	for c := range conversations {
+		s, err := st.Load(context.Background(), bot.Address{Platform: "storetest", User: "replay" + strconv.Itoa(c)}.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Answers["count"] != strconv.Itoa(perConversation) {
+			t.Errorf("conversation %d counted %s events, want %d", c, s.Answers["count"], perConversation)
+		}
+	}
+	const events = conversations * perConversation
+	if replies.Load() != events {
+		t.Errorf("%d replies to %d events delivered %d times each, want exactly %d", replies.Load(), events, deliveries, events)
+	}
+	t.Logf("replay: %d events × %d deliveries over 2 engines: %d replies, %d duplicates recognised, in %v",
+		events, deliveries, replies.Load(), duplicates.Load(), time.Since(start).Round(time.Millisecond))
 }
