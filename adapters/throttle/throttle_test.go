@@ -44,6 +44,7 @@ func TestFloodIsThrottledPolitelyOthersUnaffected(t *testing.T) {
 	if notices != 1 || silent != 94 {
 		t.Errorf("%d notices and %d silent drops, want 1 and 94", notices, silent)
 	}
+	t.Logf("flood: 100 messages in one instant from one person: %d handled, %d polite notice, %d dropped silently", next.n.Load(), notices, silent)
 	other := bot.Message{Address: bot.Address{Platform: "slack", Workspace: "T1", Channel: "C1", User: "U2"}}
 	if res, _ := h.Handle(ctx, other); len(res.Replies) != 1 || res.Replies[0].Text != "ok" {
 		t.Errorf("another person was affected: %+v", res)
