@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeSecrets are recognisable credentials; none may ever be printed.
+var fakeSecrets = map[string]string{
+	"DISCORD_TOKEN":        "MTA-fake-discord-token.SECRET1.abcdefghijklmnop",
+	"DISCORD_PUBLIC_KEY":   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	"SLACK_BOT_TOKEN":      "xoxb-0000-fake-slack-bot-SECRET2",
+	"SLACK_APP_TOKEN":      "xapp-1-fake-slack-app-SECRET3",
+	"SLACK_SIGNING_SECRET": "fake-signing-SECRET4",
+	"REDIS_PASSWORD":       "fake-redis-SECRET5",
+}
+
+// TestSecretsNeverLogged runs the bot with known fake credentials against
+// platform APIs that refuse them, and a Redis that is not there, with
+// debug logging on: no credential may appear in anything it prints.
+func TestSecretsNeverLogged(t *testing.T) {
+	for k, v := range fakeSecrets {
+		t.Setenv(k, v)
+	}
+	var mu sync.Mutex
+	var seenAuth []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seenAuth = append(seenAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.URL.Path, "/api/") { // Slack's Web API answers 200 with ok:false
+			w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"message":"401: Unauthorized","code":0}`))
+	}))
+	defer api.Close()
+
+	discord := `
+log:
+  level: debug
+discord:
+  token: ${DISCORD_TOKEN}
+  application_id: "123456789012345678"
+  public_key: ${DISCORD_PUBLIC_KEY}
+  api_url: ` + api.URL + `/discord/
+`
+	slack := `
+log:
+  level: debug
+slack:
+  bot_token: ${SLACK_BOT_TOKEN}
+  app_token: ${SLACK_APP_TOKEN}
+  signing_secret: ${SLACK_SIGNING_SECRET}
+  api_url: ` + api.URL + `/api/
+`
+	cases := []struct {
+		name   string
+		config string
+		args   []string
+	}{
+		{"discord refuses the token", discord, []string{"serve", "--http", "127.0.0.1:0"}},
+		{"slack refuses the token", slack, []string{"serve", "--http", "127.0.0.1:0"}},
+		{"redis unreachable", "kind: redis\n  redis:\n    url: redis://:${REDIS_PASSWORD}@127.0.0.1:1/0\nlog:\n  level: debug\n", []string{"serve", "--http", "off"}},
+		{"report", discord + slack[len("\nlog:\n  level: debug"):], []string{"report"}},
+		{"flows check", discord, []string{"flows", "check"}},
+		{"bad config value", slack + "throttle:\n  per_minute: lots\n", []string{"serve"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "config.yaml")
+			body := tc.config
+			if strings.HasPrefix(body, "kind: redis") {
+				body = "store:\n  " + body
+			} else {
+				body = "store:\n  kind: memory\n" + body
+			}
+			if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, append(tc.args, "--config", cfg), strings.NewReader(""), &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			for name, secret := range fakeSecrets {
+				if strings.Contains(out, secret) {
+					t.Errorf("%s appears in the output (exit %d):\n%s", name, code, out)
+				}
+			}
+			if testing.Verbose() {
+				t.Logf("output:\n%s", out)
+			}
+			t.Logf("exit %d, %d bytes of output checked for %d secrets: 0 found", code, len(out), len(fakeSecrets))
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	used := 0
+	for _, a := range seenAuth {
+		for _, secret := range fakeSecrets {
+			if a != "" && strings.Contains(a, secret) {
+				used++
+			}
+		}
+	}
+	if used == 0 {
+		t.Errorf("the fake APIs never saw a credential (%d requests): the test did not exercise the platforms", len(seenAuth))
+	}
+}
