@@ -264,10 +264,16 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	if err := respond(deferred); err != nil {
 		return fmt.Errorf("defer: %w", err)
 	}
-	// In place: edit the deferred response, then followups.
+	// In place: edit the deferred response, then followups. A turn with
+	// nothing to say (a conversation staff have) must still replace the
+	// deferred "thinking…" response.
 	inPlace := func(addr bot.Address, eph bool) error {
 		m.Address = addr
-		return a.turn(ctx, h, m, true, a.originalThenFollowups(i, eph))
+		said := false
+		if err := a.turn(ctx, h, m, true, watch(a.originalThenFollowups(i, eph), &said)); err != nil || said {
+			return err
+		}
+		return a.quietOriginal(i, eph)
 	}
 	switch mode {
 	case "":
@@ -280,11 +286,15 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 		return inPlace(addr, true)
 	case ModeDM:
 		dm, err := a.session.UserChannelCreate(u.ID)
+		said := false
 		if err == nil {
 			m.Address = bot.Address{Platform: Platform, Channel: dm.ID, User: u.ID}
-			err = a.turn(ctx, h, m, true, a.toChannel(dm.ID, ""))
+			err = a.turn(ctx, h, m, true, watch(a.toChannel(dm.ID, ""), &said))
 		}
 		note := "I've sent you a direct message — let's continue there."
+		if err == nil && !said {
+			note = quietNote
+		}
 		if err != nil {
 			a.log.Warn("could not start a DM conversation", "user", bot.LogKey(u.ID), "err", bot.RedactURL(err))
 			note = "I couldn't send you a direct message. Please allow direct messages from server members (Privacy Settings of this server) and try again."
@@ -310,12 +320,39 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 		if err != nil {
 			return a.troubleOriginal(i, err)
 		}
-		m.Address = addr
-		return a.turn(ctx, h, m, true, a.originalThenFollowups(i, false))
+		return inPlace(addr, false)
 	}
 	a.remember(th.ID, channelInfo{Thread: true, Parent: i.ChannelID, Ours: true, Owner: u.ID})
 	m.Address = bot.Address{Platform: Platform, Workspace: i.GuildID, Channel: i.ChannelID, Thread: th.ID, User: u.ID}
 	return a.turn(ctx, h, m, false, a.toChannel(th.ID, u.ID))
+}
+
+// quietNote answers /troubleshoot when the handler had nothing to say:
+// the engine stays quiet while staff have a conversation.
+const quietNote = "I've nothing to add right now: if our support team has your conversation, they'll reply to you. Say **restart** to start over with me."
+
+// watch wraps send to record whether anything was sent.
+func watch(send sink, said *bool) sink {
+	return func(m outMsg, first bool) (sent, error) {
+		*said = true
+		return send(m, first)
+	}
+}
+
+// quietOriginal replaces a deferred command response when the turn said
+// nothing: a private one becomes the quiet note; a public one is deleted
+// (nothing empty stays in the conversation) and the note goes privately
+// to the person who used the command.
+func (a *Adapter) quietOriginal(i *discordgo.Interaction, private bool) error {
+	if private {
+		note := quietNote
+		_, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})
+		return err
+	}
+	if err := a.session.InteractionResponseDelete(i); err != nil {
+		return fmt.Errorf("delete the empty response: %w", err)
+	}
+	return a.followupNote(i, quietNote)
 }
 
 // threadName names a conversation's thread after its owner.
@@ -340,6 +377,10 @@ func (a *Adapter) onComponent(ctx context.Context, h bot.Handler, i *discordgo.I
 	}
 	if cid.Kind == kindModal {
 		return respond(ephemeral("This question has expired. Use /" + CommandName + " to start again."))
+	}
+	if cid.Kind == kindClose {
+		// Staff, not the conversation's owner, click this one.
+		return a.onClose(ctx, h, i, u, cid, respond)
 	}
 	if u.ID != cid.Owner {
 		return respond(ephemeral(fmt.Sprintf("Only <@%s> can answer this one — it's their conversation. Use /%s to start your own.", cid.Owner, CommandName)))
@@ -408,7 +449,7 @@ func (a *Adapter) onModal(ctx context.Context, h bot.Handler, i *discordgo.Inter
 	if i.Message != nil {
 		orig, content = i.Message.Components, i.Message.Content
 		typeID, _ := customID{Kind: kindType, Owner: cid.Owner, Step: cid.Step, Choice: cid.Choice}.encode()
-		shown := trimText(strings.Join(strings.Fields(value), " "), 300)
+		shown := trimText(strings.Join(strings.Fields(cleanText(value)), " "), 300)
 		err = respond(&discordgo.InteractionResponse{
 			Type: discordgo.InteractionResponseUpdateMessage,
 			Data: &discordgo.InteractionResponseData{
@@ -758,14 +799,14 @@ func (a *Adapter) originalThenFollowups(i *discordgo.Interaction, eph bool) sink
 // toChannel posts each message in a channel. mention, when set, is a user
 // mentioned (and so added to the thread and notified) in the first
 // message; nothing else in the message can ping.
-func (a *Adapter) toChannel(channelID, mention string) sink {
+func (a *Adapter) toChannel(channelID, mention string, opts ...discordgo.RequestOption) sink {
 	return func(m outMsg, first bool) (sent, error) {
 		ms := &discordgo.MessageSend{Content: m.Content, Components: m.Components, AllowedMentions: noMentions()}
 		if first && mention != "" {
 			ms.Content = trimContent(fmt.Sprintf("<@%s> %s", mention, m.Content), maxContent)
 			ms.AllowedMentions = &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: []string{mention}}
 		}
-		msg, err := a.session.ChannelMessageSendComplex(channelID, ms)
+		msg, err := a.session.ChannelMessageSendComplex(channelID, ms, opts...)
 		if err != nil {
 			return sent{}, err
 		}
@@ -869,7 +910,18 @@ func (a *Adapter) handleMessage(h bot.Handler, msg *discordgo.Message) {
 			return
 		}
 		info, lerr := a.channelInfo(msg.ChannelID)
-		if lerr != nil || !info.Thread || !info.Ours || (info.Owner != "" && info.Owner != author) {
+		if lerr != nil || !info.Thread || !info.Ours {
+			return
+		}
+		// Only the person whose conversation the thread holds talks to
+		// the bot there; others (staff helping after a handoff, friends)
+		// must not start conversations of their own in it.
+		owner, oerr := a.threadOwner(msg.ChannelID, info)
+		if oerr != nil {
+			a.log.Warn("ignoring a message in a thread whose owner is unknown", "channel", msg.ChannelID, "err", bot.RedactURL(oerr))
+			return
+		}
+		if owner != author {
 			return
 		}
 		m.Address = bot.Address{Platform: Platform, Workspace: msg.GuildID, Channel: info.Parent, Thread: msg.ChannelID, User: author}
@@ -891,6 +943,14 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 		return errors.Join(err, serr)
 	}
 	if info.Thread {
+		if info.Ours {
+			// Someone else's conversation thread: a mention there (staff
+			// talking about the bot, say) is not a new conversation.
+			owner, err := a.threadOwner(msg.ChannelID, info)
+			if err != nil || owner != author {
+				return err
+			}
+		}
 		m.Address = bot.Address{Platform: Platform, Workspace: msg.GuildID, Channel: info.Parent, Thread: msg.ChannelID, User: author}
 		return a.turn(ctx, h, m, false, a.toChannel(msg.ChannelID, ""))
 	}
@@ -923,6 +983,56 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 	// in the channel.
 	m.Address = bot.Address{Platform: Platform, Workspace: msg.GuildID, Channel: msg.ChannelID, User: author}
 	return a.turn(ctx, h, m, true, a.toChannel(msg.ChannelID, ""))
+}
+
+// threadOwner returns the person whose conversation the bot's thread id
+// holds. It is known when this process opened the thread; otherwise it
+// comes from the thread's starter message (a thread started from a
+// message shares its id), once, then cached: the person's own message
+// that mentioned the bot, or the bot's "Troubleshooting for <@person>"
+// intro.
+func (a *Adapter) threadOwner(id string, info channelInfo) (string, error) {
+	if info.Owner != "" {
+		return info.Owner, nil
+	}
+	if info.Parent == "" {
+		return "", fmt.Errorf("thread %s has no parent channel", id)
+	}
+	msg, err := a.session.ChannelMessage(info.Parent, id)
+	if err != nil {
+		return "", fmt.Errorf("look up the starter message of thread %s: %w", id, err)
+	}
+	a.mu.Lock()
+	botID := a.botID
+	a.mu.Unlock()
+	owner := ""
+	switch {
+	case msg.Author == nil:
+	case msg.Author.ID != botID:
+		owner = msg.Author.ID
+	default:
+		owner = firstUserMention(msg.Content)
+	}
+	if !isSnowflake(owner) {
+		return "", fmt.Errorf("thread %s: cannot tell whose conversation it holds", id)
+	}
+	info.Owner = owner
+	a.remember(id, info)
+	return owner, nil
+}
+
+// firstUserMention returns the id in the first <@id> or <@!id> of s, or "".
+func firstUserMention(s string) string {
+	for {
+		k := strings.Index(s, "<@")
+		if k < 0 {
+			return ""
+		}
+		s = strings.TrimPrefix(s[k+2:], "!")
+		if end := strings.IndexByte(s, '>'); end > 0 && isSnowflake(s[:end]) {
+			return s[:end]
+		}
+	}
 }
 
 // mentions reports whether msg mentions the user id.

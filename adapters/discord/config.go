@@ -2,7 +2,10 @@
 // server with the /troubleshoot slash command, buttons, select menus and
 // modals, or by mentioning or DMing the bot. It uses discordgo over the
 // gateway and can also receive interactions over HTTP
-// (Adapter.InteractionsHandler). Setup for server admins is in SETUP.md.
+// (Adapter.InteractionsHandler). Escalated conversations can be handed to
+// staff in a support channel (PostHandoff, with a Close button), and the
+// engine's notices reach people through Send. Setup for server admins is
+// in SETUP.md.
 package discord
 
 import (
@@ -73,6 +76,18 @@ type Config struct {
 	// /discord/interactions (InteractionsHandler) instead of the gateway.
 	// The gateway is still used for DMs and mentions.
 	HTTPInteractions bool `yaml:"http_interactions"`
+	// SupportChannel is the id of the channel where escalated
+	// conversations are handed to staff (PostHandoff), each post with a
+	// Close button. Empty disables handoffs: an escalation just ends the
+	// conversation. The bot needs View Channel, Send Messages and Embed
+	// Links there (SETUP.md).
+	SupportChannel string `yaml:"support_channel"`
+	// SupportRole, optional, is the id of the role mentioned (and so
+	// notified) on each handoff post; it is the only thing the bot ever
+	// pings besides a conversation's own person. When set, only members
+	// with this role (or Manage Messages) may close handoffs. Requires
+	// SupportChannel.
+	SupportRole string `yaml:"support_role"`
 }
 
 // Enabled reports whether the adapter is configured at all: a token is set.
@@ -112,6 +127,18 @@ func (c Config) validate() (Config, error) {
 	if c.ShardCount < 1 || c.ShardID < 0 || c.ShardID >= c.ShardCount {
 		errs = append(errs, fmt.Errorf("discord.shard_id %d / shard_count %d: want 0 <= shard_id < shard_count", c.ShardID, c.ShardCount))
 	}
+	c.SupportChannel, c.SupportRole = strings.TrimSpace(c.SupportChannel), strings.TrimSpace(c.SupportRole)
+	if c.SupportChannel != "" && !isSnowflake(c.SupportChannel) {
+		errs = append(errs, fmt.Errorf("discord.support_channel %q is not a Discord channel id (digits: right-click the channel → Copy Channel ID, with Developer Mode on)", c.SupportChannel))
+	}
+	if c.SupportRole != "" {
+		if !isSnowflake(c.SupportRole) {
+			errs = append(errs, fmt.Errorf("discord.support_role %q is not a Discord role id (digits: Server Settings → Roles → right-click the role → Copy Role ID; not the role's name or <@&…>)", c.SupportRole))
+		}
+		if c.SupportChannel == "" {
+			errs = append(errs, errors.New("discord.support_role is set but discord.support_channel is empty: handoffs need a channel to go to"))
+		}
+	}
 	if c.HTTPInteractions || c.PublicKey != "" {
 		if _, err := parsePublicKey(c.PublicKey); err != nil {
 			errs = append(errs, fmt.Errorf("discord.public_key: %w", err))
@@ -137,6 +164,9 @@ type Adapter struct {
 	publicKey ed25519.PublicKey
 	session   *discordgo.Session
 	guides    []string
+	// limits is the REST transport's rate-limit guard, which also reports
+	// failed calls (SetAPIErrorHook).
+	limits *boundedRateLimits
 
 	// now is the clock for timestamp freshness checks.
 	now func() time.Time
@@ -201,13 +231,17 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		a.publicKey, _ = parsePublicKey(cfg.PublicKey)
 	}
 	base, _ := url.Parse(cfg.APIURL)
-	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: newBoundedRateLimits(rewriteTransport(base, http.DefaultTransport))}
+	a.limits = newBoundedRateLimits(rewriteTransport(base, http.DefaultTransport))
+	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: a.limits}
 	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
 	s.StateEnabled = true
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages
 	if cfg.MessageContent {
 		s.Identify.Intents |= discordgo.IntentsMessageContent
 	}
+	// discordgo logs request URLs, which hold interaction tokens, at its
+	// informational level; keep it at errors whatever its default.
+	s.LogLevel = discordgo.LogError
 	s.MaxRestRetries = 3
 	s.ShouldRetryOnRateLimit = true
 	return a, nil
@@ -215,6 +249,24 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 
 // Name returns "discord", the Address.Platform of its conversations.
 func (a *Adapter) Name() string { return Platform }
+
+// HandsOff reports whether escalations can be handed to staff: a
+// support_channel is configured. main registers the adapter as the
+// platform's bot.HandoffPoster only then.
+func (a *Adapter) HandsOff() bool { return a.cfg.SupportChannel != "" }
+
+// SetAPIErrorHook makes the adapter call hook after every failed Discord
+// REST call (a transport error or a status of 400 or more; each retry
+// counts), with rateLimited true for a 429. hook runs on the calling
+// goroutine, so it must be fast and safe for concurrent use (a metrics
+// counter). A nil hook removes it. Safe to call at any time.
+func (a *Adapter) SetAPIErrorHook(hook func(rateLimited bool)) {
+	if hook == nil {
+		a.limits.onFail.Store(nil)
+		return
+	}
+	a.limits.onFail.Store(&hook)
+}
 
 // SetGuides lists the guide ids the handler knows, so that /troubleshoot
 // offers a "guide" option when there are several. Call it before Run; it
@@ -265,6 +317,12 @@ type keyedLock struct {
 }
 
 func (k *keyedLocks) lock(key string) (unlock func()) {
+	unlock, _ = k.lockCtx(context.Background(), key)
+	return unlock
+}
+
+// lockCtx is lock that gives up when ctx is done first.
+func (k *keyedLocks) lockCtx(ctx context.Context, key string) (unlock func(), err error) {
 	k.mu.Lock()
 	if k.m == nil {
 		k.m = make(map[string]*keyedLock)
@@ -276,15 +334,20 @@ func (k *keyedLocks) lock(key string) (unlock func()) {
 	}
 	l.refs++
 	k.mu.Unlock()
-	l.ch <- struct{}{}
-	return func() {
-		<-l.ch
+	release := func() {
 		k.mu.Lock()
 		l.refs--
 		if l.refs == 0 {
 			delete(k.m, key)
 		}
 		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
 	}
 }
 

@@ -31,6 +31,12 @@ const (
 	kindSelect = "s" // a select menu; the picked value is the choice
 	kindType   = "t" // a button opening the typed-answer modal
 	kindModal  = "m" // the modal's submit; its text input is the answer
+	// kindClose is the Close button on a handoff post in the support
+	// channel. It names the person's conversation rather than a step:
+	// Owner is the person, Step the conversation's channel (or DM) id,
+	// Choice "<guild>.<thread>" (either may be empty). With 20-digit ids
+	// that is at most 89 characters, inside Discord's 100.
+	kindClose = "x"
 )
 
 // customID is the decoded form of a component's custom id.
@@ -38,7 +44,7 @@ type customID struct {
 	Kind   string
 	Owner  string // the Discord user id of the person the conversation belongs to
 	Step   string // the step the component answers
-	Choice string // the choice id for kindChoice; the menu's page for kindSelect; the input kind for kindType and kindModal
+	Choice string // the choice id for kindChoice; the menu's page for kindSelect; the input kind for kindType and kindModal; "<guild>.<thread>" for kindClose
 }
 
 var errNotOurs = errors.New("not a troubleshooter custom id")
@@ -68,6 +74,14 @@ func (c customID) validate() error {
 	case kindType, kindModal:
 		// Choice is the kind of typed answer ("size", "version", …), so
 		// the modal can be labelled without any state.
+	case kindClose:
+		if !isSnowflake(c.Step) {
+			return fmt.Errorf("custom id: close button channel %q is not a Discord id", c.Step)
+		}
+		guild, thread, ok := strings.Cut(c.Choice, ".")
+		if !ok || guild != "" && !isSnowflake(guild) || thread != "" && !isSnowflake(thread) || guild == "" && thread != "" {
+			return fmt.Errorf("custom id: close button place %q is not <guild>.<thread>", c.Choice)
+		}
 	default:
 		return fmt.Errorf("custom id: unknown kind %q", c.Kind)
 	}
@@ -141,4 +155,16 @@ func stepOf(ref string) string {
 func versionOf(ref string) string {
 	_, version, _ := strings.Cut(ref, "@")
 	return version
+}
+
+// closeCustomID is the custom id of the Close button for the conversation
+// at a (a Discord address: the ids are snowflakes).
+func closeCustomID(a bot.Address) (string, error) {
+	return customID{Kind: kindClose, Owner: a.User, Step: a.Channel, Choice: a.Workspace + "." + a.Thread}.encode()
+}
+
+// closeAddress is the conversation a parsed Close button names.
+func closeAddress(c customID) bot.Address {
+	guild, thread, _ := strings.Cut(c.Choice, ".")
+	return bot.Address{Platform: Platform, Workspace: guild, Channel: c.Step, Thread: thread, User: c.Owner}
 }

@@ -350,10 +350,14 @@ func (f *fakeDiscord) rest(r *http.Request, body []byte) (int, any, map[string]s
 		if r.Method == "GET" {
 			return 200, m, nil
 		}
+		if r.Method == "DELETE" {
+			delete(f.messages, id)
+			return 204, nil, nil
+		}
 		if r.Method != "PATCH" {
 			return 405, jsonError(0, "405: Method Not Allowed"), nil
 		}
-		for _, k := range []string{"content", "components", "allowed_mentions"} {
+		for _, k := range []string{"content", "components", "allowed_mentions", "embeds"} {
 			if v, ok := in[k]; ok {
 				m[k] = v
 			}
@@ -367,7 +371,7 @@ func (f *fakeDiscord) rest(r *http.Request, body []byte) (int, any, map[string]s
 		if a, _ := m["author"].(map[string]any); a == nil || a["id"] != f.botID {
 			return 403, jsonError(50005, "Cannot edit a message authored by another user"), nil
 		}
-		for _, k := range []string{"content", "components", "allowed_mentions"} {
+		for _, k := range []string{"content", "components", "allowed_mentions", "embeds"} {
 			if v, ok := in[k]; ok {
 				m[k] = v
 			}
@@ -383,6 +387,12 @@ func (f *fakeDiscord) rest(r *http.Request, body []byte) (int, any, map[string]s
 		return 200, f.newMessage(ia.ChannelID, in), nil
 	case r.Method == "POST" && len(seg) == 3 && seg[0] == "channels" && seg[2] == "messages":
 		return 200, f.newMessage(seg[1], in), nil
+	case r.Method == "GET" && len(seg) == 4 && seg[0] == "channels" && seg[2] == "messages":
+		m, ok := f.messages[seg[3]]
+		if !ok || m["channel_id"] != seg[1] {
+			return 404, jsonError(10008, "Unknown Message"), nil
+		}
+		return 200, m, nil
 	case r.Method == "POST" && len(seg) == 5 && seg[0] == "channels" && seg[2] == "messages" && seg[4] == "threads":
 		if _, ok := f.messages[seg[3]]; !ok {
 			return 404, jsonError(10008, "Unknown Message"), nil
@@ -503,7 +513,10 @@ func (f *fakeDiscord) newMessage(channel string, in map[string]any) map[string]a
 		"id": id, "channel_id": channel, "type": 0, "timestamp": time.Now().UTC().Format(time.RFC3339),
 		"author":  map[string]any{"id": f.botID, "username": "troubleshooter", "bot": true},
 		"content": in["content"], "components": in["components"], "flags": in["flags"],
-		"allowed_mentions": in["allowed_mentions"],
+		"allowed_mentions": in["allowed_mentions"], "embeds": in["embeds"],
+	}
+	if m["embeds"] == nil {
+		m["embeds"] = []any{}
 	}
 	if m["content"] == nil {
 		m["content"] = ""
@@ -757,7 +770,7 @@ func (f *fakeDiscord) messageCreate(guild, channel, user, content string, mentio
 	f.mu.Lock()
 	id := f.id()
 	// Users' messages exist too: threads can be started from them.
-	f.messages[id] = map[string]any{"id": id, "channel_id": channel, "content": content}
+	f.messages[id] = map[string]any{"id": id, "channel_id": channel, "content": content, "author": userJSON(user)}
 	f.mu.Unlock()
 	d := map[string]any{"id": id, "channel_id": channel, "content": content, "type": 0,
 		"timestamp": time.Now().UTC().Format(time.RFC3339), "author": userJSON(user), "mentions": []any{}}
@@ -786,8 +799,12 @@ func validMessage(m map[string]any, isNew bool) error {
 		return fmt.Errorf("content: must be 2000 or fewer in length (%d)", discordLen(content))
 	}
 	rows, _ := m["components"].([]any)
-	if isNew && content == "" && len(rows) == 0 && m["embeds"] == nil {
+	embeds, _ := m["embeds"].([]any)
+	if isNew && content == "" && len(rows) == 0 && len(embeds) == 0 {
 		return fmt.Errorf("cannot send an empty message")
+	}
+	if err := validEmbeds(embeds); err != nil {
+		return err
 	}
 	if len(rows) > 5 {
 		return fmt.Errorf("components: must be 5 or fewer in length")
@@ -838,6 +855,40 @@ func validMessage(m map[string]any, isNew bool) error {
 				return fmt.Errorf("components.%d.components.%d: type %v not allowed in messages", k, j, cm["type"])
 			}
 		}
+	}
+	return nil
+}
+
+// validEmbeds checks embeds against Discord's documented limits.
+func validEmbeds(embeds []any) error {
+	if len(embeds) > 10 {
+		return fmt.Errorf("embeds: must be 10 or fewer in length")
+	}
+	total := 0
+	for k, e := range embeds {
+		em, _ := e.(map[string]any)
+		str := func(v any) int { s, _ := v.(string); return discordLen(s) }
+		if n := str(em["title"]); n > 256 {
+			return fmt.Errorf("embeds.%d.title: must be 256 or fewer in length", k)
+		}
+		if n := str(em["description"]); n > 4096 {
+			return fmt.Errorf("embeds.%d.description: must be 4096 or fewer in length", k)
+		}
+		total += str(em["title"]) + str(em["description"])
+		fields, _ := em["fields"].([]any)
+		if len(fields) > 25 {
+			return fmt.Errorf("embeds.%d.fields: must be 25 or fewer in length", k)
+		}
+		for j, fl := range fields {
+			fm, _ := fl.(map[string]any)
+			if n, v := str(fm["name"]), str(fm["value"]); n == 0 || n > 256 || v == 0 || v > 1024 {
+				return fmt.Errorf("embeds.%d.fields.%d: name 1-256, value 1-1024", k, j)
+			}
+			total += str(fm["name"]) + str(fm["value"])
+		}
+	}
+	if total > 6000 {
+		return fmt.Errorf("embeds: 6000 characters in all at most")
 	}
 	return nil
 }

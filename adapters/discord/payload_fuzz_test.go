@@ -38,6 +38,8 @@ func FuzzInteractionPayload(f *testing.F) {
 		`{"id":"1","type":2,"token":"t","user":{"id":"7"}}`,
 		`{"id":"1","type":3,"token":"t","member":{}}`,
 		`{"id":"1","type":4,"token":"t","user":{"id":"7"},"data":{"name":"troubleshoot"}}`,
+		`{"id":"1","type":3,"token":"t","guild_id":"5","channel_id":"6","member":{"user":{"id":"8"},"roles":["3"],"permissions":"0"},"message":{"id":"9"},"data":{"custom_id":"ts1|x|7|6|5.","component_type":2}}`,
+		`{"id":"1","type":3,"token":"t","channel_id":"6","user":{"id":"8"},"data":{"custom_id":"ts1|x|7|6|.","component_type":2}}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // discordgo retries a 429 without limit and sleeps for whatever
@@ -23,6 +24,11 @@ type boundedRateLimits struct {
 	next http.RoundTripper
 	mu   sync.Mutex
 	hits map[string]int // consecutive 429s per method and path
+	// onFail, when set, is told of every failed request (transport error
+	// or status >= 400; rateLimited for 429). Every REST call discordgo
+	// makes passes here, retries included, so this is the one place that
+	// sees them all.
+	onFail atomic.Pointer[func(rateLimited bool)]
 }
 
 func newBoundedRateLimits(next http.RoundTripper) *boundedRateLimits {
@@ -37,7 +43,11 @@ var errRateLimited = errors.New("discord: still rate limited after retries; givi
 func (b *boundedRateLimits) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := b.next.RoundTrip(r)
 	if err != nil {
+		b.failed(false)
 		return nil, err
+	}
+	if resp.StatusCode >= 400 {
+		b.failed(resp.StatusCode == http.StatusTooManyRequests)
 	}
 	key := r.Method + " " + r.URL.Path
 	if resp.StatusCode != http.StatusTooManyRequests {
@@ -81,6 +91,13 @@ func (b *boundedRateLimits) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// failed reports a failed request to the hook, if any.
+func (b *boundedRateLimits) failed(rateLimited bool) {
+	if f := b.onFail.Load(); f != nil {
+		(*f)(rateLimited)
+	}
 }
 
 // capResetAfter bounds the bucket reset discordgo will wait for later.

@@ -68,8 +68,8 @@ func renderTurn(replies []bot.Reply, owner, step string) []outMsg {
 		}
 	}
 	for _, r := range replies {
-		if strings.TrimSpace(r.Text) != "" {
-			text = append(text, r.Text)
+		if t := lightToDiscord(r.Text); strings.TrimSpace(t) != "" {
+			text = append(text, t)
 		}
 		if len(r.Choices) > 0 || r.Input != "" {
 			flush(components(r, owner, step))
@@ -329,6 +329,74 @@ func escapeMarkdown(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// lightEscaped are the characters lightToDiscord escapes: every Discord
+// markdown or mention character that is not part of light markdown.
+const lightEscaped = "\\`_~|[]<>#@"
+
+// lightToDiscord converts a reply's light markdown (**bold**, "- " lists,
+// line breaks) to Discord content. Reply text mixes guide text with what
+// the person typed ("Got it: <answer>"), so everything light markdown does
+// not use is escaped: mentions (<@…>, <@&…>, @everyone, @here), channel
+// and emoji tags, masked links ([x](url)), code spans and fences,
+// headings, quotes, spoilers, strikethrough and underline render as the
+// literal text. Bare URLs stay clickable (the link shows where it goes).
+// Invisible and direction-changing characters are removed (cleanText).
+func lightToDiscord(s string) string {
+	s = cleanText(s)
+	if !strings.ContainsAny(s, lightEscaped) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		if strings.ContainsRune(lightEscaped, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// cleanText removes what must never reach a message from text that may
+// be the person's: control characters other than newline and tab, and
+// invisible characters that reorder or hide text (bidi overrides and
+// isolates such as U+202E, zero-width spaces, the BOM), which could make a
+// message read as something other than what it says. Invalid UTF-8
+// becomes U+FFFD. Zero-width joiners stay: emoji sequences need them.
+func cleanText(s string) string {
+	clean := true
+	for _, r := range s {
+		if dropRune(r) || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if !dropRune(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func dropRune(r rune) bool {
+	switch {
+	case r == '\n' || r == '\t':
+		return false
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069,
+		r == 0x200b, r == 0x200e, r == 0x200f, r == 0x2060, r == 0xfeff, r == 0x061c:
+		return true
+	}
+	return false
 }
 
 // discordLen is a message's length as Discord counts it (UTF-16 code

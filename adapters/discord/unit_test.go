@@ -30,7 +30,7 @@ func TestParseCustomID(t *testing.T) {
 		{"other-bot:button", customID{}, "not a troubleshooter"},
 		{"ts1|c|1|s", customID{}, "4 parts"},
 		{"ts1|c|1|s|c|extra", customID{}, "6 parts"},
-		{"ts1|x|1|s|c", customID{}, "unknown kind"},
+		{"ts1|z|1|s|c", customID{}, "unknown kind"},
 		{"ts1|c|1|s|", customID{}, "needs a choice"},
 		{"ts1|c|abc|s|c", customID{}, "not a Discord user id"},
 		{"ts1|c||s|c", customID{}, "not a Discord user id"},
@@ -70,8 +70,75 @@ func TestEncodeCustomID(t *testing.T) {
 	}
 }
 
+func TestCloseCustomID(t *testing.T) {
+	const g, c, th, u = "800000000000000001", "800000000000000002", "1100000000000000004", "700000000000000001"
+	max20 := strings.Repeat("9", 20)
+	tests := []struct {
+		name    string
+		addr    bot.Address
+		want    string
+		wantErr string
+	}{
+		{"thread", bot.Address{Platform: Platform, Workspace: g, Channel: c, Thread: th, User: u}, "ts1|x|" + u + "|" + c + "|" + g + "." + th, ""},
+		{"channel", bot.Address{Platform: Platform, Workspace: g, Channel: c, User: u}, "ts1|x|" + u + "|" + c + "|" + g + ".", ""},
+		{"dm", bot.Address{Platform: Platform, Channel: c, User: u}, "ts1|x|" + u + "|" + c + "|.", ""},
+		{"longest ids", bot.Address{Platform: Platform, Workspace: max20, Channel: max20, Thread: max20, User: max20}, "ts1|x|" + max20 + "|" + max20 + "|" + max20 + "." + max20, ""},
+		{"no user", bot.Address{Platform: Platform, Channel: c}, "", "owner"},
+		{"no channel", bot.Address{Platform: Platform, User: u}, "", "channel"},
+		{"slack ids", bot.Address{Platform: "slack", Workspace: "T1", Channel: "C1", User: "U1"}, "", "not a Discord"},
+		{"thread without guild", bot.Address{Platform: Platform, Channel: c, Thread: th, User: u}, "", "<guild>.<thread>"},
+		{"dotted guild", bot.Address{Platform: Platform, Workspace: "1.2", Channel: c, User: u}, "", "<guild>.<thread>"},
+	}
+	for _, tt := range tests {
+		got, err := closeCustomID(tt.addr)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: closeCustomID = %q, %v; want an error with %q", tt.name, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || len(got) > maxCustomID {
+			t.Errorf("%s: closeCustomID = %q (%d), %v; want %q", tt.name, got, len(got), err, tt.want)
+			continue
+		}
+		cid, err := parseCustomID(got)
+		if err != nil || cid.Kind != kindClose || closeAddress(cid) != tt.addr {
+			t.Errorf("%s: parse back = %+v → %+v, %v", tt.name, cid, closeAddress(cid), err)
+		}
+	}
+	for _, bad := range []string{"ts1|x|1|2|3", "ts1|x|1|2|", "ts1|x|1|2|.3", "ts1|x|1|2|a.", "ts1|x|1|2|1.2.3", "ts1|x|1||1.", "ts1|x|1|c|1."} {
+		if _, err := parseCustomID(bad); err == nil {
+			t.Errorf("parseCustomID(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzCloseCustomID: every Discord address encodes within 100 characters
+// or is refused, and what encodes parses back to the same address.
+func FuzzCloseCustomID(f *testing.F) {
+	f.Add("800000000000000001", "800000000000000002", "1100000000000000004", "700000000000000001")
+	f.Add("", "7700000000000000001", "", "700000000000000001")
+	f.Add("1.2", "3", "", "4")
+	f.Add("", "3", "5", "4")
+	f.Fuzz(func(t *testing.T, guild, channel, thread, user string) {
+		a := bot.Address{Platform: Platform, Workspace: guild, Channel: channel, Thread: thread, User: user}
+		id, err := closeCustomID(a)
+		if err != nil {
+			return
+		}
+		if len(id) > maxCustomID {
+			t.Fatalf("%+v encoded to %d characters", a, len(id))
+		}
+		c, err := parseCustomID(id)
+		if err != nil || c.Kind != kindClose || closeAddress(c) != a {
+			t.Fatalf("%+v → %q → %+v, %v", a, id, closeAddress(c), err)
+		}
+	})
+}
+
 func FuzzParseCustomID(f *testing.F) {
-	for _, s := range []string{"ts1|c|1|icloud|on", "ts1|m|1|size|", "ts1|c|1|a%7Cb|x%25y", "ts1|s|1|s|2", "", "|||||", "ts1|c|1|%|%"} {
+	for _, s := range []string{"ts1|c|1|icloud|on", "ts1|m|1|size|", "ts1|c|1|a%7Cb|x%25y", "ts1|s|1|s|2", "", "|||||", "ts1|c|1|%|%",
+		"ts1|x|700000000000000001|800000000000000002|800000000000000001.1100000000000000004", "ts1|x|1|2|.", "ts1|x|1|2|.3", "ts1|x|1|2|1.2.3"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -128,6 +195,12 @@ func TestConfigValidate(t *testing.T) {
 		{"bad shard", func(c *Config) { c.ShardID, c.ShardCount = 2, 2 }, "discord.shard_id"},
 		{"http without key", func(c *Config) { c.HTTPInteractions = true }, "discord.public_key"},
 		{"http with key", func(c *Config) { c.HTTPInteractions, c.PublicKey = true, strings.Repeat("ab", 32) }, ""},
+		{"support channel", func(c *Config) { c.SupportChannel = "800000000000000009" }, ""},
+		{"support channel and role", func(c *Config) { c.SupportChannel, c.SupportRole = "800000000000000009", " 600000000000000001 " }, ""},
+		{"support channel name", func(c *Config) { c.SupportChannel = "#support" }, "discord.support_channel"},
+		{"support role mention", func(c *Config) { c.SupportChannel, c.SupportRole = "8", "<@&600000000000000001>" }, "discord.support_role"},
+		{"support role name", func(c *Config) { c.SupportChannel, c.SupportRole = "8", "Support" }, "not a Discord role id"},
+		{"support role without channel", func(c *Config) { c.SupportRole = "6" }, "support_channel is empty"},
 	}
 	for _, tt := range tests {
 		c := good
@@ -140,6 +213,16 @@ func TestConfigValidate(t *testing.T) {
 	c, _ := good.validate()
 	if c.Mode != ModeThread || c.APIURL != DefaultAPIURL || c.ShardCount != 1 {
 		t.Errorf("defaults: %+v", c)
+	}
+	for _, tt := range []struct {
+		channel string
+		want    bool
+	}{{"", false}, {"800000000000000009", true}} {
+		c := good
+		c.SupportChannel = tt.channel
+		if a, err := New(c, nil); err != nil || a.HandsOff() != tt.want {
+			t.Errorf("support_channel %q: HandsOff = %v, %v; want %v", tt.channel, a != nil && a.HandsOff(), err, tt.want)
+		}
 	}
 	if (Config{}).Enabled() || !good.Enabled() {
 		t.Error("Enabled should follow the token")
@@ -418,4 +501,104 @@ func TestStepRefCarriesTheGuideVersion(t *testing.T) {
 			t.Errorf("stepRef(%q, %q) = %q → %q, %q", c.step, c.version, ref, stepOf(ref), versionOf(ref))
 		}
 	}
+}
+
+func TestLightToDiscord(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Is **WhatsApp** allowed?", "Is **WhatsApp** allowed?"},
+		{"Update iOS:\n- open Settings\n- tap General", "Update iOS:\n- open Settings\n- tap General"},
+		{"See https://support.apple.com/en-us/HT1", "See https://support.apple.com/en-us/HT1"},
+		{"Got it: @everyone.", "Got it: \\@everyone."},
+		{"<@&1> <@2> <#3> <t:4>", "\\<\\@&1\\> \\<\\@2\\> \\<\\#3\\> \\<t:4\\>"},
+		{"[click](https://evil)", "\\[click\\](https://evil)"},
+		{"```go\nx\n```", "\\`\\`\\`go\nx\n\\`\\`\\`"},
+		{"# big\n> quote\n||s|| ~~x~~ __u__", "\\# big\n\\> quote\n\\|\\|s\\|\\| \\~\\~x\\~\\~ \\_\\_u\\_\\_"},
+		{"\\[x](y)", "\\\\\\[x\\](y)"},
+		{"a\x00b\u202ec\u200bd\ufeffe\tf", "abcde\tf"},
+		{"👨‍👩‍👧", "👨‍👩‍👧"},
+	}
+	for _, tt := range tests {
+		if got := lightToDiscord(tt.in); got != tt.want {
+			t.Errorf("lightToDiscord(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSummaryToDiscord(t *testing.T) {
+	in := "**Answers**\n- Backup size: 3 GB <@&1> [x](http://e)\n- iOS: **17** `x`\n**Fixes tried**\n- Update iOS: didn't help\n# not a heading"
+	want := "**Answers**\n- Backup size\\: 3 GB \\<\\@&1\\> \\[x\\]\\(http\\://e\\)\n- iOS\\: \\*\\*17\\*\\* \\`x\\`\n**Fixes tried**\n- Update iOS\\: didn't help\n\\# not a heading"
+	if got := summaryToDiscord(in, 4096); got != want {
+		t.Errorf("summaryToDiscord =\n%s\nwant\n%s", got, want)
+	}
+	long := strings.Repeat("- answer line\n", 1000)
+	got := summaryToDiscord(long, 200)
+	if discordLen(got) > 200 || !strings.HasSuffix(got, "more lines)") {
+		t.Errorf("long summary: %d characters: %q", discordLen(got), got)
+	}
+	if got := summaryToDiscord("", 100); got != "(no summary)" {
+		t.Errorf("empty summary = %q", got)
+	}
+}
+
+// FuzzSummaryToDiscord: whatever the person typed into a summary, the
+// description fits the limit and holds no live mention, link or fence.
+func FuzzSummaryToDiscord(f *testing.F) {
+	f.Add("**Answers**\n- size: 3 GB\n**Fixes tried**\n- x: didn't help", 4096)
+	f.Add("- <@&1> @everyone [x](http://e) ```", 50)
+	f.Add(strings.Repeat("- line\n", 100), 120)
+	f.Fuzz(func(t *testing.T, s string, limit int) {
+		limit = 40 + abs(limit)%5000
+		got := summaryToDiscord(s, limit)
+		if discordLen(got) > limit {
+			t.Fatalf("%d characters, limit %d", discordLen(got), limit)
+		}
+		for _, bad := range []string{"<@", "](", "```", "\u202e"} {
+			if strings.Contains(unescaped(got), bad) {
+				t.Fatalf("%q kept %q live: %q", s, bad, got)
+			}
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -(n + 1)
+	}
+	return n
+}
+
+// unescaped drops every backslash-escaped character, leaving what Discord
+// would interpret.
+func unescaped(s string) string {
+	var b strings.Builder
+	esc := false
+	for _, r := range s {
+		switch {
+		case esc:
+			esc = false
+			b.WriteRune('_')
+		case r == '\\':
+			esc = true
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// FuzzLightToDiscord: whatever a reply's text holds (guide text with the
+// person's answers in it), no mention, masked link, code span or hidden
+// character survives the conversion live.
+func FuzzLightToDiscord(f *testing.F) {
+	for _, s := range []string{"Got it: <@&1> @everyone [x](http://e) ```x```", "**bold**\n- item", "\\[x](y)", "a\u202eb\u200bc\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := unescaped(lightToDiscord(s))
+		for _, bad := range []string{"<", "[", "`", "@", "||", "~~", "\u202e", "\u200b", "\x00"} {
+			if strings.Contains(got, bad) {
+				t.Fatalf("%q kept %q live: %q", s, bad, lightToDiscord(s))
+			}
+		}
+	})
 }
