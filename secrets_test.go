@@ -37,7 +37,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		seenAuth = append(seenAuth, r.Header.Get("Authorization"))
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		if strings.Contains(r.URL.Path, "/api/") { // Slack's Web API answers 200 with ok:false
+		if strings.HasPrefix(r.URL.Path, "/slack/") { // Slack's Web API answers 200 with ok:false
 			w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
 			return
 		}
@@ -62,19 +62,20 @@ slack:
   bot_token: ${SLACK_BOT_TOKEN}
   app_token: ${SLACK_APP_TOKEN}
   signing_secret: ${SLACK_SIGNING_SECRET}
-  api_url: ` + api.URL + `/api/
+  api_url: ` + api.URL + `/slack/api/
 `
 	cases := []struct {
 		name   string
 		config string
 		args   []string
+		want   string // the clear error the operator gets
 	}{
-		{"discord refuses the token", discord, []string{"serve", "--http", "127.0.0.1:0"}},
-		{"slack refuses the token", slack, []string{"serve", "--http", "127.0.0.1:0"}},
-		{"redis unreachable", "kind: redis\n  redis:\n    url: redis://:${REDIS_PASSWORD}@127.0.0.1:1/0\nlog:\n  level: debug\n", []string{"serve", "--http", "off"}},
-		{"report", discord + slack[len("\nlog:\n  level: debug"):], []string{"report"}},
-		{"flows check", discord, []string{"flows", "check"}},
-		{"bad config value", slack + "throttle:\n  per_minute: lots\n", []string{"serve"}},
+		{"discord refuses the token", discord, []string{"serve", "--http", "127.0.0.1:0"}, "Discord refused the bot token"},
+		{"slack refuses the token", slack, []string{"serve", "--http", "127.0.0.1:0"}, "refused the bot token"},
+		{"redis unreachable", "kind: redis\n  redis:\n    url: redis://:${REDIS_PASSWORD}@127.0.0.1:1/0\nlog:\n  level: debug\n", []string{"serve", "--http", "off"}, "cannot reach 127.0.0.1:1"},
+		{"report", discord + slack[len("\nlog:\n  level: debug"):], []string{"report"}, "No conversations ended"},
+		{"flows check", discord, []string{"flows", "check"}, "ok  whatsapp-icloud"},
+		{"bad config value", slack + "throttle:\n  per_minute: lots\n", []string{"serve"}, "per_minute"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,6 +94,9 @@ slack:
 			var stdout, stderr bytes.Buffer
 			code := run(ctx, append(tc.args, "--config", cfg), strings.NewReader(""), &stdout, &stderr)
 			out := stdout.String() + stderr.String()
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
+			}
 			for name, secret := range fakeSecrets {
 				if strings.Contains(out, secret) {
 					t.Errorf("%s appears in the output (exit %d):\n%s", name, code, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -121,6 +122,15 @@ func (a *Adapter) registerCommands() error {
 			where := "globally"
 			if g != "" {
 				where = "on guild " + g
+			}
+			var rest *discordgo.RESTError
+			if errors.As(err, &rest) && rest.Response != nil {
+				switch rest.Response.StatusCode {
+				case http.StatusUnauthorized:
+					return fmt.Errorf("discord: Discord refused the bot token (HTTP 401); check DISCORD_TOKEN (Developer Portal → Bot → Reset Token)")
+				case http.StatusForbidden, http.StatusNotFound:
+					return fmt.Errorf("discord: register /%s %s: HTTP %d; check discord.application_id and that the bot was invited with the applications.commands scope: %w", CommandName, where, rest.Response.StatusCode, err)
+				}
 			}
 			return fmt.Errorf("discord: register /%s %s: %w", CommandName, where, err)
 		}
