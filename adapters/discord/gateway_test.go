@@ -563,7 +563,7 @@ func TestBadTokenFailsRun(t *testing.T) {
 	}
 	eng, _ := testEngine(t)
 	err = a.Run(ctxT(t), eng)
-	if err == nil || !strings.Contains(err.Error(), "register /troubleshoot") {
+	if err == nil || !strings.Contains(err.Error(), "refused the bot token") || !strings.Contains(err.Error(), "DISCORD_TOKEN") {
 		t.Errorf("Run with a bad token = %v", err)
 	}
 }
