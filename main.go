@@ -326,7 +326,7 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	m := metrics.New()
 	a.engine.SetObserver(m)
 	handler := throttle.New(a.engine, a.cfg.Throttle)
-	adapters, routes, err := a.platforms(handler)
+	adapters, routes, err := a.platforms(handler, m)
 	if err != nil {
 		return err
 	}
@@ -379,18 +379,40 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	return first
 }
 
+// platform is what main needs of a chat platform adapter beyond
+// bot.Adapter: sending on its own (reminders), posting handoffs, and
+// reporting its API errors.
+type platform interface {
+	bot.Adapter
+	bot.Sender
+	bot.HandoffPoster
+	HandsOff() bool
+	SetAPIErrorHook(func(rateLimited bool))
+}
+
 // platforms builds the configured chat platform adapters and the HTTP
-// routes they serve.
-func (a *app) platforms(h bot.Handler) ([]bot.Adapter, map[string]http.Handler, error) {
+// routes they serve, and connects them to the engine: reminders go out
+// through them, handoffs to their support channel when one is set, and
+// their API errors to the metrics.
+func (a *app) platforms(h bot.Handler, m *metrics.Metrics) ([]bot.Adapter, map[string]http.Handler, error) {
 	var adapters []bot.Adapter
 	routes := map[string]http.Handler{}
+	connect := func(p platform) {
+		name := p.Name()
+		a.engine.SetSender(name, p)
+		if p.HandsOff() {
+			a.engine.SetHandoffPoster(name, p)
+		}
+		p.SetAPIErrorHook(func(rateLimited bool) { m.APIError(name, rateLimited) })
+		adapters = append(adapters, p)
+	}
 	if a.cfg.Discord.Enabled() {
 		d, err := discord.New(a.cfg.Discord, a.log.With("platform", "discord"))
 		if err != nil {
 			return nil, nil, err
 		}
 		d.SetGuides(a.runner.IDs())
-		adapters = append(adapters, d)
+		connect(d)
 		if a.cfg.Discord.HTTPInteractions {
 			routes["/discord/interactions"] = d.InteractionsHandler(h)
 		}
@@ -400,7 +422,7 @@ func (a *app) platforms(h bot.Handler) ([]bot.Adapter, map[string]http.Handler, 
 		if err != nil {
 			return nil, nil, err
 		}
-		adapters = append(adapters, s)
+		connect(s)
 		if a.cfg.Slack.Mode == "http" {
 			routes["/slack/"] = s.HTTPHandler(h)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,6 +306,78 @@ func TestRateLimitHonoured(t *testing.T) {
 	}
 }
 
+// TestRateLimitStorm: the fake answers 429 (Retry-After: 1) to the next 6
+// posts while two conversations talk. Every retry waits out Retry-After
+// (no tight loop: the requests are bounded and spaced), the pause holds
+// for every channel, a post is given up after maxRetries429 retries, the
+// next one gets through once the storm ends, and the API error hook hears
+// each 429.
+func TestRateLimitStorm(t *testing.T) {
+	const storm = 6
+	var hooked atomic.Int64
+	e := newEnvOpts(t, ModeHTTP, envOpts{flow: echoFlow{}, tune: func(a *Adapter) {
+		a.SetAPIErrorHook(func(rl bool) {
+			if rl {
+				hooked.Add(1)
+			}
+		})
+	}})
+	start := time.Now()
+	e.fake.limit("chat.postMessage", storm)
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "first")), 0)
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U2", "D2", "", e.ts(), "second")), 0)
+	// After the storm, each conversation speaks once more: both get through.
+	e.fake.waitFor(0, "the end of the storm", func(c apiCall) bool { return c.Method == "chat.postMessage" && c.Status == 200 })
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "third")), 0)
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U2", "D2", "", e.ts(), "fourth")), 0)
+	for _, ch := range []string{"D1", "D2"} {
+		e.fake.waitFor(0, "a post to "+ch+" after the storm", func(c apiCall) bool {
+			return isPost(ch, "")(c) && (strings.Contains(c.Form.Get("text"), "third") || strings.Contains(c.Form.Get("text"), "fourth"))
+		})
+	}
+	elapsed := time.Since(start)
+	calls, _ := e.fake.snapshot()
+	var posts []apiCall
+	for _, c := range calls {
+		if c.Method == "chat.postMessage" {
+			posts = append(posts, c)
+		}
+	}
+	// The gap that matters is a conversation's retry after its 429 (two
+	// workers' requests may well hit the fake together).
+	delivered := 0
+	lastLimited := map[string]time.Time{}
+	minGap := time.Hour
+	for _, c := range posts {
+		ch := c.Form.Get("channel")
+		if at, ok := lastLimited[ch]; ok {
+			minGap = min(minGap, c.At.Sub(at))
+			delete(lastLimited, ch)
+		}
+		if c.Status == 429 {
+			lastLimited[ch] = c.At
+		} else {
+			delivered++
+		}
+	}
+	// Two first posts, each tried at most 1+maxRetries429 times, plus the
+	// two after the storm (and a first post that outlived the storm).
+	if max := 2*(1+maxRetries429) + 2; len(posts) > max {
+		t.Errorf("%d post requests in a storm of %d 429s, want at most %d", len(posts), storm, max)
+	}
+	if minGap < 950*time.Millisecond {
+		t.Errorf("a request went out %v after a 429 with Retry-After: 1", minGap)
+	}
+	if got := hooked.Load(); got != storm {
+		t.Errorf("the API error hook heard %d rate limits, want %d", got, storm)
+	}
+	if n := e.fake.count(func(c apiCall) bool { return c.Status == 429 }); n != storm {
+		t.Errorf("%d 429s answered, want %d", n, storm)
+	}
+	t.Logf("429 storm: %d 429s, %d post requests, %d delivered, min gap after a 429 %v, %v total",
+		storm, len(posts), delivered, minGap.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+}
+
 // TestSocketReconnect: after a refresh_requested disconnect the client
 // reconnects and the conversation goes on over the new connection.
 func TestSocketReconnect(t *testing.T) {
@@ -465,11 +538,11 @@ func TestWithoutResumer(t *testing.T) {
 	e2.fake.mu.Lock()
 	e2.fake.roots = append(e2.fake.roots, map[string]any{"type": "message", "user": "U5", "text": "<@UBOT> my backup fails", "ts": ts})
 	e2.fake.mu.Unlock()
-	if owner := e2.ad.threadOwner(ctxFor(t, 5*time.Second), "C1", ts); owner != "U5" {
-		t.Errorf("owner of a mention thread = %q, want U5", owner)
+	if owner, err := e2.ad.threadOwner(ctxFor(t, 5*time.Second), "C1", ts); owner != "U5" || err != nil {
+		t.Errorf("owner of a mention thread = %q, %v; want U5", owner, err)
 	}
-	if owner := e2.ad.threadOwner(ctxFor(t, 5*time.Second), "C1", "1.999"); owner != "" {
-		t.Errorf("owner of an unknown thread = %q", owner)
+	if owner, err := e2.ad.threadOwner(ctxFor(t, 5*time.Second), "C1", "1.999"); owner != "" || err == nil {
+		t.Errorf("owner of an unknown thread = %q, %v; want an error", owner, err)
 	}
 
 	e3 := newEnvWrapped(t, ModeSocket, nil, nil, func(h bot.Handler) bot.Handler { return unwrapHandler{plainHandler{h}} })

@@ -233,6 +233,30 @@ func newEnvWrapped(t testing.TB, mode string, fake *fakeSlack, store *bot.Memory
 // runs.
 func newEnvFull(t testing.TB, mode string, fake *fakeSlack, store *bot.MemoryStore, wrap func(bot.Handler) bot.Handler, tune func(*Adapter)) *env {
 	t.Helper()
+	return newEnvOpts(t, mode, envOpts{fake: fake, store: store, wrap: wrap, tune: tune})
+}
+
+// envOpts are newEnvOpts's knobs; zero values take newEnv's defaults.
+type envOpts struct {
+	fake  *fakeSlack
+	store *bot.MemoryStore
+	wrap  func(bot.Handler) bot.Handler
+	tune  func(*Adapter)
+	// cfg edits the adapter's Config before New.
+	cfg func(*Config)
+	// flow replaces the real guides.
+	flow bot.Flow
+	// log replaces testLogger().
+	log *slog.Logger
+	// handoff registers the adapter as the engine's handoff poster and
+	// sender (needs cfg to set SupportChannel).
+	handoff bool
+}
+
+// newEnvOpts is newEnv with every knob.
+func newEnvOpts(t testing.TB, mode string, o envOpts) *env {
+	t.Helper()
+	fake, store, wrap, tune := o.fake, o.store, o.wrap, o.tune
 	if fake == nil {
 		fake = newFakeSlack(t)
 	}
@@ -245,7 +269,14 @@ func newEnvFull(t testing.TB, mode string, fake *fakeSlack, store *bot.MemorySto
 	} else {
 		cfg.SigningSecret = testSecret
 	}
-	ad, err := New(cfg, testLogger())
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	log := o.log
+	if log == nil {
+		log = testLogger()
+	}
+	ad, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +285,15 @@ func newEnvFull(t testing.TB, mode string, fake *fakeSlack, store *bot.MemorySto
 		tune(ad)
 	}
 	e := &env{t: t, mode: mode, fake: fake, store: store, ad: ad, done: make(chan error, 1)}
-	e.engine = bot.NewEngine(store, testRunner(t), bot.EngineConfig{}, nil)
+	var flow bot.Flow = o.flow
+	if flow == nil {
+		flow = testRunner(t)
+	}
+	e.engine = bot.NewEngine(store, flow, bot.EngineConfig{}, log)
+	if o.handoff {
+		e.engine.SetHandoffPoster(Platform, ad)
+		e.engine.SetSender(Platform, ad)
+	}
 	var h bot.Handler = e.engine
 	if wrap != nil {
 		h = wrap(e.engine)

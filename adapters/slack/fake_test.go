@@ -1,9 +1,11 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -34,8 +36,9 @@ type fakeSlack struct {
 	conns    chan *fakeConn
 	opens    int
 
-	refuseAuth bool             // auth.test answers invalid_auth
-	roots      []map[string]any // people's messages conversations.replies knows
+	refuseAuth bool              // auth.test answers invalid_auth
+	roots      []map[string]any  // people's messages conversations.replies knows
+	fail       map[string]string // method → Slack error every call of it answers
 }
 
 // apiCall is one recorded Web API call.
@@ -45,6 +48,8 @@ type apiCall struct {
 	At     time.Time
 	TS     string // the ts the fake returned (postMessage)
 	Status int
+	Body   string      // the raw request body
+	Header http.Header // the request headers
 }
 
 // fakeConn is one Socket Mode connection.
@@ -56,7 +61,7 @@ type fakeConn struct {
 }
 
 func newFakeSlack(t testing.TB) *fakeSlack {
-	f := &fakeSlack{t: t, limited: map[string]int{}, changed: make(chan struct{}), conns: make(chan *fakeConn, 8), nextTS: 100}
+	f := &fakeSlack{t: t, limited: map[string]int{}, fail: map[string]string{}, changed: make(chan struct{}), conns: make(chan *fakeConn, 8), nextTS: 100}
 	// slack-go sends an Origin header, as browsers do; Slack accepts it.
 	f.upgrader.CheckOrigin = func(*http.Request) bool { return true }
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
@@ -83,9 +88,20 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	_ = r.ParseForm()
-	call := apiCall{Method: method, Form: r.PostForm, At: time.Now(), Status: 200}
+	// Form holds the query too: GET methods (chat.getPermalink) send
+	// their arguments there.
+	call := apiCall{Method: method, Form: r.Form, At: time.Now(), Status: 200, Body: string(body), Header: r.Header.Clone()}
 	f.mu.Lock()
+	if code, ok := f.fail[method]; ok {
+		f.record(call)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": code})
+		return
+	}
 	if f.limited[method] > 0 {
 		f.limited[method]--
 		call.Status = http.StatusTooManyRequests
@@ -130,6 +146,10 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 				resp = map[string]any{"ok": true, "has_more": false, "messages": []any{root}}
 			}
 		}
+	case "chat.getPermalink":
+		ch, ts := r.Form.Get("channel"), r.Form.Get("message_ts")
+		resp = map[string]any{"ok": true, "channel": ch,
+			"permalink": "https://fake.slack.test/archives/" + ch + "/p" + strings.ReplaceAll(ts, ".", "") + "?thread_ts=" + ts + "&cid=" + ch}
 	case "chat.update":
 		resp = map[string]any{"ok": true, "channel": r.PostForm.Get("channel"), "ts": r.PostForm.Get("ts"), "text": r.PostForm.Get("text")}
 	case "chat.postEphemeral":
@@ -158,6 +178,18 @@ func (f *fakeSlack) snapshot() ([]apiCall, <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]apiCall(nil), f.calls...), f.changed
+}
+
+// failWith makes every call of method answer the Slack error code; ""
+// restores it.
+func (f *fakeSlack) failWith(method, code string) {
+	f.mu.Lock()
+	if code == "" {
+		delete(f.fail, method)
+	} else {
+		f.fail[method] = code
+	}
+	f.mu.Unlock()
 }
 
 // limit makes the next n calls of method answer 429 with Retry-After: 1.

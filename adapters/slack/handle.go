@@ -65,15 +65,40 @@ func (a *Adapter) accept(ctx context.Context, d *delivery) error {
 	if d == nil {
 		return nil
 	}
-	if !a.seen.first(d.id) {
-		a.log.Debug("duplicate delivery ignored", "id", d.id)
-		return nil
+	// A copy arriving while an earlier one is still being queued waits
+	// for it: acknowledging it as a duplicate and then refusing the
+	// earlier copy would lose the delivery (Slack stops retrying after
+	// any 2xx).
+	for range 4 {
+		settle, settled := a.seen.claim(d.id)
+		switch {
+		case settle != nil:
+			err := a.enqueue(ctx, job{key: d.key, do: d.do})
+			settle(err == nil)
+			return err
+		case isClosed(settled):
+			a.log.Debug("duplicate delivery ignored", "id", d.id)
+			return nil
+		}
+		// Pending: wait, then look again (kept: a duplicate; refused:
+		// this copy claims it).
+		select {
+		case <-settled:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	if err := a.enqueue(ctx, job{key: d.key, do: d.do}); err != nil {
-		a.seen.forget(d.id)
-		return err
+	return errQueueFull
+}
+
+// isClosed reports whether ch is closed, without blocking.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
-	return nil
 }
 
 // fromEvent converts an Events API callback into a delivery, or nil when
@@ -117,7 +142,20 @@ func (a *Adapter) fromEvent(h bot.Handler, ev slackevents.EventsAPIEvent) *deliv
 		return &delivery{id: eventID, key: addr.Key(), do: func(ctx context.Context) {
 			owner := a.threads.get(e.Channel, thread)
 			if owner == "" && e.ThreadTimeStamp != "" {
-				owner = a.threadOwner(ctx, e.Channel, thread)
+				if a.inProgress(ctx, h, addr) {
+					owner = e.User
+				} else {
+					var err error
+					if owner, err = a.threadOwner(ctx, e.Channel, thread); err != nil {
+						// Whose thread this is stays unknown: starting a
+						// conversation would make the mentioner its owner,
+						// perhaps in someone else's conversation. Say so and
+						// let them mention the bot again.
+						a.log.Warn("could not tell who owns a thread; not starting a conversation there", "channel", e.Channel, "err", bot.RedactURL(err))
+						a.ephemeralNote(ctx, e.Channel, thread, e.User, bot.TroubleReply)
+						return
+					}
+				}
 			}
 			if owner != "" && owner != e.User {
 				a.ephemeralRaw(ctx, e.Channel, thread, e.User, fmt.Sprintf(notYoursText, escape(owner)))
@@ -162,10 +200,17 @@ func engineID(prefix, id string) string {
 	return prefix + id
 }
 
-// following reports whether a thread reply by addr.User belongs to a
-// conversation in progress: the handler knows one, or (without a Resumer)
-// this process saw the person start one in that thread.
+// following reports whether a thread reply by addr.User belongs to their
+// conversation: the handler knows one in progress, or the conversation
+// ended in a way that still takes replies (handed to staff, closed by
+// staff, expired: see Adapter.waiting), or (without a Resumer) this
+// process saw, or the thread's first message shows, that addr.User started
+// the thread. Replies by anyone else (staff talking with the person, say)
+// are not followed: they must not start conversations of their own.
 func (a *Adapter) following(ctx context.Context, h bot.Handler, addr bot.Address) bool {
+	if a.waiting.has(addr.Key()) {
+		return true
+	}
 	if r, ok := resumer(h); ok {
 		res, err := r.Current(ctx, addr)
 		if err == nil {
@@ -173,17 +218,38 @@ func (a *Adapter) following(ctx context.Context, h bot.Handler, addr bot.Address
 		}
 		a.log.Warn("could not look up a conversation", "err", bot.RedactURL(err))
 	}
-	return a.threadOwner(ctx, addr.Channel, addr.Thread) == addr.User
+	owner, err := a.threadOwner(ctx, addr.Channel, addr.Thread)
+	return err == nil && owner == addr.User
 }
+
+// inProgress reports whether the handler knows a conversation in progress
+// at addr; false without a Resumer or when the lookup fails.
+func (a *Adapter) inProgress(ctx context.Context, h bot.Handler, addr bot.Address) bool {
+	r, ok := resumer(h)
+	if !ok {
+		return false
+	}
+	res, err := r.Current(ctx, addr)
+	return err == nil && len(res.Replies) > 0
+}
+
+// errNoThread is threadOwner's error for a thread whose first message
+// could not be read.
+var errNoThread = errors.New("thread's first message not found")
 
 // threadOwner returns who started the conversation in a channel thread:
 // from memory, or else from the thread's first message (one
 // conversations.replies call): "<@U> asked for help" posted by the bot
-// (a slash command), or a message by U that mentions the bot. "" when the
-// thread is not a conversation's.
-func (a *Adapter) threadOwner(ctx context.Context, channel, thread string) string {
+// (a slash command), or a message by U that mentions the bot. It returns
+// "" and no error when the thread is not a conversation's, and an error
+// when it could not find out (the call failed, the thread was not found):
+// callers must then not guess, and nothing is remembered.
+func (a *Adapter) threadOwner(ctx context.Context, channel, thread string) (string, error) {
 	if owner := a.threads.get(channel, thread); owner != "" {
-		return owner
+		return owner, nil
+	}
+	if a.notConvo.has(channel + "/" + thread) {
+		return "", nil
 	}
 	botUser, botID := a.self()
 	var msgs []slack.Message
@@ -194,14 +260,23 @@ func (a *Adapter) threadOwner(ctx context.Context, channel, thread string) strin
 		})
 		return err
 	})
-	if err != nil || len(msgs) == 0 || msgs[0].Timestamp != thread {
-		return ""
+	if err != nil {
+		return "", err
+	}
+	if len(msgs) == 0 || msgs[0].Timestamp != thread {
+		return "", errNoThread
 	}
 	owner := rootOwner(msgs[0].Msg, botUser, botID)
 	if owner != "" {
 		a.threads.set(channel, thread, owner)
+	} else {
+		// Remembered, so that chatter in other threads (staff talking
+		// under a handoff post, say) costs one lookup per thread, not one
+		// per message. A conversation started there later by a mention
+		// is in a.threads, which is asked first.
+		a.notConvo.add(channel + "/" + thread)
 	}
-	return owner
+	return owner, nil
 }
 
 // rootOwner reads who started a conversation from its thread's first
@@ -247,7 +322,7 @@ func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
 				intro += ": “" + escape(clip(text, 500)) + "”"
 			}
 			ts, err := a.post(ctx, cmd.ChannelID, "", message{Text: intro, Blocks: []slack.Block{
-				slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, intro, false, false), nil, nil),
+				slack.NewSectionBlock(mdText(intro), nil, nil),
 			}})
 			if err != nil {
 				a.cannotPost(ctx, cmd, err)
@@ -309,6 +384,9 @@ func (a *Adapter) fromInteraction(h bot.Handler, cb slack.InteractionCallback) *
 	var act *slack.BlockAction
 	var ref actionRef
 	for _, ba := range cb.ActionCallback.BlockActions {
+		if ba.ActionID == closeActionID {
+			return a.fromCloseClick(h, cb, ba)
+		}
 		if !strings.HasPrefix(ba.ActionID, actionPrefix+":") {
 			continue
 		}
@@ -390,7 +468,9 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 		a.postMessages(ctx, m.Address, []message{note(bot.TroubleReply)}, onFail)
 		return
 	}
-	if res.Duplicate {
+	if res.Duplicate || len(res.Replies) == 0 {
+		// Nothing to say: a redelivery, or a conversation handed to staff,
+		// where the bot stays quiet while people talk in the thread.
 		return
 	}
 	// A turn the engine applied has a step and replies; a wrapper's
@@ -403,13 +483,38 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 		}
 		f(ctx)
 	}
+	a.noteEnding(m.Address, res)
 	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion})
-	if res.Done && m.Thread != "" {
+	if res.Done && m.Thread != "" && !handedOff(res.Replies) {
 		msgs = append(msgs, message{Text: endedText, Blocks: []slack.Block{
-			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, endedText, false, false)),
+			slack.NewContextBlock("", mdText(endedText)),
 		}})
 	}
 	a.postMessages(ctx, m.Address, msgs, onFail)
+}
+
+// handedOff reports whether a turn's replies end with the engine telling
+// the person that staff will follow up; the "conversation has ended" note
+// would then contradict it.
+func handedOff(replies []bot.Reply) bool {
+	return len(replies) > 0 && replies[len(replies)-1].Text == bot.HandoffNotice
+}
+
+// noteEnding keeps a.waiting in step with how a turn ended: a conversation
+// handed to staff, or whose handoff failed (the person is told to send a
+// message later), keeps taking the person's thread replies; one that ended
+// otherwise (resolved, stopped) no longer does, so that a "thanks" does
+// not start a new conversation.
+func (a *Adapter) noteEnding(to bot.Address, res bot.Result) {
+	if to.Thread == "" || len(res.Replies) == 0 {
+		return
+	}
+	switch last := res.Replies[len(res.Replies)-1].Text; {
+	case last == bot.HandoffNotice || last == bot.HandoffFailedNotice:
+		a.waiting.add(to.Key())
+	case res.Done:
+		a.waiting.remove(to.Key())
+	}
 }
 
 // turnEphemeral hands m to h and shows the replies to user only: the
@@ -421,7 +526,7 @@ func (a *Adapter) turnEphemeral(ctx context.Context, h bot.Handler, m bot.Messag
 		a.ephemeralNote(ctx, m.Channel, m.Thread, user, bot.TroubleReply)
 		return
 	}
-	if res.Duplicate {
+	if res.Duplicate || len(res.Replies) == 0 {
 		return
 	}
 	for _, msg := range renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion}) {
@@ -452,7 +557,7 @@ func (a *Adapter) ephemeralNote(ctx context.Context, channel, thread, user, text
 // parts the caller has escaped.
 func (a *Adapter) ephemeralRaw(ctx context.Context, channel, thread, user, mrkdwnText string) {
 	m := message{Text: mrkdwnText, Blocks: []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwnText, false, false), nil, nil),
+		slack.NewSectionBlock(mdText(mrkdwnText), nil, nil),
 	}}
 	if err := a.ephemeral(ctx, channel, thread, user, m); err != nil {
 		a.log.Warn("could not post an ephemeral note", "err", bot.RedactURL(err))

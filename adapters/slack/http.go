@@ -21,8 +21,10 @@ const maxBody = 1 << 20
 
 // HTTPHandler returns the handler of Slack's HTTP requests, for the bot's
 // HTTP server: POST /slack/events (Events API, including url_verification),
-// /slack/interactions (button clicks) and /slack/commands (the slash
-// command). Every request's signature is verified with the signing secret
+// /slack/interactions (button clicks, including Close on handoff posts)
+// and /slack/commands (the slash command). If h implements
+// bot.HandoffCloser (directly or through Unwrap), Close clicks close
+// handoffs. Every request's signature is verified with the signing secret
 // and timestamps more than 5 minutes off are refused; an unverified request
 // gets 401 and nothing is processed. Verified requests are acknowledged at
 // once (200) and handled afterwards by Run's workers; while Run is not

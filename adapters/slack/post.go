@@ -102,24 +102,33 @@ const maxRateLimitPause = 30 * time.Second
 
 // call runs one Web API call for channel: paced, and retried up to
 // maxRetries429 times after a 429, waiting as long as Retry-After says.
+// Every Web API call of the adapter but auth.test goes through here, so
+// this is where failures are reported to the API error hook.
 func (a *Adapter) call(ctx context.Context, channel, method string, fn func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		if err := a.pace.wait(ctx, channel); err != nil {
 			return err
 		}
 		err := fn(ctx)
+		a.apiFailed(err)
 		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) || attempt >= maxRetries429 {
+		limited := errors.As(err, &rl)
+		if limited {
+			// Held even when this call gives up, so that the next call
+			// (another conversation's, or the next message) still waits
+			// out Retry-After. Capped: one 429 pauses posting everywhere,
+			// and a Retry-After of an hour would silence the bot for
+			// everyone.
+			wait := min(max(rl.RetryAfter, time.Second), maxRateLimitPause)
+			a.log.Warn("rate limited by Slack; waiting", "method", method, "channel", channel, "retry_after", wait)
+			a.pace.hold(wait)
+		}
+		if !limited || attempt >= maxRetries429 {
 			if err != nil {
 				a.log.Warn("slack API call failed", "method", method, "channel", channel, "err", bot.RedactURL(err))
 			}
 			return err
 		}
-		// Capped: one 429 pauses posting everywhere, and a Retry-After of
-		// an hour would silence the bot for everyone.
-		wait := min(max(rl.RetryAfter, time.Second), maxRateLimitPause)
-		a.log.Warn("rate limited by Slack; waiting", "method", method, "channel", channel, "retry_after", wait)
-		a.pace.hold(wait)
 	}
 }
 
@@ -168,6 +177,6 @@ func (a *Adapter) update(ctx context.Context, channel, ts string, m message) err
 // note is a one-section message of light markdown.
 func note(text string) message {
 	return message{Text: plain(text), Blocks: []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(mrkdwn(text), maxSectionText), false, false), nil, nil),
+		slack.NewSectionBlock(mdText(clip(mrkdwn(text), maxSectionText)), nil, nil),
 	}}
 }

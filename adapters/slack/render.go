@@ -28,26 +28,58 @@ const actionPrefix = "tb1"
 
 // escape makes text safe to send to Slack: &, < and > become entities, so
 // nothing a person typed can turn into a mention, <!channel>, <!here>,
-// <!everyone> or a link.
+// <!everyone>, <!subteam^…> or a link. It also drops control characters
+// (NUL and friends; newlines and tabs stay) and the bidirectional
+// embedding, override and isolate characters, which could make echoed
+// text read backwards and disguise what follows it.
 func escape(s string) string {
-	if !strings.ContainsAny(s, "&<>") {
+	clean := true
+	for _, r := range s {
+		if r == '&' || r == '<' || r == '>' || r == utf8.RuneError || dropRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for _, r := range s {
-		switch r {
-		case '&':
+		switch {
+		case r == '&':
 			b.WriteString("&amp;")
-		case '<':
+		case r == '<':
 			b.WriteString("&lt;")
-		case '>':
+		case r == '>':
 			b.WriteString("&gt;")
+		case dropRune(r):
 		default:
-			b.WriteRune(r)
+			b.WriteRune(r) // invalid UTF-8 became U+FFFD in range
 		}
 	}
 	return b.String()
+}
+
+// dropRune reports whether escape drops r.
+func dropRune(r rune) bool {
+	switch {
+	case r == '\n' || r == '\t':
+		return false
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// mdText is a mrkdwn text object with verbatim set: Slack then does no
+// automatic parsing of plain text (no linking of bare URLs, channel names
+// or mention-like words), so only the <…> syntax the adapter wrote itself
+// can link or mention. Text must already be escaped.
+func mdText(text string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, text, false, true)
 }
 
 // mrkdwn converts the bot's light markdown to Slack mrkdwn, escaping first:
@@ -233,7 +265,7 @@ func renderTurn(replies []bot.Reply, step string, c convo) []message {
 		text := strings.TrimSpace(r.Text)
 		if text != "" {
 			for _, part := range chunks(mrkdwn(text), maxSectionText) {
-				add(slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, part, false, false), nil, nil))
+				add(slack.NewSectionBlock(mdText(part), nil, nil))
 			}
 			if cur.Text != "" {
 				cur.Text += "\n"
@@ -261,7 +293,7 @@ func renderTurn(replies []bot.Reply, step string, c convo) []message {
 			}
 		}
 		if hint, ok := inputHints[r.Input]; ok {
-			add(slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, hint, false, false)))
+			add(slack.NewContextBlock("", mdText(hint)))
 		}
 	}
 	flush()
@@ -295,7 +327,7 @@ func answeredBlocks(orig []slack.Block, blockID, label string) []slack.Block {
 }
 
 func answeredContext(label string) slack.Block {
-	return slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "✅ You chose: *"+escape(clip(label, maxButtonText))+"*", false, false))
+	return slack.NewContextBlock("", mdText("✅ You chose: *"+escape(clip(label, maxButtonText))+"*"))
 }
 
 // stripMention removes a leading mention of the bot (and any other

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -259,6 +260,13 @@ func TestConfig(t *testing.T) {
 		{name: "bad mode", cfg: Config{Mode: "rtm", BotToken: "xoxb-1"}, wantErr: []string{`slack.mode is "rtm"`}},
 		{name: "upper-case mode", cfg: Config{Mode: "HTTP", BotToken: "xoxb-1", SigningSecret: "s"}, wantErr: []string{`slack.mode is "HTTP"`}},
 		{name: "bad url", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: "slack.com/api"}, wantErr: []string{"not an absolute http(s) URL"}},
+		{name: "support channel and group", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: " C0123ABCD ", SupportGroup: "S0456EFGH"}, wantAPI: DefaultAPIURL},
+		{name: "private support channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "G0123ABCD"}, wantAPI: DefaultAPIURL},
+		{name: "support channel by name", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "#support"}, wantErr: []string{`slack.support_channel "#support" is not a channel id`, "Channel ID"}},
+		{name: "lower-case support channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "c0123abcd"}, wantErr: []string{"slack.support_channel", "upper case"}},
+		{name: "DM as support channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "D0123ABCD"}, wantErr: []string{"slack.support_channel"}},
+		{name: "group by handle", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "C1", SupportGroup: "@support-team"}, wantErr: []string{`slack.support_group "@support-team" is not a user group id`}},
+		{name: "group without channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportGroup: "S1"}, wantErr: []string{"support_group is set but slack.support_channel is empty"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -269,6 +277,9 @@ func TestConfig(t *testing.T) {
 				}
 				if a.cfg.APIURL != tc.wantAPI || a.Name() != "slack" {
 					t.Errorf("api url %q name %q", a.cfg.APIURL, a.Name())
+				}
+				if a.HandsOff() != (tc.cfg.SupportChannel != "") || strings.TrimSpace(a.cfg.SupportChannel) != a.cfg.SupportChannel {
+					t.Errorf("HandsOff() = %v with support_channel %q", a.HandsOff(), a.cfg.SupportChannel)
 				}
 				return
 			}
@@ -341,3 +352,108 @@ func TestDedupe(t *testing.T) {
 		t.Error("forget")
 	}
 }
+
+// TestAcceptConcurrentCopies: while the first copy of a delivery waits for
+// queue room, a second copy is not acknowledged as its duplicate: it waits
+// for the first's outcome and, when the first is refused, tries itself.
+// (Before, the second got 200 and the first 503: Slack stops retrying
+// after any 2xx, so the delivery was lost.)
+func TestAcceptConcurrentCopies(t *testing.T) {
+	ad := testAdapter(t)
+	ad.queueWait = 150 * time.Millisecond
+	for i := range ad.shards {
+		ad.shards[i] = make(chan job) // no room and no worker: every enqueue times out
+	}
+	ad.running.Store(true)
+	d := &delivery{id: "EvCopy", key: "k", do: func(context.Context) {}}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- ad.accept(context.Background(), d) }()
+	}
+	for range 2 {
+		if err := <-errs; err == nil {
+			t.Fatal("a copy was acknowledged although no copy could be queued")
+		}
+	}
+	// With room again, the next copy is queued and later ones are
+	// duplicates.
+	for i := range ad.shards {
+		ad.shards[i] = make(chan job, 1)
+	}
+	if err := ad.accept(context.Background(), d); err != nil {
+		t.Fatalf("retry after the refusals: %v", err)
+	}
+	if err := ad.accept(context.Background(), d); err != nil {
+		t.Fatalf("duplicate: %v", err)
+	}
+	queued := 0
+	for _, ch := range ad.shards {
+		queued += len(ch)
+	}
+	if queued != 1 {
+		t.Errorf("%d jobs queued, want 1", queued)
+	}
+}
+
+// FuzzParseCloseRef: parsing a Close button value never panics; whatever
+// parses is a Slack-shaped address that encodes back to the same value;
+// any address closeRef encodes either parses back to itself or is refused.
+func FuzzParseCloseRef(f *testing.F) {
+	f.Add("tbclose1|T1|C1|1700000000.000101|U1", "T1", "C1", "1.2", "U1")
+	f.Add("tbclose1||D1||W1", "", "C|1", "", "U%1")
+	f.Add("tbclose1|%7C|C1|1.2|U1", "T1", "C1", "now", "<@U1>")
+	f.Fuzz(func(t *testing.T, v, team, channel, thread, user string) {
+		if a, err := parseCloseRef(v); err == nil {
+			if a.Platform != Platform || !validID(a.Channel, "CGD") || !validID(a.User, "UW") || strings.ContainsAny(a.User+a.Channel+a.Workspace+a.Thread, "<>|&%") {
+				t.Fatalf("parsed %q to a bad address %+v", v, a)
+			}
+			if back := closeRef(a); back != v {
+				// Only a redundant escape could differ; it must still
+				// parse to the same address.
+				if a2, err := parseCloseRef(back); err != nil || a2 != a {
+					t.Fatalf("round trip of %q: %q → %+v, %v", v, back, a2, err)
+				}
+			}
+		}
+		want := bot.Address{Platform: Platform, Workspace: team, Channel: channel, Thread: thread, User: user}
+		if got, err := parseCloseRef(closeRef(want)); err == nil && got != want {
+			t.Fatalf("closeRef(%+v) parsed to %+v", want, got)
+		}
+	})
+}
+
+// FuzzRenderHandoff: whatever the summary and title, a handoff post has
+// no raw < except the adapter's own tokens (the person, the group, the
+// dates, the link), and stays within Block Kit's limits.
+func FuzzRenderHandoff(f *testing.F) {
+	f.Add("**Answers**\n- size: <!channel> 3 GB", "Guide <@U2>")
+	f.Add(strings.Repeat("<!here> ", 2000), "")
+	f.Fuzz(func(t *testing.T, summary, title string) {
+		h := bot.Handoff{Address: bot.Address{Platform: Platform, Workspace: "T1", Channel: "C1", Thread: "1.2", User: "U1"},
+			Guide: "g", GuideTitle: title, Summary: summary, Started: time.Unix(1700000000, 0), At: time.Unix(1700000100, 0)}
+		m, err := renderHandoff(h, "S1", "https://x.test/a?b=1&c=2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := json.Marshal(m.Blocks)
+		call := apiCall{Method: "chat.postMessage", Form: map[string][]string{"blocks": {string(js)}, "text": {m.Text}}}
+		if tok := massPing(t, call, "<@U1>", "<!subteam^S1>", "<!date^", "<https://x.test/a?b=1&amp;c=2|"); tok != "" {
+			t.Fatalf("token %q in %s", tok, js)
+		}
+		for _, s := range allTexts(t, call) {
+			if strings.ContainsAny(strings.NewReplacer("<@U1>", "", "<!subteam^S1>", "", "<https://x.test/a?b=1&amp;c=2|open the conversation>", "").Replace(dates.ReplaceAllString(s, "")), "<>") {
+				t.Fatalf("raw < or > in %q", s)
+			}
+		}
+		if len(m.Blocks) > maxBlocks || utf8.RuneCountInString(m.Text) > maxFallback {
+			t.Fatalf("%d blocks, fallback of %d", len(m.Blocks), utf8.RuneCountInString(m.Text))
+		}
+		for _, b := range m.Blocks {
+			if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil && utf8.RuneCountInString(s.Text.Text) > maxSectionText {
+				t.Fatalf("section of %d characters", utf8.RuneCountInString(s.Text.Text))
+			}
+		}
+	})
+}
+
+var dates = regexp.MustCompile(`<!date\^\d+\^\{date_short_pretty\} \{time\}\|[0-9: -]+UTC>`)

@@ -7,6 +7,12 @@
 // thread (one conversation per thread); in a DM it is flat. Only the person
 // who started a conversation can answer it.
 //
+// With a support channel configured, escalated conversations are posted
+// there for staff (PostHandoff) with a Close button that hands the
+// conversation back to the bot; the engine's sweeper sends its reminders
+// through Send. Staff and anyone else writing in a person's thread are
+// ignored.
+//
 // Deliveries are acknowledged at once and handled afterwards by a pool of
 // workers; messages of one conversation are handled in arrival order.
 // Every delivery id (event_id, trigger_id) is handled once per process, and
@@ -19,6 +25,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -61,6 +68,14 @@ type Config struct {
 	// GovSlack or an egress proxy). Socket Mode connects to whatever
 	// websocket URL this base's apps.connections.open returns.
 	APIURL string `yaml:"api_url"`
+	// SupportChannel is the id (C…) of the channel where escalated
+	// conversations are handed to staff; empty means no handoffs (an
+	// escalation just ends the conversation). The bot must be a member.
+	SupportChannel string `yaml:"support_channel"`
+	// SupportGroup is the id (S…) of a user group mentioned on every
+	// handoff post, so that its members are notified; optional, and only
+	// with SupportChannel.
+	SupportGroup string `yaml:"support_group"`
 }
 
 // Enabled reports whether Slack is configured at all: a bot token is set.
@@ -109,7 +124,36 @@ func (c Config) validate() (Config, error) {
 	if !strings.HasSuffix(c.APIURL, "/") {
 		c.APIURL += "/" // slack-go appends method names directly
 	}
+	c.SupportChannel = strings.TrimSpace(c.SupportChannel)
+	c.SupportGroup = strings.TrimSpace(c.SupportGroup)
+	if c.SupportChannel != "" && !validID(c.SupportChannel, "CG") {
+		errs = append(errs, fmt.Errorf("slack.support_channel %q is not a channel id: use the id (C…, upper case) from the channel's details → About → Channel ID, not its name, and invite the bot there (/invite @Troubleshooter)", clip(c.SupportChannel, 40)))
+	}
+	if c.SupportGroup != "" {
+		switch {
+		case !validID(c.SupportGroup, "S"):
+			errs = append(errs, fmt.Errorf("slack.support_group %q is not a user group id: use the group's id (S…, upper case): People → User groups → the group → ⋯ → Copy group ID; not its @handle", clip(c.SupportGroup, 40)))
+		case c.SupportChannel == "":
+			errs = append(errs, errors.New("slack.support_group is set but slack.support_channel is empty: the group is mentioned on handoff posts, which go to the support channel"))
+		}
+	}
 	return c, errors.Join(errs...)
+}
+
+// validID reports whether id looks like a Slack id starting with one of
+// prefixes: upper-case letters and digits, 2 to 32 characters. Catching a
+// channel name or a lower-cased id at start-up beats a channel_not_found
+// on the first escalation.
+func validID(id, prefixes string) bool {
+	if len(id) < 2 || len(id) > 32 || !strings.ContainsRune(prefixes, rune(id[0])) {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if c := id[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Tuning; tests shorten some of these through the unexported fields.
@@ -136,6 +180,17 @@ type Adapter struct {
 	seen    *dedupe
 	pace    *pacer
 	threads *threadOwners
+	// waiting remembers conversations that ended but still take the
+	// person's thread replies: handed to staff (the engine stays quiet or
+	// restarts on "restart"), closed by staff, or expired with an offer to
+	// resume. The engine's Current cannot tell these from finished ones.
+	waiting *keySet
+	// notConvo remembers channel threads whose first message shows they
+	// are no conversation's, so their replies are not looked up again.
+	notConvo *keySet
+
+	// apiErrHook, when set, is told about every failed Web API call.
+	apiErrHook atomic.Pointer[func(rateLimited bool)]
 
 	botUser atomic.Value // string: the bot's user id, from auth.test
 	botID   atomic.Value // string: the bot's bot id, from auth.test
@@ -146,6 +201,7 @@ type Adapter struct {
 
 	// test knobs
 	pingInterval time.Duration
+	queueWait    time.Duration // how long enqueue waits for room (enqueueWait)
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -166,12 +222,16 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
 	a := &Adapter{
-		cfg:     cfg,
-		log:     log.With("adapter", Platform),
-		api:     slack.New(cfg.BotToken, opts...),
-		seen:    newDedupe(dedupeTTL),
-		pace:    newPacer(defaultInterval, defaultBurst),
-		threads: newThreadOwners(4096),
+		cfg:      cfg,
+		log:      log.With("adapter", Platform),
+		api:      slack.New(cfg.BotToken, opts...),
+		seen:     newDedupe(dedupeTTL),
+		pace:     newPacer(defaultInterval, defaultBurst),
+		threads:  newThreadOwners(4096),
+		waiting:  newKeySet(4096),
+		notConvo: newKeySet(4096),
+
+		queueWait: enqueueWait,
 	}
 	a.shards = make([]chan job, defaultWorkers)
 	for i := range a.shards {
@@ -185,11 +245,58 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 // Name returns "slack", the Address.Platform of its conversations.
 func (a *Adapter) Name() string { return Platform }
 
+// HandsOff reports whether handoffs are configured (slack.support_channel
+// is set): main registers the adapter as the engine's bot.HandoffPoster
+// only then. Safe for concurrent use.
+func (a *Adapter) HandsOff() bool { return a.cfg.SupportChannel != "" }
+
+// SetAPIErrorHook makes the adapter call f after every failed Slack Web API
+// request, with rateLimited true for a 429 or a "ratelimited" error (each
+// retried attempt counts), for metrics. Calls cut short by their context
+// are not reported. f must be fast and safe for concurrent use; nil removes
+// the hook. Safe to call at any time.
+func (a *Adapter) SetAPIErrorHook(f func(rateLimited bool)) {
+	if f == nil {
+		a.apiErrHook.Store(nil)
+		return
+	}
+	a.apiErrHook.Store(&f)
+}
+
+// apiFailed reports err, a failed Web API request, to the hook.
+func (a *Adapter) apiFailed(err error) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	if f := a.apiErrHook.Load(); f != nil {
+		(*f)(isRateLimited(err))
+	}
+}
+
+// isRateLimited reports whether err is Slack refusing a call for its rate:
+// a 429 (with or without Retry-After) or the "ratelimited" error.
+func isRateLimited(err error) bool {
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		return true
+	case errors.As(err, &sc):
+		return sc.Code == http.StatusTooManyRequests
+	case errors.As(err, &se):
+		return se.Err == "ratelimited"
+	}
+	return err.Error() == "ratelimited"
+}
+
 // Run blocks until ctx is done, then stops cleanly and returns nil. It
 // checks the bot token with auth.test first (an invalid token is returned
 // as an error). In socket mode it connects, reconnecting whenever Slack asks
 // or the connection drops, and delivers events to h; in http mode it only
-// runs the workers that handle what HTTPHandler accepted. Deliveries still
+// runs the workers that handle what HTTPHandler accepted. If h implements
+// bot.HandoffCloser (directly or through Unwrap), staff's Close clicks on
+// handoff posts close handoffs; otherwise staff are told it can't. Deliveries still
 // queued when ctx ends are dropped (they were acknowledged; the engine's
 // state is unchanged for them). Call Run once per Adapter.
 func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
@@ -220,6 +327,7 @@ func (a *Adapter) identify(ctx context.Context) error {
 	delay := 500 * time.Millisecond
 	for {
 		res, err := a.api.AuthTestContext(ctx)
+		a.apiFailed(err)
 		if err == nil {
 			a.botUser.Store(res.UserID)
 			a.botID.Store(res.BotID)
@@ -307,7 +415,7 @@ func (a *Adapter) enqueue(ctx context.Context, j job) error {
 	h := fnv.New32a()
 	h.Write([]byte(j.key))
 	ch := a.shards[h.Sum32()%uint32(len(a.shards))]
-	t := time.NewTimer(enqueueWait)
+	t := time.NewTimer(a.queueWait)
 	defer t.Stop()
 	select {
 	case ch <- j:
@@ -319,39 +427,71 @@ func (a *Adapter) enqueue(ctx context.Context, j job) error {
 	}
 }
 
-// dedupe remembers delivery ids for a while; safe for concurrent use.
+// dedupe remembers delivery ids for a while; safe for concurrent use. An
+// id is claimed by the first copy of a delivery, which then settles it:
+// queued (kept) or refused (forgotten, so that a later copy is taken).
+// Copies arriving in between wait for that outcome instead of being
+// acknowledged as duplicates of a copy that may still be refused.
 type dedupe struct {
 	mu   sync.Mutex
 	ttl  time.Duration
-	seen map[string]time.Time
+	seen map[string]*seenEntry
 	now  func() time.Time
 	last time.Time
 }
 
-func newDedupe(ttl time.Duration) *dedupe {
-	return &dedupe{ttl: ttl, seen: map[string]time.Time{}, now: time.Now}
+type seenEntry struct {
+	at      time.Time
+	settled chan struct{} // closed once the claiming copy was queued or refused
 }
 
-// first records id and reports whether it was new. "" is always new.
-func (d *dedupe) first(id string) bool {
+func newDedupe(ttl time.Duration) *dedupe {
+	return &dedupe{ttl: ttl, seen: map[string]*seenEntry{}, now: time.Now}
+}
+
+// claim records id. For a new id it returns settle, which the caller must
+// call once with whether the delivery was kept; otherwise it returns the
+// channel closed when the claiming copy settles. "" is always new.
+func (d *dedupe) claim(id string) (settle func(kept bool), settled <-chan struct{}) {
 	if id == "" {
-		return true
+		return func(bool) {}, nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
 	if now.Sub(d.last) > d.ttl/4 {
-		for k, t := range d.seen {
-			if now.Sub(t) > d.ttl {
+		for k, e := range d.seen {
+			if now.Sub(e.at) > d.ttl {
 				delete(d.seen, k)
 			}
 		}
 		d.last = now
 	}
-	if t, ok := d.seen[id]; ok && now.Sub(t) <= d.ttl {
+	if e, ok := d.seen[id]; ok && now.Sub(e.at) <= d.ttl {
+		return nil, e.settled
+	}
+	e := &seenEntry{at: now, settled: make(chan struct{})}
+	d.seen[id] = e
+	return func(kept bool) {
+		if !kept {
+			d.mu.Lock()
+			if d.seen[id] == e {
+				delete(d.seen, id)
+			}
+			d.mu.Unlock()
+		}
+		close(e.settled)
+	}, nil
+}
+
+// first records id and reports whether it was new, settling it as kept.
+// "" is always new.
+func (d *dedupe) first(id string) bool {
+	settle, _ := d.claim(id)
+	if settle == nil {
 		return false
 	}
-	d.seen[id] = now
+	settle(true)
 	return true
 }
 
@@ -394,4 +534,43 @@ func (t *threadOwners) get(channel, thread string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.owner[channel+"/"+thread]
+}
+
+// keySet is a bounded set of conversation keys, oldest forgotten first;
+// safe for concurrent use.
+type keySet struct {
+	mu    sync.Mutex
+	max   int
+	keys  map[string]bool
+	order []string
+}
+
+func newKeySet(n int) *keySet { return &keySet{max: n, keys: map[string]bool{}} }
+
+func (k *keySet) add(key string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.keys[key] {
+		return
+	}
+	k.keys[key] = true
+	k.order = append(k.order, key)
+	if len(k.order) > k.max {
+		delete(k.keys, k.order[0])
+		k.order = k.order[1:]
+	}
+}
+
+// remove forgets key. (Its place in the eviction order stays, so a key
+// removed and added again may be forgotten early: harmless for a cache.)
+func (k *keySet) remove(key string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.keys, key)
+}
+
+func (k *keySet) has(key string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys[key]
 }
