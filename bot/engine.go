@@ -56,6 +56,12 @@ type Result struct {
 	// Duplicate is true when the message's event id was already handled;
 	// nothing was changed and nothing should be sent.
 	Duplicate bool
+	// Listening (from Current only) is true when no question is waiting
+	// but the conversation is not over for the person: it was handed to
+	// staff (the bot stays quiet, but "restart" works) or closed after
+	// inactivity (the next message offers to resume). Adapters should keep
+	// passing the person's messages and clicks in it to Handle.
+	Listening bool
 }
 
 // EngineConfig tunes the Engine. Zero fields take the documented defaults.
@@ -444,8 +450,9 @@ func (e *Engine) load(ctx context.Context, key string) (*Session, error) {
 
 // Current returns the question the conversation at a is waiting on, without
 // changing anything: what a console shows when a person comes back. The
-// result is empty when there is no conversation in progress (none, ended,
-// or expired).
+// result has no replies when no question is waiting (no conversation, an
+// ended one, or one handed to staff or closed for inactivity; the last two
+// set Listening).
 func (e *Engine) Current(ctx context.Context, a Address) (Result, error) {
 	key := a.Key()
 	if err := e.queue.acquire(ctx, key); err != nil {
@@ -453,8 +460,19 @@ func (e *Engine) Current(ctx context.Context, a Address) (Result, error) {
 	}
 	defer e.queue.release(key)
 	s, err := e.load(ctx, key)
-	if err != nil || s == nil || s.Done || s.Guide == "" || e.now().Sub(s.Updated) > e.cfg.IdleTimeout {
+	if err != nil || s == nil || s.Guide == "" {
 		return Result{}, err
+	}
+	listening := Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Listening: true}
+	switch {
+	case s.HandedOff, s.Done && s.Outcome == OutcomeExpired:
+		return listening, nil
+	case s.Done:
+		return Result{}, nil
+	case e.now().Sub(s.Updated) > e.cfg.IdleTimeout:
+		// Expired, not yet swept: the next message offers to resume.
+		listening.Done, listening.Outcome = true, OutcomeExpired
+		return listening, nil
 	}
 	replies, err := e.flow.Current(s)
 	if err != nil {

@@ -310,3 +310,38 @@ func TestAnswerAfterNudgeResetsTheTimer(t *testing.T) {
 		t.Errorf("after answering and going quiet again: %+v, want a new nudge", st)
 	}
 }
+
+func TestCurrentSaysWhenTheBotStillListens(t *testing.T) {
+	ctx := context.Background()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{IdleTimeout: time.Hour, NudgeAfter: -1}, nil)
+	e.SetClock(clock.Now)
+	e.SetHandoffPoster("test", &recordingPoster{})
+	bob := Address{Platform: "test", Channel: "c", User: "bob"}
+	carol := Address{Platform: "test", Channel: "c", User: "carol"}
+	for _, m := range []Message{
+		{Address: alice, Text: "hi"}, {Address: alice, Text: "escalate"},
+		{Address: bob, Text: "hi"}, {Address: bob, Text: "end"},
+		{Address: carol, Text: "hi"},
+	} {
+		if _, err := e.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(who Address, wantListening bool, wantReplies int) {
+		t.Helper()
+		res, err := e.Current(ctx, who)
+		if err != nil || res.Listening != wantListening || len(res.Replies) != wantReplies {
+			t.Errorf("Current(%s) = %+v, %v; want listening %v with %d replies", who.User, res, err, wantListening, wantReplies)
+		}
+	}
+	check(alice, true, 0) // with staff: quiet, but "restart" must reach the engine
+	check(bob, false, 0)  // resolved: over
+	check(carol, false, 1)
+	clock.Advance(2 * time.Hour)
+	check(carol, true, 0) // idle past the timeout, not yet swept: the next message offers to resume
+	if _, err := e.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check(carol, true, 0) // swept: still resumable
+}

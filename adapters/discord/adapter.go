@@ -605,6 +605,10 @@ func (a *Adapter) current(ctx context.Context, h bot.Handler, addr bot.Address, 
 		case err != nil:
 			a.log.Warn("could not look up the current question", "err", bot.RedactURL(err))
 			return stateUnknown, bot.Result{}
+		case res.Listening:
+			// Handed to staff or closed for inactivity: the engine
+			// decides (quiet, or the offer to resume).
+			return stateUnknown, res
 		case len(res.Replies) == 0:
 			return stateEnded, res
 		case step != "" && res.Step != step:

@@ -199,8 +199,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	f.waitConnected(1)
 
 	thread := escalate(t, f, "3 GB")
-	// Failures that log: a followup refused, an interaction answered too
-	// late, an unknown custom id, a failed handoff close.
+	// Failures that log: an interaction answered too late (with an
+	// unknown custom id) and a failed handoff close. (The click on the
+	// handed-off conversation's old question is passed to the engine,
+	// which stays quiet: no followup is sent, so none fails.)
 	f.limit(fakeLimit{Method: "POST", Prefix: "/webhooks/", Count: 2, Status: 404})
 	q := f.lastWithComponents(thread, "ts1|")
 	ia := f.click(testGuild, alice, q, "ts1|c|"+alice+"|fix_update@1|fixed")
@@ -219,7 +221,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// Logs are written after the REST calls that fail, so poll the log
 	// itself rather than wait on the fake.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if s := logs.String(); strings.Count(s, "level=ERROR") >= 3 {
+		if s := logs.String(); strings.Count(s, "level=ERROR") >= 2 {
 			break
 		}
 		if time.Now().After(deadline) {

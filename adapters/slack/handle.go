@@ -214,7 +214,7 @@ func (a *Adapter) following(ctx context.Context, h bot.Handler, addr bot.Address
 	if r, ok := resumer(h); ok {
 		res, err := r.Current(ctx, addr)
 		if err == nil {
-			return len(res.Replies) > 0
+			return len(res.Replies) > 0 || res.Listening
 		}
 		a.log.Warn("could not look up a conversation", "err", bot.RedactURL(err))
 	}
@@ -424,13 +424,15 @@ func (a *Adapter) fromInteraction(h bot.Handler, cb slack.InteractionCallback) *
 		stale := false
 		if r, ok := resumer(h); ok {
 			if cur, err := r.Current(ctx, addr); err == nil {
-				if len(cur.Replies) == 0 {
-					// Ended, expired or unknown: a click must not
-					// silently start a new conversation.
+				if len(cur.Replies) == 0 && !cur.Listening {
+					// Ended or unknown: a click must not silently
+					// start a new conversation.
 					a.ephemeralNote(ctx, channel, ref.Thread, clicker, endedText)
 					return
 				}
-				stale = cur.Step != ref.Step || (ref.GuideVersion != "" && cur.GuideVersion != ref.GuideVersion)
+				// A conversation with staff or closed for inactivity
+				// decides for itself (quiet, or the offer to resume).
+				stale = !cur.Listening && (cur.Step != ref.Step || (ref.GuideVersion != "" && cur.GuideVersion != ref.GuideVersion))
 			}
 		}
 		m := bot.Message{Address: addr, ID: id, Choice: ref.Choice, Step: ref.Step, GuideVersion: ref.GuideVersion}
