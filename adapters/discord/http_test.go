@@ -175,6 +175,8 @@ func TestHTTPInteractionsRejectUnverified(t *testing.T) {
 	if code, _ := b.post(t, good, now(), b.priv, nil); code != 200 {
 		t.Errorf("valid request: %d", code)
 	}
+	t.Logf("signatures: %d requests (tampered, wrong key, stale, future, unsigned, garbage timestamp) → %d refused, 0 processed; 1 valid → processed",
+		len(tests)+1, len(tests))
 	req, _ := http.NewRequest("GET", b.srv.URL+InteractionsPath, nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %v %v", resp, err)

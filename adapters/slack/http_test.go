@@ -95,6 +95,14 @@ func TestSignatures(t *testing.T) {
 		t.Fatalf("valid event = %d %s", code, body)
 	}
 	e.fake.waitFor(0, "the reply to the valid event", isPost("D9", ""))
+	refused := 0
+	for _, tc := range tests {
+		if tc.want == 401 {
+			refused++
+		}
+	}
+	t.Logf("signatures: %d requests (%d forged, tampered, stale, future or unsigned) → %d refused, 0 processed; %d valid → processed",
+		len(tests)+1, refused, refused, len(tests)-refused+1)
 }
 
 // TestHTTPLimits: oversized bodies, wrong methods and paths are refused.
