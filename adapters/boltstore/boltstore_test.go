@@ -376,3 +376,94 @@ func BenchmarkBoltSaveParallel(b *testing.B) {
 	defer st.Close()
 	storetest.BenchSaveParallel(b, st, 256/runtime.GOMAXPROCS(0))
 }
+
+// stepFlow is the smallest real bot.Flow: every message is answered "ok"
+// and the conversation stays on one question.
+type stepFlow struct{}
+
+func (stepFlow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	s.Guide, s.GuideVersion, s.Step, s.Done, s.Outcome, s.Offer = "g", "1", "q", false, "", ""
+	return bot.Turn{Replies: []bot.Reply{{Text: "ok"}}}, nil
+}
+func (stepFlow) Current(*bot.Session) ([]bot.Reply, error) { return []bot.Reply{{Text: "q?"}}, nil }
+func (stepFlow) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
+	return bot.Outcome{Key: s.Key, Guide: s.Guide, Kind: kind, Step: s.Step, Started: s.Started, Ended: at}
+}
+
+// noticeLog records what the sweeper sends.
+type noticeLog struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (n *noticeLog) Send(_ context.Context, to bot.Address, replies []bot.Reply) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, r := range replies {
+		n.sent = append(n.sent, to.User+": "+r.Text)
+	}
+	return nil
+}
+
+// TestTimersSurviveReopen: reminders and expiries are derived from the
+// file, so a process that restarts (the store closed and reopened) sends
+// the reminder it owes, once, and later closes the conversation.
+func TestTimersSurviveReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bot.db")
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	cfg := bot.EngineConfig{NudgeAfter: 10 * time.Minute, IdleTimeout: time.Hour}
+	ctx := context.Background()
+	person := bot.Address{Platform: "test", Channel: "c", User: "dana"}
+
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := bot.NewEngine(st, stepFlow{}, cfg, nil)
+	e.SetClock(clock)
+	if _, err := e.Handle(ctx, bot.Message{Address: person, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil { // the process stops
+		t.Fatal(err)
+	}
+
+	now = now.Add(15 * time.Minute)
+	sent := &noticeLog{}
+	restart := func() (*Store, *bot.Engine) {
+		st, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := bot.NewEngine(st, stepFlow{}, cfg, nil)
+		e.SetClock(clock)
+		e.SetSender("test", sent)
+		return st, e
+	}
+	st, e = restart()
+	for range 2 {
+		if _, err := e.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	now = now.Add(time.Hour)
+	st, e = restart()
+	defer st.Close()
+	stats, err := e.Sweep(ctx)
+	if err != nil || stats.Expired != 1 {
+		t.Fatalf("sweep after the idle timeout = %+v, %v; want one expiry", stats, err)
+	}
+	want := []string{"dana: " + bot.NudgeNotice, "dana: " + fmt.Sprintf(bot.ExpiredNoticeFormat, "1 hour")}
+	if fmt.Sprint(sent.sent) != fmt.Sprint(want) {
+		t.Errorf("sent %q, want %q", sent.sent, want)
+	}
+	var kinds []string
+	if err := st.Outcomes(ctx, time.Time{}, func(o bot.Outcome) error { kinds = append(kinds, o.Kind); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(kinds) != "[expired]" {
+		t.Errorf("outcomes %v, want one expired", kinds)
+	}
+}
