@@ -206,7 +206,7 @@ const offerResume = "resume"
 // resumeOptions are the answers to that offer.
 var resumeOptions = []answer.Option{
 	{ID: ChoiceResume, Label: "Pick up where we stopped", Aliases: []string{"resume", "continue", "pick up"}},
-	{ID: ChoiceStartOver, Label: "Start over", Aliases: []string{"start over", "restart", "new"}},
+	{ID: ChoiceStartOver, Label: "Start over", Aliases: []string{"start over", "start again"}},
 }
 
 // afterEnd answers a message to a conversation that ended but is not over
@@ -265,20 +265,26 @@ func (t *turn) resumeOffer(m bot.Message, norm string, first bool) (bot.Turn, er
 				s.Offer = ""
 				return t.command(cmd, cs)
 			}
-		} else if id, ok := answer.MatchChoice(norm, resumeOptions); ok && (!first || id != ChoiceResume || !answers(cs, m, norm)) {
+		} else if first && answers(cs, m, norm) {
+			// Before the offer is shown, a valid answer to the question
+			// we stopped at ("2", "yes", "3 GB") means resuming.
+			choice = "answer"
+		} else if id, ok := answer.MatchChoice(norm, resumeOptions); ok {
 			choice = id
 		}
 	}
-	switch {
-	case choice == ChoiceStartOver:
+	if choice == "" && m.Choice != "" && answers(cs, m, norm) {
+		choice = "answer" // a click on the question we stopped at
+	}
+	switch choice {
+	case ChoiceStartOver:
 		t.say("OK, starting over.")
 		return t.startOver(s.Guide)
-	case choice == ChoiceResume:
+	case ChoiceResume:
 		s.Offer = ""
 		t.say("Welcome back! Let's pick up where we stopped.")
 		return t.land()
-	case first && answers(cs, m, norm):
-		// They answered the question we stopped at: that is resuming.
+	case "answer":
 		s.Offer = ""
 		t.say("Welcome back!")
 		return t.answer(cs, m, norm)
@@ -310,6 +316,8 @@ func answers(cs *compiledStep, m bot.Message, norm string) bool {
 			return cs.hasChoice(m.Choice)
 		case KindFix:
 			return m.Choice == choiceFixed || m.Choice == choiceNotFixed
+		case KindInput:
+			return m.Choice == choiceHelp
 		}
 		return false
 	}
