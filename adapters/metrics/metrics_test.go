@@ -40,8 +40,16 @@ func TestObservationsBecomeMetrics(t *testing.T) {
 	m.StoreOp("save", time.Millisecond, errors.New("timeout"))
 	m.StoreOp("load", time.Millisecond, bot.ErrNotFound)
 	m.APIError("discord", true)
+	m.Handoff("slack", nil)
+	m.Handoff("discord", errors.New("channel gone"))
+	m.Notified("slack", "nudge", nil)
+	m.Notified("slack", "expired", errors.New("not_in_channel"))
 	text := scrape(t, m)
 	for _, want := range []string{
+		`troubleshooter_handoffs_total{platform="slack",result="posted"} 1`,
+		`troubleshooter_handoffs_total{platform="discord",result="failed"} 1`,
+		`troubleshooter_notices_total{kind="nudge",platform="slack",result="sent"} 1`,
+		`troubleshooter_notices_total{kind="expired",platform="slack",result="failed"} 1`,
 		`troubleshooter_messages_total{platform="slack"} 2`,
 		`troubleshooter_replies_total{platform="slack"} 2`,
 		`troubleshooter_duplicate_events_total{platform="slack"} 1`,
