@@ -87,7 +87,7 @@ const envRedisURL = "REDIS_URL"
 func defaultConfig() Config {
 	return Config{
 		Store:        StoreConfig{Kind: "bolt", Path: "./data/troubleshooter.db"},
-		Conversation: bot.EngineConfig{IdleTimeout: 24 * time.Hour, NudgeAfter: 30 * time.Minute, SweepEvery: 30 * time.Second, StoreTimeout: 5 * time.Second},
+		Conversation: bot.EngineConfig{IdleTimeout: 24 * time.Hour, SweepEvery: 30 * time.Second, StoreTimeout: 5 * time.Second},
 		Log:          LogConfig{Level: "info", Format: "text"},
 		HTTP:         HTTPConfig{Addr: ":8080"},
 	}
@@ -140,9 +140,9 @@ func (c *Config) fillDefaults() {
 	if c.Conversation.StoreTimeout == 0 {
 		c.Conversation.StoreTimeout = d.Conversation.StoreTimeout
 	}
-	if c.Conversation.NudgeAfter == 0 {
-		c.Conversation.NudgeAfter = d.Conversation.NudgeAfter
-	}
+	// nudge_after is left to the engine's default (30m, off when not
+	// shorter than idle_timeout), so that a short idle_timeout alone is
+	// not an error about a key nobody wrote.
 	if c.Conversation.SweepEvery == 0 {
 		c.Conversation.SweepEvery = d.Conversation.SweepEvery
 	}
@@ -165,7 +165,11 @@ func (c *Config) validate() error {
 		if c.Store.Redis.URL == "" {
 			errs = append(errs, errors.New("config: store.kind is redis but no URL is set: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or store.redis.url"))
 		}
-		if ttl := c.Store.Redis.SessionTTL; ttl != 0 && ttl <= c.Conversation.IdleTimeout {
+		ttl := c.Store.Redis.SessionTTL
+		if ttl == 0 {
+			ttl = redisstore.DefaultSessionTTL
+		}
+		if ttl <= c.Conversation.IdleTimeout {
 			errs = append(errs, fmt.Errorf("config: store.redis.session_ttl (%s) must be longer than conversation.idle_timeout (%s), or idle conversations vanish before their expiry is noticed and recorded", ttl, c.Conversation.IdleTimeout))
 		}
 	default:

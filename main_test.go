@@ -382,6 +382,20 @@ func TestConfig(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+	t.Run("timer settings", func(t *testing.T) {
+		for _, tc := range []struct{ body, wantErr string }{
+			{"conversation:\n  idle_timeout: 20m\n", ""}, // the default reminder simply turns off
+			{"conversation:\n  idle_timeout: 1h\n  nudge_after: 2h\n", "nudge_after (2h0m0s) must be shorter than idle_timeout"},
+			{"conversation:\n  nudge_after: -1s\n", ""},
+			{"conversation:\n  sweep_every: -5s\n", "must be positive"},
+			{"store:\n  kind: redis\n  redis:\n    url: redis://127.0.0.1:1/0\nconversation:\n  idle_timeout: 72h\n", "session_ttl (48h0m0s) must be longer than conversation.idle_timeout"},
+		} {
+			_, err := loadConfig(write(tc.body), true)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("%q: err = %v, want %q", tc.body, err, tc.wantErr)
+			}
+		}
+	})
 	t.Run("guide value typo", func(t *testing.T) {
 		cfg, err := loadConfig(write("guides:\n  values:\n    whatsapp-icloud:\n      current_iso: \"18\"\n"), true)
 		if err != nil {

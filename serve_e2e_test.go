@@ -150,9 +150,16 @@ http:
 	client := &http.Client{Timeout: 5 * time.Second}
 	send := func(id, channel, text string) {
 		t.Helper()
-		code, err := postEvent(client, base, id, channel, text)
-		if err != nil || code != http.StatusOK {
-			t.Fatalf("event %s: %d %v", id, code, err)
+		// 503 until the adapter has connected (auth.test); Slack retries
+		// such deliveries, and so does this test.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			code, err := postEvent(client, base, id, channel, text)
+			if err == nil && code == http.StatusOK {
+				return
+			}
+			if time.Now().After(deadline) || code != http.StatusServiceUnavailable {
+				t.Fatalf("event %s: %d %v", id, code, err)
+			}
 		}
 	}
 

@@ -227,13 +227,19 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 		// resume an expired conversation.
 	case s.Done:
 		s.Reset(now)
-	case s.Guide != "" && now.Sub(s.Updated) > e.cfg.IdleTimeout:
+	case s.Guide != "" && now.Sub(s.Updated) >= e.cfg.IdleTimeout:
 		// Expired while no sweeper ran (or before it got there): record it
 		// now, and let the flow offer to resume.
-		outcomes = append(outcomes, e.expire(s, now))
+		o, err := e.expire(s, now)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		outcomes = append(outcomes, o)
 	}
 
-	wasNew := s.Guide == ""
+	// A conversation starts when the session had none, or when the flow
+	// began a new one (restart, start over): both reset Started.
+	wasNew, startedBefore := s.Guide == "", s.Started
 	t, err := e.respond(s, m)
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
@@ -251,7 +257,7 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	if err := e.save(ctx, s, outcomes); err != nil {
 		return Result{}, nil, err
 	}
-	if wasNew && s.Guide != "" {
+	if s.Guide != "" && (wasNew || !s.Started.Equal(startedBefore)) {
 		e.obs.Started(m.Platform, s.Guide)
 	}
 	e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", s.Guide, "step", s.Step)
@@ -267,14 +273,25 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 // hostile message must not take down every conversation in the process.
 // The session is then not saved, so nothing half-done persists.
 func (e *Engine) respond(s *Session, m Message) (t Turn, err error) {
+	err = e.guard(s, func() error {
+		var ferr error
+		t, ferr = e.flow.Respond(s, m)
+		return ferr
+	})
+	return t, err
+}
+
+// guard runs fn, one call into the flow for s, and turns a panic into an
+// error wrapping ErrFlowPanic, logged with its stack.
+func (e *Engine) guard(s *Session, fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			e.log.Error("the flow panicked; the message was not applied", "conversation", LogKey(s.Key),
+			e.log.Error("the flow panicked; nothing was changed", "conversation", LogKey(s.Key),
 				"guide", s.Guide, "step", s.Step, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = fmt.Errorf("%w: %v", ErrFlowPanic, p)
 		}
 	}()
-	return e.flow.Respond(s, m)
+	return fn()
 }
 
 // ErrFlowPanic is wrapped by Handle's error when the flow panicked.
@@ -282,10 +299,17 @@ var ErrFlowPanic = errors.New("flow panicked")
 
 // expire closes s as abandoned, keeping its place so that it can be
 // resumed, and returns the outcome record.
-func (e *Engine) expire(s *Session, now time.Time) Outcome {
-	o := e.flow.Outcome(s, OutcomeExpired, now)
+func (e *Engine) expire(s *Session, now time.Time) (Outcome, error) {
+	var o Outcome
+	err := e.guard(s, func() error {
+		o = e.flow.Outcome(s, OutcomeExpired, now)
+		return nil
+	})
+	if err != nil {
+		return o, err
+	}
 	s.Done, s.Outcome, s.Nudged = true, OutcomeExpired, false
-	return o
+	return o, nil
 }
 
 // schedule sets s.Due to the next time the sweeper must look at s.
@@ -359,12 +383,13 @@ func (e *Engine) handOff(ctx context.Context, h Handoff) Reply {
 		return Reply{Text: HandoffNotice, Done: true}
 	}
 	e.log.Error("posting the handoff failed", "conversation", LogKey(h.Key), "platform", platform, "err", err)
-	// Clear the mark only if it is still this handoff's (the person may
-	// have restarted meanwhile).
+	// Clear the mark only if it is still this handoff's: the person may
+	// have restarted (and escalated again) meanwhile. Quiet messages in
+	// between change Updated, never Started.
 	wctx := context.WithoutCancel(ctx)
 	cerr := e.locked(wctx, h.Key, func() error {
 		s, err := e.load(wctx, h.Key)
-		if err != nil || s == nil || !s.HandedOff || !s.Updated.Equal(h.At) {
+		if err != nil || s == nil || !s.HandedOff || !s.Started.Equal(h.Started) {
 			return err
 		}
 		s.HandedOff = false
@@ -469,12 +494,17 @@ func (e *Engine) Current(ctx context.Context, a Address) (Result, error) {
 		return listening, nil
 	case s.Done:
 		return Result{}, nil
-	case e.now().Sub(s.Updated) > e.cfg.IdleTimeout:
+	case e.now().Sub(s.Updated) >= e.cfg.IdleTimeout:
 		// Expired, not yet swept: the next message offers to resume.
 		listening.Done, listening.Outcome = true, OutcomeExpired
 		return listening, nil
 	}
-	replies, err := e.flow.Current(s)
+	var replies []Reply
+	err = e.guard(s, func() error {
+		var ferr error
+		replies, ferr = e.flow.Current(s)
+		return ferr
+	})
 	if err != nil {
 		return Result{}, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
 	}

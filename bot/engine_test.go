@@ -63,7 +63,7 @@ func (f *countingFlow) Respond(s *Session, m Message) (Turn, error) {
 		return Turn{
 			Replies:  []Reply{{Text: "summary", Done: true}},
 			Outcomes: []Outcome{f.Outcome(s, OutcomeEscalated, m.Time)},
-			Handoff:  &Handoff{Key: s.Key, Address: s.Address, Guide: s.Guide, Summary: "count " + s.Answers["count"], At: m.Time},
+			Handoff:  &Handoff{Key: s.Key, Address: s.Address, Guide: s.Guide, Summary: "count " + s.Answers["count"], Started: s.Started, At: m.Time},
 		}, nil
 	}
 	return Turn{Replies: []Reply{{Text: fmt.Sprintf("count %d", count+1)}}}, nil

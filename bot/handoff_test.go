@@ -345,3 +345,56 @@ func TestCurrentSaysWhenTheBotStillListens(t *testing.T) {
 	}
 	check(carol, true, 0) // swept: still resumable
 }
+
+// gatePoster fails every attempt; the first attempt waits until release is closed.
+type gatePoster struct {
+	entered chan struct{}
+	release chan struct{}
+	calls   int
+}
+
+func (p *gatePoster) PostHandoff(ctx context.Context, h Handoff) error {
+	p.calls++
+	if p.calls == 1 {
+		close(p.entered)
+		<-p.release
+	}
+	return errors.New("support channel unreachable")
+}
+
+// TestFailedHandoffWithAQuietMessageMeanwhileDoesNotStrand: a message that
+// arrives while the handoff is still being posted (a quiet turn, saved)
+// must not stop a failed handoff from being cleared; the person was told
+// to message again, so they must be answered. (Found in review: the mark
+// was matched on Updated, which the quiet turn moved.)
+func TestFailedHandoffWithAQuietMessageMeanwhileDoesNotStrand(t *testing.T) {
+	ctx := context.Background()
+	p := &gatePoster{entered: make(chan struct{}), release: make(chan struct{})}
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
+	e.SetHandoffPoster("test", p)
+	if _, err := e.Handle(ctx, Message{Address: alice, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Result)
+	go func() {
+		res, err := e.Handle(ctx, Message{Address: alice, Text: "escalate"})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	<-p.entered
+	// The person says "thanks" while the post is in flight: quiet turn, saved.
+	if res, err := e.Handle(ctx, Message{Address: alice, Text: "thanks"}); err != nil || len(res.Replies) != 0 {
+		t.Fatalf("quiet turn: %+v %v", res, err)
+	}
+	close(p.release)
+	res := <-done
+	if got := texts(res.Replies); got[len(got)-1] != HandoffFailedNotice {
+		t.Fatalf("want failure notice, got %q", got)
+	}
+	res, err := e.Handle(ctx, Message{Address: alice, Text: "hello"})
+	if err != nil || len(res.Replies) == 0 {
+		t.Errorf("after being told the handoff failed and to message later, 'hello' got %q, %v: person stranded in silence", texts(res.Replies), err)
+	}
+}

@@ -76,7 +76,9 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 		s, err := e.load(ctx, key)
 		if err == nil && s == nil {
 			// The store forgot the session (TTL) but not its timer.
-			return e.store.Delete(ctx, key)
+			dctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+			defer cancel()
+			return e.store.Delete(dctx, key)
 		}
 		if err != nil || s.Due.IsZero() || s.Due.After(now) {
 			// Gone, or another replica already handled it.
@@ -89,7 +91,11 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 		case s.Done || s.Guide == "":
 			// Nothing pending: just clear the timer.
 		case idle >= e.cfg.IdleTimeout:
-			outcomes = append(outcomes, e.expire(s, now))
+			o, err := e.expire(s, now)
+			if err != nil {
+				return err
+			}
+			outcomes = append(outcomes, o)
 			kind, notice = "expired", fmt.Sprintf(ExpiredNoticeFormat, humanDuration(e.cfg.IdleTimeout))
 		case !s.Nudged && e.cfg.NudgeAfter > 0 && idle >= e.cfg.NudgeAfter:
 			s.Nudged = true

@@ -503,13 +503,14 @@ func TestComingBackAfterExpiry(t *testing.T) {
 		offered  bool // the offer is still open
 	}{
 		{"typed answer resumes", []bot.Message{{Text: "3 GB"}}, "free_space", "Welcome back!", false},
-		{"a bare number is no size: it picks the offer's first option", []bot.Message{{Text: "1"}}, "backup_size", "pick up where we stopped", false},
+		{"a bare number is no size and no answer to an offer not yet shown", []bot.Message{{Text: "2"}}, "backup_size", "Shall we pick up there", true},
 		{"click on the waiting question resumes", []bot.Message{{Choice: "where", Step: "backup_size"}}, "backup_size", "Welcome back!", false},
 		{"anything else gets the offer", []bot.Message{{Text: "my backup still fails"}}, "backup_size", "Shall we pick up there", true},
 		{"then 1 resumes", []bot.Message{{Text: "hello"}, {Text: "1"}}, "backup_size", "pick up where we stopped", false},
 		{"then 2 starts over", []bot.Message{{Text: "hello"}, {Text: "2"}}, "icloud_access", "starting over", false},
 		{"then the resume button", []bot.Message{{Text: "hello"}, {Choice: ChoiceResume, Step: "backup_size"}}, "backup_size", "pick up where we stopped", false},
-		{"then an answer still works", []bot.Message{{Text: "hello"}, {Text: "5 GB"}}, "backup_size", "Shall we pick up there", true},
+		{"once the offer is shown, a typed answer gets the offer again", []bot.Message{{Text: "hello"}, {Text: "5 GB"}}, "backup_size", "Shall we pick up there", true},
+		{"a click from another guide version gets the offer", []bot.Message{{Choice: "where", Step: "backup_size", GuideVersion: "0"}}, "backup_size", "Shall we pick up there", true},
 		{"restart command", []bot.Message{{Text: "restart"}}, "icloud_access", "starting over", false},
 		// On a multiple-choice question a number answers it, before the offer.
 		{"option number answers a choice question", []bot.Message{{Text: "1"}}, "", "Welcome back!", false},
@@ -553,6 +554,11 @@ func TestEscalationCarriesAHandoffAndHandedOffStaysQuiet(t *testing.T) {
 		if err != nil || len(turn.Replies) != 0 || !s.HandedOff {
 			t.Errorf("%q while handed off: %q, %v; want silence", text, allText(turn), err)
 		}
+	}
+	// A click on an old offer's "Start over" button does not end it; only
+	// the typed command does. (Found in review.)
+	if _, err := r.Respond(s, bot.Message{Choice: ChoiceStartOver, Step: "backup_size"}); err != nil || !s.HandedOff {
+		t.Errorf("an old Start over click ended the handoff (now at %s), %v", s.Step, err)
 	}
 	turn, err := r.Respond(s, bot.Message{Text: "start over"})
 	if err != nil || s.HandedOff || s.Done || s.Step != "icloud_access" {

@@ -215,11 +215,10 @@ var resumeOptions = []answer.Option{
 // conversation before calling Respond.
 func (t *turn) afterEnd(m bot.Message, norm string) (bot.Turn, error) {
 	s := t.s
-	restart := m.Choice == ChoiceStartOver
-	if m.Choice == "" {
-		cmd, ok := answer.ParseCommand(norm)
-		restart = ok && cmd == answer.Restart
-	}
+	// Only the typed command restarts: a click on an old offer's "Start
+	// over" must not end a handoff staff are working on.
+	cmd, isCmd := answer.ParseCommand(norm)
+	restart := m.Choice == "" && isCmd && cmd == answer.Restart
 	if s.HandedOff && !restart {
 		// Staff have this conversation; anything the bot said now would
 		// talk over them.
@@ -265,15 +264,17 @@ func (t *turn) resumeOffer(m bot.Message, norm string, first bool) (bot.Turn, er
 				s.Offer = ""
 				return t.command(cmd, cs)
 			}
-		} else if first && answers(cs, m, norm) {
+		} else if first && answers(cs, s.GuideVersion, m, norm) {
 			// Before the offer is shown, a valid answer to the question
-			// we stopped at ("2", "yes", "3 GB") means resuming.
+			// we stopped at ("1", "yes", "3 GB") means resuming.
 			choice = "answer"
-		} else if id, ok := answer.MatchChoice(norm, resumeOptions); ok {
+		} else if id, ok := answer.MatchChoice(norm, resumeOptions); ok && (!first || !isNumber(norm)) {
+			// Before the offer is shown, a bare number ("2", meaning
+			// 2 GB) is not an answer to it: show the offer.
 			choice = id
 		}
 	}
-	if choice == "" && m.Choice != "" && answers(cs, m, norm) {
+	if choice == "" && m.Choice != "" && answers(cs, s.GuideVersion, m, norm) {
 		choice = "answer" // a click on the question we stopped at
 	}
 	switch choice {
@@ -304,11 +305,24 @@ func (t *turn) offer(cs *compiledStep) bot.Reply {
 	}
 }
 
-// answers reports whether m is a valid answer to the question cs, without
-// applying it.
-func answers(cs *compiledStep, m bot.Message, norm string) bool {
+// isNumber reports whether norm is only digits.
+func isNumber(norm string) bool {
+	if norm == "" {
+		return false
+	}
+	for i := 0; i < len(norm); i++ {
+		if norm[i] < '0' || norm[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// answers reports whether m is a valid answer to the question cs (of the
+// session's guide version), without applying it.
+func answers(cs *compiledStep, version string, m bot.Message, norm string) bool {
 	if m.Choice != "" {
-		if m.Step != "" && m.Step != cs.ID {
+		if m.Step != "" && m.Step != cs.ID || m.GuideVersion != "" && m.GuideVersion != version {
 			return false
 		}
 		switch cs.Kind {

@@ -337,6 +337,27 @@ func reindexDue(tx *bbolt.Tx, key []byte, old, next time.Time) error {
 	return nil
 }
 
+// dropDueEntries deletes every due index entry of key.
+func dropDueEntries(tx *bbolt.Tx, key []byte) error {
+	db, err := bucket(tx, dueBucket)
+	if err != nil {
+		return err
+	}
+	var stale [][]byte
+	c := db.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(k) >= 8 && string(k[8:]) == string(key) {
+			stale = append(stale, append([]byte(nil), k...))
+		}
+	}
+	for _, k := range stale {
+		if err := db.Delete(k); err != nil {
+			return fmt.Errorf("boltstore: due index of %s: %w", bot.LogKey(string(key)), err)
+		}
+	}
+	return nil
+}
+
 // dueChunk is how many due keys Due reads per read transaction.
 const dueChunk = 256
 
@@ -369,11 +390,14 @@ func (st *Store) Due(ctx context.Context, now time.Time, fn func(key string) err
 				k, _ = c.Next()
 			}
 			for ; k != nil && len(keys) < dueChunk; k, _ = c.Next() {
-				if len(k) < 8 || binary.BigEndian.Uint64(k[:8]) > limit {
+				last = append(last[:0], k...)
+				if len(k) < 8 {
+					continue // not an entry this code writes; skip it
+				}
+				if binary.BigEndian.Uint64(k[:8]) > limit {
 					break
 				}
 				keys = append(keys, string(k[8:]))
-				last = append(last[:0], k...)
 			}
 			return nil
 		})
@@ -410,14 +434,19 @@ func (st *Store) Delete(ctx context.Context, key string) error {
 			return err
 		}
 		k := []byte(key)
-		if v := b.Get(k); v != nil {
-			// A record that cannot be decoded is deleted all the same
-			// (that is how a corrupt record is cleared); its index entry,
-			// if any, then points at nothing and Due's caller skips it.
-			if h, err := storedHead(k, v); err == nil {
-				if err := reindexDue(tx, k, h.Due, time.Time{}); err != nil {
-					return err
-				}
+		h, err := storedHead(k, b.Get(k))
+		switch {
+		case err == nil && !h.Due.IsZero():
+			if err := reindexDue(tx, k, h.Due, time.Time{}); err != nil {
+				return err
+			}
+		case err != nil || b.Get(k) == nil:
+			// A corrupt record is deleted all the same (that is how one
+			// is cleared), and a missing one may have left an index entry
+			// (the engine deletes keys the index lists but the store
+			// lacks): find the entry by scanning. Rare, so a scan is fine.
+			if err := dropDueEntries(tx, k); err != nil {
+				return err
 			}
 		}
 		return b.Delete(k)

@@ -467,3 +467,29 @@ func TestTimersSurviveReopen(t *testing.T) {
 		t.Errorf("outcomes %v, want one expired", kinds)
 	}
 }
+
+// TestDeleteClearsTheDueEntryOfACorruptRecord: a record that cannot be
+// decoded still has its due index entry removed when it is deleted (else
+// the sweeper would list it forever). Found in review.
+func TestDeleteClearsTheDueEntryOfACorruptRecord(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t)
+	defer st.Close()
+	due := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.Save(ctx, &bot.Session{Key: "k", Started: due, Updated: due, Due: due}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(sessionsBucket).Put([]byte("k"), []byte("{corrupt")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := st.Due(ctx, due.Add(time.Hour), func(string) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("Due still lists %d entry for a deleted key after Delete: stale forever", n)
+	}
+}

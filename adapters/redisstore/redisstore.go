@@ -41,12 +41,15 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// DefaultSessionTTL is Config.SessionTTL's default.
+const DefaultSessionTTL = 48 * time.Hour
+
 func (c Config) withDefaults() Config {
 	if c.Prefix == "" {
 		c.Prefix = "troubleshooter:"
 	}
 	if c.SessionTTL <= 0 {
-		c.SessionTTL = 48 * time.Hour
+		c.SessionTTL = DefaultSessionTTL
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = time.Second
@@ -217,40 +220,43 @@ func (st *Store) Delete(ctx context.Context, key string) error {
 const duePage = 256
 
 // Due implements bot.Store from a sorted set scored by Session.Due in
-// milliseconds. A session that Redis expired by TTL leaves its entry
-// behind until the caller Deletes the key (the engine does when it finds
-// no session).
+// milliseconds. It lists every due key first, then calls fn, so that fn
+// (or another replica) clearing timers cannot make the listing skip keys.
+// A session that Redis expired by TTL leaves its entry behind until the
+// caller Deletes the key (the engine does when it finds no session).
 func (st *Store) Due(ctx context.Context, now time.Time, fn func(key string) error) error {
 	if err := st.check(ctx); err != nil {
 		return err
 	}
-	// Continue from the last score read, as Outcomes does, so entries
-	// moved by fn cannot shift a page.
-	min, max := "-inf", strconv.FormatInt(now.UnixMilli(), 10)
-	var sameScore int64
+	max := strconv.FormatInt(now.UnixMilli(), 10)
+	var keys []string
 	for {
-		page, err := st.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
-			Key: st.due, Start: min, Stop: max, ByScore: true, Offset: sameScore, Count: duePage,
+		// Pages are read before fn runs. Another replica clearing timers
+		// between two pages can still shift the offset and hide a key
+		// from this listing; the next sweep finds it. A key listed twice
+		// is called once.
+		page, err := st.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+			Key: st.due, Start: "-inf", Stop: max, ByScore: true, Offset: int64(len(keys)), Count: duePage,
 		}).Result()
 		if err != nil {
 			return fmt.Errorf("redis due: %w", err)
 		}
-		for _, z := range page {
-			score := strconv.FormatInt(int64(z.Score), 10)
-			if score == min {
-				sameScore++
-			} else {
-				min, sameScore = score, 1
-			}
-			key, _ := z.Member.(string)
-			if err := fn(key); err != nil {
-				return err
-			}
-		}
+		keys = append(keys, page...)
 		if len(page) < duePage {
-			return nil
+			break
 		}
 	}
+	seen := make(map[string]bool, len(keys))
+	for _, key := range keys {
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if err := fn(key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // outcomePage is how many records Outcomes reads per round trip.
