@@ -77,6 +77,10 @@ type EngineConfig struct {
 	// SweepEvery is how often RunSweeper looks for due nudges and
 	// expiries. Default 30s.
 	SweepEvery time.Duration `yaml:"sweep_every"`
+	// HandoffTimeout releases a handed-over conversation that staff never
+	// closed after this long without messages in it, so that the person
+	// is answered again. Default 72h; negative never releases.
+	HandoffTimeout time.Duration `yaml:"handoff_timeout"`
 	// StoreTimeout bounds each store operation. Default 5s.
 	StoreTimeout time.Duration `yaml:"store_timeout"`
 	// LeaseTTL bounds how long a replica that stalls or crashes mid-turn
@@ -103,6 +107,9 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	}
 	if c.SweepEvery <= 0 {
 		c.SweepEvery = 30 * time.Second
+	}
+	if c.HandoffTimeout == 0 {
+		c.HandoffTimeout = 72 * time.Hour
 	}
 	return c
 }
@@ -250,7 +257,8 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	outcomes = append(outcomes, t.Outcomes...)
 	poster := e.posters[m.Platform]
 	if t.Handoff != nil && poster != nil {
-		s.HandedOff = true
+		h := *t.Handoff
+		s.HandedOff, s.PendingHandoff = true, &h
 	}
 	e.schedule(s)
 
@@ -263,7 +271,7 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", s.Guide, "step", s.Step)
 	e.ended(key, outcomes)
 	var handoff *Handoff
-	if s.HandedOff && t.Handoff != nil {
+	if s.PendingHandoff != nil && t.Handoff != nil {
 		handoff = t.Handoff
 	}
 	return Result{Replies: t.Replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, handoff, nil
@@ -312,9 +320,22 @@ func (e *Engine) expire(s *Session, now time.Time) (Outcome, error) {
 	return o, nil
 }
 
+// handoffRetryAfter is when the sweeper takes over posting a handoff that
+// is still pending: well after the escalating turn's own attempts end, so
+// that both never post it.
+const handoffRetryAfter = time.Minute
+
+// handoffGiveUp is how long the sweeper keeps retrying a pending handoff
+// before telling the person it could not reach staff.
+const handoffGiveUp = time.Hour
+
 // schedule sets s.Due to the next time the sweeper must look at s.
 func (e *Engine) schedule(s *Session) {
 	switch {
+	case s.PendingHandoff != nil:
+		s.Due = e.now().Add(handoffRetryAfter)
+	case s.HandedOff && e.cfg.HandoffTimeout > 0:
+		s.Due = s.Updated.Add(e.cfg.HandoffTimeout)
 	case s.Done || s.Guide == "":
 		s.Due = time.Time{}
 	case !s.Nudged && e.cfg.NudgeAfter > 0:
@@ -356,14 +377,28 @@ func (e *Engine) ended(key string, outcomes []Outcome) {
 const handoffAttempts = 3
 
 // handOff posts h to the platform's support channel, after the
-// conversation (marked handed off) was saved, and returns what to tell the
-// person. When every attempt fails, the person is told so and the mark is
-// cleared, so that they are not left waiting for nobody.
+// conversation (marked handed off, with h pending) was saved, and returns
+// what to tell the person. When every attempt fails, the person is told so
+// and the mark is cleared, so that they are not left waiting for nobody.
 func (e *Engine) handOff(ctx context.Context, h Handoff) Reply {
+	err := e.postHandoff(ctx, h, handoffAttempts)
+	if err == nil {
+		return Reply{Text: HandoffNotice, Done: true}
+	}
+	e.settleHandoff(ctx, h, false)
+	return Reply{Text: HandoffFailedNotice, Done: true}
+}
+
+// postHandoff posts h, trying up to attempts times, and reports the result
+// to the observer and the log.
+func (e *Engine) postHandoff(ctx context.Context, h Handoff, attempts int) error {
 	platform := h.Address.Platform
 	poster := e.posters[platform]
+	if poster == nil {
+		return fmt.Errorf("no support channel for %s", platform)
+	}
 	var err error
-	for attempt := range handoffAttempts {
+	for attempt := range attempts {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
@@ -378,28 +413,38 @@ func (e *Engine) handOff(ctx context.Context, h Handoff) Reply {
 		}
 	}
 	e.obs.Handoff(platform, err)
-	if err == nil {
-		e.log.Info("handed over to support", "conversation", LogKey(h.Key), "platform", platform, "guide", h.Guide)
-		return Reply{Text: HandoffNotice, Done: true}
+	if err != nil {
+		e.log.Error("posting the handoff failed", "conversation", LogKey(h.Key), "platform", platform, "err", err)
+		return err
 	}
-	e.log.Error("posting the handoff failed", "conversation", LogKey(h.Key), "platform", platform, "err", err)
-	// Clear the mark only if it is still this handoff's: the person may
-	// have restarted (and escalated again) meanwhile. Quiet messages in
-	// between change Updated, never Started.
+	e.log.Info("handed over to support", "conversation", LogKey(h.Key), "platform", platform, "guide", h.Guide)
+	e.settleHandoff(ctx, h, true)
+	return nil
+}
+
+// settleHandoff records the end of posting h: posted, it is no longer
+// pending; failed, the conversation is no longer handed off. Either only
+// if the session still holds this handoff: the person may have restarted
+// (and escalated again) meanwhile; quiet messages change Updated, never
+// Started. A failure to save is logged: posted, the sweeper may post it
+// again later (staff see it twice); failed, the person can still restart.
+func (e *Engine) settleHandoff(ctx context.Context, h Handoff, posted bool) {
 	wctx := context.WithoutCancel(ctx)
-	cerr := e.locked(wctx, h.Key, func() error {
+	err := e.locked(wctx, h.Key, func() error {
 		s, err := e.load(wctx, h.Key)
-		if err != nil || s == nil || !s.HandedOff || !s.Started.Equal(h.Started) {
+		if err != nil || s == nil || s.PendingHandoff == nil || !s.Started.Equal(h.Started) {
 			return err
 		}
-		s.HandedOff = false
+		s.PendingHandoff = nil
+		if !posted {
+			s.HandedOff = false
+		}
+		e.schedule(s)
 		return e.save(wctx, s, nil)
 	})
-	if cerr != nil {
-		// The person is still told; a restart command clears it.
-		e.log.Error("clearing the failed handoff", "conversation", LogKey(h.Key), "err", cerr)
+	if err != nil {
+		e.log.Error("recording the handoff's result", "conversation", LogKey(h.Key), "posted", posted, "err", err)
 	}
-	return Reply{Text: HandoffFailedNotice, Done: true}
 }
 
 // CloseHandoff implements HandoffCloser: staff closed the handoff of the
@@ -413,7 +458,7 @@ func (e *Engine) CloseHandoff(ctx context.Context, a Address) ([]Reply, bool, er
 			closed = false
 			return err
 		}
-		s.HandedOff = false
+		s.HandedOff, s.PendingHandoff = false, nil
 		s.Updated = e.now()
 		e.schedule(s)
 		if err := e.save(ctx, s, nil); err != nil {

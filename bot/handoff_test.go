@@ -398,3 +398,111 @@ func TestFailedHandoffWithAQuietMessageMeanwhileDoesNotStrand(t *testing.T) {
 		t.Errorf("after being told the handoff failed and to message later, 'hello' got %q, %v: person stranded in silence", texts(res.Replies), err)
 	}
 }
+
+// crashedMidHandoff saves alice's session as a process that died between
+// saving the escalation and posting the handoff leaves it.
+func crashedMidHandoff(t *testing.T, store Store, at time.Time) {
+	t.Helper()
+	h := Handoff{Key: alice.Key(), Address: alice, Guide: "g", Summary: "count 2", Started: at.Add(-time.Minute), At: at}
+	s := &Session{Key: alice.Key(), Address: alice, Guide: "g", GuideVersion: "1", Step: "count",
+		Started: h.Started, Updated: at, Done: true, Outcome: OutcomeEscalated,
+		HandedOff: true, PendingHandoff: &h, Due: at.Add(handoffRetryAfter)}
+	if err := store.Save(context.Background(), s, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPendingHandoffIsPostedOnceAfterACrash(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	crashedMidHandoff(t, store, clock.Now())
+	poster := &recordingPoster{}
+	var engines []*Engine
+	for range 3 { // replicas, after the restart
+		e := NewEngine(store, &countingFlow{}, EngineConfig{}, nil)
+		e.SetClock(clock.Now)
+		e.SetHandoffPoster("test", poster)
+		engines = append(engines, e)
+	}
+	if st, _ := engines[0].Sweep(ctx); st.Handoffs != 0 {
+		t.Fatalf("posted before the retry time: %+v", st)
+	}
+	clock.Advance(2 * time.Minute)
+	var wg sync.WaitGroup
+	for _, e := range engines {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = e.Sweep(ctx) }()
+	}
+	wg.Wait()
+	clock.Advance(5 * time.Minute)
+	if _, err := engines[0].Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(poster.handoffs) != 1 || poster.handoffs[0].Summary != "count 2" {
+		t.Fatalf("%d handoffs posted by %d sweeping replicas, want exactly 1", len(poster.handoffs), len(engines))
+	}
+	s, err := store.Load(ctx, alice.Key())
+	if err != nil || s.PendingHandoff != nil || !s.HandedOff {
+		t.Errorf("after posting: pending %+v, handed off %v, %v; want posted and still with staff", s.PendingHandoff, s.HandedOff, err)
+	}
+	t.Logf("pending handoff after a crash: %d replicas sweeping, %d post", len(engines), len(poster.handoffs))
+}
+
+func TestPendingHandoffGivesUpAfterAnHour(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	crashedMidHandoff(t, store, clock.Now())
+	poster := &recordingPoster{failures: 1 << 20} // the support channel is gone
+	e := NewEngine(store, &countingFlow{}, EngineConfig{}, nil)
+	e.SetClock(clock.Now)
+	e.SetHandoffPoster("test", poster)
+	e.SetSender("test", poster)
+	for range 70 { // a sweep every minute for 70 minutes
+		clock.Advance(time.Minute)
+		if _, err := e.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := poster.sentTexts(); len(got) != 1 || got[0] != "alice: "+HandoffFailedNotice {
+		t.Errorf("sent %q, want the handoff failure notice once", got)
+	}
+	res, err := e.Handle(ctx, Message{Address: alice, Text: "hello"})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
+		t.Errorf("after giving up, a message = %q, %v; want an answer", texts(res.Replies), err)
+	}
+}
+
+func TestForgottenHandoffIsReleased(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	e := NewEngine(store, &countingFlow{}, EngineConfig{HandoffTimeout: 48 * time.Hour}, nil)
+	e.SetClock(clock.Now)
+	e.SetHandoffPoster("test", &recordingPoster{})
+	for _, text := range []string{"hi", "escalate"} {
+		if _, err := e.Handle(ctx, Message{Address: alice, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(47 * time.Hour)
+	if st, _ := e.Sweep(ctx); st.Released != 0 {
+		t.Fatalf("released early: %+v", st)
+	}
+	if res, _ := e.Handle(ctx, Message{Address: alice, Text: "still waiting"}); len(res.Replies) != 0 {
+		t.Fatalf("answered while with staff: %q", texts(res.Replies))
+	}
+	clock.Advance(47 * time.Hour) // the message above restarted the clock
+	if st, _ := e.Sweep(ctx); st.Released != 0 {
+		t.Fatalf("released 47h after the last message: %+v", st)
+	}
+	clock.Advance(2 * time.Hour)
+	if st, _ := e.Sweep(ctx); st.Released != 1 {
+		t.Fatalf("not released 49h after the last message: %+v", st)
+	}
+	res, err := e.Handle(ctx, Message{Address: alice, Text: "hello?"})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
+		t.Errorf("after release, a message = %q, %v; want a fresh start", texts(res.Replies), err)
+	}
+}

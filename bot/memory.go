@@ -271,6 +271,10 @@ func cloneSession(s *Session) *Session {
 	c.Started = s.Started.Round(0)
 	c.Updated = s.Updated.Round(0)
 	c.Due = s.Due.Round(0)
+	if s.PendingHandoff != nil {
+		h := *s.PendingHandoff
+		c.PendingHandoff = &h
+	}
 	return &c
 }
 

@@ -50,6 +50,10 @@ type Session struct {
 	// HandedOff is set while an escalated conversation waits for staff:
 	// the bot stays quiet until staff close it or the person restarts.
 	HandedOff bool `json:"handed_off,omitempty"`
+	// PendingHandoff is the handoff still to be posted to staff: set with
+	// HandedOff in the escalating turn's save and cleared once posted, so
+	// that a crash in between leaves it for the sweeper to post.
+	PendingHandoff *Handoff `json:"pending_handoff,omitempty"`
 	// Offer names a question the flow asked outside the guide that the
 	// conversation now waits on ("resume": pick up after an expiry, or
 	// start over); "" when it waits on its step.

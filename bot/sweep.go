@@ -18,9 +18,11 @@ const (
 
 // SweepStats counts what one sweep did.
 type SweepStats struct {
-	Nudged  int // reminders sent (or due, where no sender exists)
-	Expired int // conversations closed as abandoned
-	Failed  int // sessions that could not be handled this time
+	Nudged   int // reminders sent (or due, where no sender exists)
+	Expired  int // conversations closed as abandoned
+	Handoffs int // pending handoffs posted (after a crash or outage)
+	Released int // handoffs staff never closed, released after HandoffTimeout
+	Failed   int // sessions that could not be handled this time
 }
 
 // Sweep handles every session whose timer is due at the engine's clock:
@@ -67,12 +69,13 @@ var errSweepBatchFull = errors.New("sweep batch full")
 // sweepOne applies the due timer of one session and sends its notice.
 func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *SweepStats) error {
 	var (
-		notice string
-		kind   string
-		to     Address
+		notice  string
+		kind    string
+		to      Address
+		handoff *Handoff
 	)
 	err := e.locked(ctx, key, func() error {
-		notice, kind = "", ""
+		notice, kind, handoff = "", "", nil
 		s, err := e.load(ctx, key)
 		if err == nil && s == nil {
 			// The store forgot the session (TTL) but not its timer.
@@ -88,6 +91,20 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 		var outcomes []Outcome
 		idle := now.Sub(s.Updated)
 		switch {
+		case s.PendingHandoff != nil && now.Sub(s.PendingHandoff.At) >= handoffGiveUp:
+			// Staff could not be reached for an hour: say so, and answer
+			// the person again.
+			s.HandedOff, s.PendingHandoff = false, nil
+			kind, notice = "handoff_failed", HandoffFailedNotice
+		case s.PendingHandoff != nil:
+			// Escalated, saved, never posted (a crash, or the support
+			// channel was down): claim it (schedule moves Due on, so
+			// other replicas leave it) and post it after the lock.
+			h := *s.PendingHandoff
+			handoff = &h
+		case s.HandedOff && e.cfg.HandoffTimeout > 0 && idle >= e.cfg.HandoffTimeout:
+			s.HandedOff = false
+			kind = "released"
 		case s.Done || s.Guide == "":
 			// Nothing pending: just clear the timer.
 		case idle >= e.cfg.IdleTimeout:
@@ -108,14 +125,27 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 		e.ended(key, outcomes)
 		return nil
 	})
-	if err != nil || notice == "" {
+	if err != nil {
 		return err
+	}
+	if handoff != nil {
+		if err := e.postHandoff(ctx, *handoff, 1); err != nil {
+			return err // tried again next time Due comes round
+		}
+		st.Handoffs++
+		return nil
 	}
 	switch kind {
 	case "expired":
 		st.Expired++
 	case "nudge":
 		st.Nudged++
+	case "released":
+		st.Released++
+		e.log.Info("handoff released after the handoff timeout", "conversation", LogKey(key), "platform", to.Platform)
+	}
+	if notice == "" {
+		return nil
 	}
 	sender := e.senders[to.Platform]
 	if sender == nil {

@@ -131,8 +131,12 @@ func fullSession(key string) *bot.Session {
 		Done:      true,
 		Outcome:   bot.OutcomeResolved,
 		HandedOff: true,
-		Nudged:    true,
-		Due:       base.Add(time.Hour + 5),
+		PendingHandoff: &bot.Handoff{
+			Key: key, Address: bot.Address{Platform: "slack", User: "U03"}, Guide: "printer", GuideTitle: "Printer",
+			Summary: "**Answers**\n- model: LaserJet 4", Started: base, At: base.Add(time.Minute),
+		},
+		Nudged: true,
+		Due:    base.Add(time.Hour + 5),
 	}
 }
 
@@ -178,7 +182,21 @@ func diffSession(got, want *bot.Session) string {
 	if !slices.Equal(got.Events, want.Events) {
 		diffs = append(diffs, fmt.Sprintf("Events = %q, want %q", got.Events, want.Events))
 	}
+	switch gh, wh := got.PendingHandoff, want.PendingHandoff; {
+	case (gh == nil) != (wh == nil):
+		diffs = append(diffs, fmt.Sprintf("PendingHandoff = %+v, want %+v", gh, wh))
+	case gh != nil:
+		if !gh.Started.Equal(wh.Started) || !gh.At.Equal(wh.At) {
+			diffs = append(diffs, fmt.Sprintf("PendingHandoff times = %v %v, want %v %v", gh.Started, gh.At, wh.Started, wh.At))
+		}
+		g, w := *gh, *wh
+		g.Started, w.Started, g.At, w.At = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if g != w {
+			diffs = append(diffs, fmt.Sprintf("PendingHandoff = %+v, want %+v", g, w))
+		}
+	}
 	g, w := *got, *want
+	g.PendingHandoff, w.PendingHandoff = nil, nil
 	g.Started, w.Started = time.Time{}, time.Time{}
 	g.Updated, w.Updated = time.Time{}, time.Time{}
 	g.Due, w.Due = time.Time{}, time.Time{}
