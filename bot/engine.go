@@ -378,20 +378,25 @@ const handoffAttempts = 3
 
 // handOff posts h to the platform's support channel, after the
 // conversation (marked handed off, with h pending) was saved, and returns
-// what to tell the person. When every attempt fails, the person is told so
-// and the mark is cleared, so that they are not left waiting for nobody.
+// what to tell the person. When the attempts here fail, h stays pending:
+// the sweeper keeps trying (a platform's rate-limit pause can outlast
+// them), and tells the person if staff cannot be reached for an hour.
 func (e *Engine) handOff(ctx context.Context, h Handoff) Reply {
-	err := e.postHandoff(ctx, h, handoffAttempts)
-	if err == nil {
-		return Reply{Text: HandoffNotice, Done: true}
+	if err := e.postHandoff(ctx, h, handoffAttempts, e.cfg.StoreTimeout); err != nil {
+		return Reply{Text: HandoffDelayedNotice, Done: true}
 	}
-	e.settleHandoff(ctx, h, false)
-	return Reply{Text: HandoffFailedNotice, Done: true}
+	return Reply{Text: HandoffNotice, Done: true}
 }
 
-// postHandoff posts h, trying up to attempts times, and reports the result
-// to the observer and the log.
-func (e *Engine) postHandoff(ctx context.Context, h Handoff, attempts int) error {
+// handoffSweepTimeout bounds one posting attempt from the sweeper: longer
+// than the longest rate-limit pause adapters honour (30 s), so a pause
+// delays a handoff instead of failing it.
+const handoffSweepTimeout = 35 * time.Second
+
+// postHandoff posts h, trying up to attempts times with each attempt
+// bounded by timeout, and reports the result to the observer and the log.
+// Once posted, h is no longer pending.
+func (e *Engine) postHandoff(ctx context.Context, h Handoff, attempts int, timeout time.Duration) error {
 	platform := h.Address.Platform
 	poster := e.posters[platform]
 	if poster == nil {
@@ -405,7 +410,7 @@ func (e *Engine) postHandoff(ctx context.Context, h Handoff, attempts int) error
 			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 			}
 		}
-		pctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		pctx, cancel := context.WithTimeout(ctx, timeout)
 		err = poster.PostHandoff(pctx, h)
 		cancel()
 		if err == nil || ctx.Err() != nil {
@@ -418,17 +423,16 @@ func (e *Engine) postHandoff(ctx context.Context, h Handoff, attempts int) error
 		return err
 	}
 	e.log.Info("handed over to support", "conversation", LogKey(h.Key), "platform", platform, "guide", h.Guide)
-	e.settleHandoff(ctx, h, true)
+	e.handoffPosted(ctx, h)
 	return nil
 }
 
-// settleHandoff records the end of posting h: posted, it is no longer
-// pending; failed, the conversation is no longer handed off. Either only
-// if the session still holds this handoff: the person may have restarted
-// (and escalated again) meanwhile; quiet messages change Updated, never
-// Started. A failure to save is logged: posted, the sweeper may post it
-// again later (staff see it twice); failed, the person can still restart.
-func (e *Engine) settleHandoff(ctx context.Context, h Handoff, posted bool) {
+// handoffPosted records that h was posted: it is no longer pending, if
+// the session still holds it (the person may have restarted, and
+// escalated again, meanwhile; quiet messages change Updated, never
+// Started). A failure to save is logged: the sweeper may then post h again
+// later, and staff see it twice, which beats never.
+func (e *Engine) handoffPosted(ctx context.Context, h Handoff) {
 	wctx := context.WithoutCancel(ctx)
 	err := e.locked(wctx, h.Key, func() error {
 		s, err := e.load(wctx, h.Key)
@@ -436,14 +440,11 @@ func (e *Engine) settleHandoff(ctx context.Context, h Handoff, posted bool) {
 			return err
 		}
 		s.PendingHandoff = nil
-		if !posted {
-			s.HandedOff = false
-		}
 		e.schedule(s)
 		return e.save(wctx, s, nil)
 	})
 	if err != nil {
-		e.log.Error("recording the handoff's result", "conversation", LogKey(h.Key), "posted", posted, "err", err)
+		e.log.Error("recording the posted handoff", "conversation", LogKey(h.Key), "err", err)
 	}
 }
 

@@ -59,8 +59,12 @@ const (
 	// HandoffNotice tells the person a human will follow up, after the
 	// handoff was posted.
 	HandoffNotice = "I've passed your answers to our support team, and a person will reply here. Until then I'll stay quiet; say **restart** if you want to start over with me."
-	// HandoffFailedNotice is said instead when posting the handoff failed.
-	HandoffFailedNotice = "I couldn't reach our support team just now. Please share the summary above with them, or send me a message later to start again."
+	// HandoffDelayedNotice is said instead when the first attempts to post
+	// the handoff failed: the engine keeps trying from its sweeper.
+	HandoffDelayedNotice = "I'm having trouble reaching our support team right now. I'll keep trying, and a person will reply here; until then I'll stay quiet. Say **restart** if you'd rather start over with me."
+	// HandoffFailedNotice is sent when staff could not be reached for an
+	// hour; the bot answers the person again.
+	HandoffFailedNotice = "I couldn't reach our support team. Please share the summary above with them directly, or send me a message to start again."
 	// HandoffClosedNotice is what the person is told when staff close the
 	// handoff.
 	HandoffClosedNotice = "Our support team has closed this conversation. If you need more help, send me a message any time to start again."

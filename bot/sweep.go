@@ -129,7 +129,7 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 		return err
 	}
 	if handoff != nil {
-		if err := e.postHandoff(ctx, *handoff, 1); err != nil {
+		if err := e.postHandoff(ctx, *handoff, 1, handoffSweepTimeout); err != nil {
 			return err // tried again next time Due comes round
 		}
 		st.Handoffs++

@@ -503,8 +503,9 @@ func handedOff(replies []bot.Reply) bool {
 }
 
 // noteEnding keeps a.waiting in step with how a turn ended: a conversation
-// handed to staff, or whose handoff failed (the person is told to send a
-// message later), keeps taking the person's thread replies; one that ended
+// handed to staff (or still being handed over, or whose handoff failed: the
+// person is told to send a message later) keeps taking the person's thread
+// replies; one that ended
 // otherwise (resolved, stopped) no longer does, so that a "thanks" does
 // not start a new conversation.
 func (a *Adapter) noteEnding(to bot.Address, res bot.Result) {
@@ -512,7 +513,7 @@ func (a *Adapter) noteEnding(to bot.Address, res bot.Result) {
 		return
 	}
 	switch last := res.Replies[len(res.Replies)-1].Text; {
-	case last == bot.HandoffNotice || last == bot.HandoffFailedNotice:
+	case last == bot.HandoffNotice || last == bot.HandoffDelayedNotice || last == bot.HandoffFailedNotice:
 		a.waiting.add(to.Key())
 	case res.Done:
 		a.waiting.remove(to.Key())
