@@ -69,7 +69,7 @@ func TestEscalationPostsTheGuideSummaryToSupport(t *testing.T) {
 	if err != nil || len(res.Replies) != 0 {
 		t.Errorf("message while handed off = %+v, %v; want silence", res, err)
 	}
-	replies, closed, err := e.CloseHandoff(ctx, person)
+	replies, closed, err := e.CloseHandoff(ctx, person, desk.handoffs[0].Started)
 	if err != nil || !closed || len(replies) != 1 {
 		t.Fatalf("CloseHandoff = %+v, %v, %v", replies, closed, err)
 	}

@@ -450,12 +450,13 @@ func (e *Engine) handoffPosted(ctx context.Context, h Handoff) {
 
 // CloseHandoff implements HandoffCloser: staff closed the handoff of the
 // conversation at a.
-func (e *Engine) CloseHandoff(ctx context.Context, a Address) ([]Reply, bool, error) {
+func (e *Engine) CloseHandoff(ctx context.Context, a Address, started time.Time) ([]Reply, bool, error) {
 	key := a.Key()
 	var closed bool
 	err := e.locked(ctx, key, func() error {
 		s, err := e.load(ctx, key)
-		if err != nil || s == nil || !s.HandedOff {
+		// Buttons carry whole seconds.
+		if err != nil || s == nil || !s.HandedOff || !started.IsZero() && s.Started.Unix() != started.Unix() {
 			closed = false
 			return err
 		}

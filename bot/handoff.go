@@ -47,11 +47,14 @@ type Sender interface {
 // call it from the close button on a handoff post.
 type HandoffCloser interface {
 	// CloseHandoff ends the human handoff of the conversation at a, so
-	// that the bot answers that person again. It returns the replies to
-	// send to the person; closed is false (and nothing changed) when the
-	// conversation was not waiting for staff: already closed, restarted or
-	// unknown.
-	CloseHandoff(ctx context.Context, a Address) (replies []Reply, closed bool, err error)
+	// that the bot answers that person again. started is the Started of
+	// the handoff the close button was made for (Handoff.Started): a
+	// button on an older handoff of the same conversation closes nothing;
+	// zero matches any. It returns the replies to send to the person;
+	// closed is false (and nothing changed) when the conversation was not
+	// waiting for staff on that handoff: already closed, restarted,
+	// escalated again or unknown.
+	CloseHandoff(ctx context.Context, a Address, started time.Time) (replies []Reply, closed bool, err error)
 }
 
 // Replies the engine says itself around a handoff.

@@ -81,11 +81,11 @@ func TestEscalationHandsOffAndStaysQuietUntilClosed(t *testing.T) {
 			t.Errorf("while handed off, %q got %+v; want silence", text, res)
 		}
 	}
-	replies, closed, err := e.CloseHandoff(ctx, alice)
+	replies, closed, err := e.CloseHandoff(ctx, alice, time.Time{})
 	if err != nil || !closed || len(replies) != 1 || replies[0].Text != HandoffClosedNotice {
 		t.Fatalf("CloseHandoff = %q, %v, %v; want the closed notice", texts(replies), closed, err)
 	}
-	if _, closed, err := e.CloseHandoff(ctx, alice); err != nil || closed {
+	if _, closed, err := e.CloseHandoff(ctx, alice, time.Time{}); err != nil || closed {
 		t.Errorf("second CloseHandoff = %v, %v; want not closed (nothing to close)", closed, err)
 	}
 	if res := send("hi again"); len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
@@ -113,7 +113,7 @@ func TestHandedOffPersonCanRestart(t *testing.T) {
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
 		t.Fatalf("restart while handed off = %q, %v; want a fresh start", texts(res.Replies), err)
 	}
-	if _, closed, err := e.CloseHandoff(ctx, alice); err != nil || closed {
+	if _, closed, err := e.CloseHandoff(ctx, alice, time.Time{}); err != nil || closed {
 		t.Errorf("closing after the person restarted = %v, %v; want nothing to close", closed, err)
 	}
 }
@@ -443,4 +443,31 @@ func (p *gatePoster) posted() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.calls
+}
+
+// TestCloseOnAnOlderHandoffClosesNothing: the person escalated, restarted
+// and escalated again; Close on the first post must not end the second
+// handoff. (Found in review.)
+func TestCloseOnAnOlderHandoffClosesNothing(t *testing.T) {
+	ctx := context.Background()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	poster := &recordingPoster{}
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
+	e.SetClock(clock.Now)
+	e.SetHandoffPoster("test", poster)
+	for _, text := range []string{"hi", "escalate", "restart", "escalate"} {
+		clock.Advance(time.Minute)
+		if _, err := e.Handle(ctx, Message{Address: alice, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(poster.handoffs) != 2 || poster.handoffs[0].Started.Equal(poster.handoffs[1].Started) {
+		t.Fatalf("handoffs %+v, want two with different starts", poster.handoffs)
+	}
+	if _, closed, err := e.CloseHandoff(ctx, alice, poster.handoffs[0].Started); err != nil || closed {
+		t.Errorf("Close on the first post = %v, %v; want nothing closed", closed, err)
+	}
+	if _, closed, err := e.CloseHandoff(ctx, alice, poster.handoffs[1].Started); err != nil || !closed {
+		t.Errorf("Close on the current post = %v, %v; want it closed", closed, err)
+	}
 }

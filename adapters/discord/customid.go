@@ -3,7 +3,9 @@ package discord
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"troubleshooter/bot"
 )
 
@@ -78,8 +80,19 @@ func (c customID) validate() error {
 		if !isSnowflake(c.Step) {
 			return fmt.Errorf("custom id: close button channel %q is not a Discord id", c.Step)
 		}
-		guild, thread, ok := strings.Cut(c.Choice, ".")
-		if !ok || guild != "" && !isSnowflake(guild) || thread != "" && !isSnowflake(thread) || guild == "" && thread != "" {
+		place := strings.Split(c.Choice, ".")
+		if len(place) == 3 {
+			// The handoff's start, Unix seconds in base 36.
+			if sec, err := strconv.ParseInt(place[2], 36, 64); err != nil || sec <= 0 || strconv.FormatInt(sec, 36) != place[2] {
+				return fmt.Errorf("custom id: close button place %q is not <guild>.<thread>[.<start>]: bad start", c.Choice)
+			}
+			place = place[:2]
+		}
+		if len(place) != 2 {
+			return fmt.Errorf("custom id: close button place %q is not <guild>.<thread>[.<start>]", c.Choice)
+		}
+		guild, thread := place[0], place[1]
+		if guild != "" && !isSnowflake(guild) || thread != "" && !isSnowflake(thread) || guild == "" && thread != "" {
 			return fmt.Errorf("custom id: close button place %q is not <guild>.<thread>", c.Choice)
 		}
 	default:
@@ -160,11 +173,40 @@ func versionOf(ref string) string {
 // closeCustomID is the custom id of the Close button for the conversation
 // at a (a Discord address: the ids are snowflakes).
 func closeCustomID(a bot.Address) (string, error) {
-	return customID{Kind: kindClose, Owner: a.User, Step: a.Channel, Choice: a.Workspace + "." + a.Thread}.encode()
+	return closeCustomIDAt(a, time.Time{})
+}
+
+// closeCustomIDAt is closeCustomID carrying the handoff's start, so that
+// the button closes only the handoff it was posted for. Worst case, with
+// 20-digit ids: 96 characters of Discord's 100.
+func closeCustomIDAt(a bot.Address, started time.Time) (string, error) {
+	place := a.Workspace + "." + a.Thread
+	if !started.IsZero() && started.Unix() > 0 {
+		place += "." + strconv.FormatInt(started.Unix(), 36)
+	}
+	return customID{Kind: kindClose, Owner: a.User, Step: a.Channel, Choice: place}.encode()
 }
 
 // closeAddress is the conversation a parsed Close button names.
 func closeAddress(c customID) bot.Address {
-	guild, thread, _ := strings.Cut(c.Choice, ".")
+	place := strings.Split(c.Choice, ".")
+	guild, thread := place[0], ""
+	if len(place) > 1 {
+		thread = place[1]
+	}
 	return bot.Address{Platform: Platform, Workspace: guild, Channel: c.Step, Thread: thread, User: c.Owner}
+}
+
+// closeStarted is the handoff start a parsed Close button carries; zero
+// for none (buttons posted before it was added).
+func closeStarted(c customID) time.Time {
+	place := strings.Split(c.Choice, ".")
+	if len(place) != 3 {
+		return time.Time{}
+	}
+	sec, err := strconv.ParseInt(place[2], 36, 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
 }

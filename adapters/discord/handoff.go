@@ -70,7 +70,7 @@ func (a *Adapter) PostHandoff(ctx context.Context, h bot.Handoff) error {
 func (a *Adapter) handoffMessage(h bot.Handoff) (*discordgo.MessageSend, error) {
 	addr := h.Address
 	addr.Platform = Platform
-	closeID, err := closeCustomID(addr)
+	closeID, err := closeCustomIDAt(addr, h.Started)
 	if err != nil {
 		return nil, fmt.Errorf("discord: handoff for a conversation that is not Discord's: %w", err)
 	}
@@ -237,7 +237,7 @@ func (a *Adapter) onClose(ctx context.Context, h bot.Handler, i *discordgo.Inter
 		return fmt.Errorf("acknowledge close: %w", err)
 	}
 	addr := closeAddress(cid)
-	replies, closed, err := closer.CloseHandoff(ctx, addr)
+	replies, closed, err := closer.CloseHandoff(ctx, addr, closeStarted(cid))
 	if err != nil {
 		// The button stays, so staff can try again.
 		return errors.Join(fmt.Errorf("close handoff: %w", err), a.followupNote(i, closeTroubleNote))
@@ -260,6 +260,11 @@ func (a *Adapter) onClose(ctx context.Context, h bot.Handler, i *discordgo.Inter
 // configured; else members with the role, Manage Messages or
 // Administrator.
 func (a *Adapter) mayClose(i *discordgo.Interaction) bool {
+	// Only the adapter's own posts in the support channel carry Close
+	// buttons; a click anywhere else (a DM, a copied component) is not one.
+	if i.ChannelID != a.cfg.SupportChannel {
+		return false
+	}
 	if a.cfg.SupportRole == "" {
 		return true
 	}

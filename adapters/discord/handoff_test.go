@@ -191,9 +191,13 @@ func TestHandoffPostAndClose(t *testing.T) {
 	if !strings.Contains(fields, link) || !strings.Contains(fields, "<t:") || !strings.Contains(fields, "<@"+alice+">") {
 		t.Errorf("fields = %s, want the link %s and the start time", fields, link)
 	}
-	closeID := "ts1|x|" + alice + "|" + testChannel + "|" + testGuild + "." + thread
-	if got := ids(p); !slices.Equal(got, []string{closeID}) || len(closeID) > 100 {
-		t.Errorf("post buttons = %v, want %s", got, closeID)
+	closeID := "ts1|x|" + alice + "|" + testChannel + "|" + testGuild + "." + thread + "."
+	if got := ids(p); len(got) != 1 || !strings.HasPrefix(got[0], closeID) || len(got[0]) > 100 {
+		t.Errorf("post buttons = %v, want one %s<start>", got, closeID)
+	} else if c, err := parseCustomID(got[0]); err != nil || closeStarted(c).IsZero() {
+		t.Errorf("close button %q: start %v, %v; want the handoff's start", got[0], closeStarted(c), err)
+	} else {
+		closeID = got[0]
 	}
 
 	// While staff have it, the bot is quiet: staff's messages in the

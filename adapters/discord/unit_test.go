@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,7 +107,7 @@ func TestCloseCustomID(t *testing.T) {
 			t.Errorf("%s: parse back = %+v → %+v, %v", tt.name, cid, closeAddress(cid), err)
 		}
 	}
-	for _, bad := range []string{"ts1|x|1|2|3", "ts1|x|1|2|", "ts1|x|1|2|.3", "ts1|x|1|2|a.", "ts1|x|1|2|1.2.3", "ts1|x|1||1.", "ts1|x|1|c|1."} {
+	for _, bad := range []string{"ts1|x|1|2|3", "ts1|x|1|2|", "ts1|x|1|2|.3", "ts1|x|1|2|a.", "ts1|x|1|2|1.2.3.4", "ts1|x|1|2|1.2.0", "ts1|x|1|2|1.2.-3", "ts1|x|1|2|1.2.03", "ts1|x|1||1.", "ts1|x|1|c|1."} {
 		if _, err := parseCustomID(bad); err == nil {
 			t.Errorf("parseCustomID(%q) accepted", bad)
 		}
@@ -601,4 +602,54 @@ func FuzzLightToDiscord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCloseCustomIDCarriesTheHandoffStart: the Close button names the
+// handoff it was posted for, and fits Discord's 100 characters with the
+// longest ids.
+func TestCloseCustomIDCarriesTheHandoffStart(t *testing.T) {
+	long := "18446744073709551615" // the largest snowflake: 20 digits
+	a := bot.Address{Platform: Platform, Workspace: long, Channel: long, Thread: long, User: long}
+	started := time.Unix(4102444800, 0) // 2100-01-01
+	id, err := closeCustomIDAt(a, started)
+	if err != nil || len(id) > 100 {
+		t.Fatalf("closeCustomIDAt = %q (%d), %v; want at most 100 characters", id, len(id), err)
+	}
+	c, err := parseCustomID(id)
+	if err != nil || closeAddress(c) != a || !closeStarted(c).Equal(started) {
+		t.Errorf("%q parsed to %+v, %v, %v", id, closeAddress(c), closeStarted(c), err)
+	}
+	old, _ := closeCustomID(a) // posted before buttons carried the start
+	if c, err := parseCustomID(old); err != nil || closeAddress(c) != a || !closeStarted(c).IsZero() {
+		t.Errorf("old-style %q parsed to %+v, %v, %v", old, closeAddress(c), closeStarted(c), err)
+	}
+	for _, bad := range []string{id + "x!", strings.Replace(id, "."+strconv.FormatInt(started.Unix(), 36), ".0", 1), strings.Replace(id, "."+strconv.FormatInt(started.Unix(), 36), ".-1", 1)} {
+		if _, err := parseCustomID(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+// TestCloseOnlyFromTheSupportChannel: a Close click is honoured only from
+// the support channel (found in review: the channel was not checked).
+func TestCloseOnlyFromTheSupportChannel(t *testing.T) {
+	a, err := New(Config{Token: "t", ApplicationID: "1", SupportChannel: "123", SupportRole: "77"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := &discordgo.Member{Roles: []string{"77"}}
+	for _, tc := range []struct {
+		name string
+		i    *discordgo.Interaction
+		want bool
+	}{
+		{"staff in the support channel", &discordgo.Interaction{ChannelID: "123", Member: staff}, true},
+		{"staff elsewhere", &discordgo.Interaction{ChannelID: "999", Member: staff}, false},
+		{"a DM", &discordgo.Interaction{ChannelID: "555"}, false},
+		{"no role in the support channel", &discordgo.Interaction{ChannelID: "123", Member: &discordgo.Member{}}, false},
+	} {
+		if got := a.mayClose(tc.i); got != tc.want {
+			t.Errorf("%s: mayClose = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

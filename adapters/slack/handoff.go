@@ -120,7 +120,7 @@ func safeLink(u string) bool {
 
 // renderHandoff builds the support channel post for h.
 func renderHandoff(h bot.Handoff, group, link string) (message, error) {
-	ref := closeRef(h.Address)
+	ref := closeRefAt(h.Address, h.Started)
 	if len(ref) > maxActionValue {
 		return message{}, errors.New("slack: the conversation's address is too long for a Close button")
 	}
@@ -189,6 +189,29 @@ func slackDate(t time.Time) string {
 	return "<!date^" + strconv.FormatInt(t.Unix(), 10) + "^{date_short_pretty} {time}|" + t.UTC().Format("2006-01-02 15:04 UTC") + ">"
 }
 
+// closeRefAt is closeRef followed by |started (Unix seconds) when started
+// is set, so that a Close button closes only the handoff it was posted for.
+func closeRefAt(a bot.Address, started time.Time) string {
+	if started.IsZero() {
+		return closeRef(a)
+	}
+	return closeRef(a) + "|" + strconv.FormatInt(started.Unix(), 10)
+}
+
+// closeStarted is the handoff start a Close button value carries, zero for
+// none (buttons posted before it was added) or an unreadable one.
+func closeStarted(v string) time.Time {
+	parts := strings.Split(v, "|")
+	if len(parts) != 6 {
+		return time.Time{}
+	}
+	sec, err := strconv.ParseInt(parts[5], 10, 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
+}
+
 // closeRef encodes a as a Close button value:
 // tbclose1|workspace|channel|thread|user, each field escaped with
 // bot.EscapeRefField so that no field can forge a separator.
@@ -197,8 +220,9 @@ func closeRef(a bot.Address) string {
 		bot.EscapeRefField(a.Thread), bot.EscapeRefField(a.User)}, "|")
 }
 
-// parseCloseRef decodes a Close button value made by closeRef. It never
-// panics; it refuses anything but our prefix, five fields, valid escapes
+// parseCloseRef decodes a Close button value made by closeRef (or
+// closeRefAt: a sixth field, digits, is allowed and read by closeStarted).
+// It never panics; it refuses anything but our prefix, five fields, valid escapes
 // and id-shaped fields (team T…/E… or empty, channel C…/G…/D…, thread a
 // Slack ts or empty, user U…/W…), so a value can only name a conversation
 // address the adapter could have made.
@@ -209,6 +233,12 @@ func parseCloseRef(v string) (bot.Address, error) {
 	parts := strings.Split(v, "|")
 	if parts[0] != closePrefix {
 		return bot.Address{}, errNotOurs
+	}
+	if len(parts) == 6 {
+		if sec, err := strconv.ParseInt(parts[5], 10, 64); err != nil || sec <= 0 || strconv.FormatInt(sec, 10) != parts[5] {
+			return bot.Address{}, errors.New("close value: bad start time")
+		}
+		parts = parts[:5]
 	}
 	if len(parts) != 5 {
 		return bot.Address{}, fmt.Errorf("close value has %d fields, want 5", len(parts))
@@ -301,22 +331,23 @@ func (a *Adapter) fromCloseClick(h bot.Handler, cb slack.InteractionCallback, ac
 		msgTS = cb.Message.Timestamp
 	}
 	blocks := cb.Message.Blocks.BlockSet
+	started := closeStarted(act.Value)
 	return &delivery{id: id, key: to.Key(), do: func(ctx context.Context) {
-		a.closeHandoff(ctx, h, to, channel, msgTS, staff, blocks)
+		a.closeHandoff(ctx, h, to, started, channel, msgTS, staff, blocks)
 	}}
 }
 
 // closeHandoff does what a Close click asks: the engine closes the
 // handoff, the person is told in their conversation, and the post shows
 // who closed it, without the button.
-func (a *Adapter) closeHandoff(ctx context.Context, h bot.Handler, to bot.Address, channel, msgTS, staff string, blocks []slack.Block) {
+func (a *Adapter) closeHandoff(ctx context.Context, h bot.Handler, to bot.Address, started time.Time, channel, msgTS, staff string, blocks []slack.Block) {
 	closer, ok := handoffCloser(h)
 	if !ok {
 		a.log.Warn("a Close click, but the handler cannot close handoffs")
 		a.ephemeralNote(ctx, channel, "", staff, noCloserText)
 		return
 	}
-	replies, closed, err := closer.CloseHandoff(ctx, to)
+	replies, closed, err := closer.CloseHandoff(ctx, to, started)
 	if err != nil {
 		a.log.Error("closing a handoff failed", "conversation", bot.LogKey(to.Key()), "err", bot.RedactURL(err))
 		a.ephemeralNote(ctx, channel, "", staff, closeTroubleText)
@@ -330,16 +361,15 @@ func (a *Adapter) closeHandoff(ctx context.Context, h bot.Handler, to bot.Addres
 		}
 		status = fmt.Sprintf(closedText, escape(staff), slackDate(time.Now()))
 	} else {
+		// The post is left alone: a second click racing the first one
+		// that closed it must not overwrite "Closed by …".
 		a.ephemeralNote(ctx, channel, "", staff, alreadyClosedText)
-		status = "No longer waiting for staff: already closed, or the person restarted."
+		return
 	}
 	if msgTS == "" {
 		return
 	}
-	text := status
-	if closed {
-		text = "Handoff closed by <@" + escape(staff) + ">"
-	}
+	text := "Handoff closed by <@" + escape(staff) + ">"
 	if err := a.update(ctx, channel, msgTS, message{Text: text, Blocks: closedBlocks(blocks, status)}); err != nil {
 		a.log.Warn("could not mark the handoff post closed", "err", bot.RedactURL(err))
 	}

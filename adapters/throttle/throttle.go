@@ -137,9 +137,9 @@ func (h *Handler) Current(ctx context.Context, a bot.Address) (bot.Result, error
 // CloseHandoff passes through to the wrapped handler's CloseHandoff, so
 // that staff can close handoffs through a throttled handler; staff clicks
 // are not throttled. Without it underneath, it returns an error saying so.
-func (h *Handler) CloseHandoff(ctx context.Context, a bot.Address) ([]bot.Reply, bool, error) {
+func (h *Handler) CloseHandoff(ctx context.Context, a bot.Address, started time.Time) ([]bot.Reply, bool, error) {
 	if c, ok := h.next.(bot.HandoffCloser); ok {
-		return c.CloseHandoff(ctx, a)
+		return c.CloseHandoff(ctx, a, started)
 	}
 	return nil, false, errors.New("throttle: the wrapped handler cannot close handoffs")
 }
