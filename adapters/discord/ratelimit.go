@@ -42,14 +42,19 @@ var errRateLimited = errors.New("discord: still rate limited after retries; givi
 // RoundTrip implements http.RoundTripper.
 func (b *boundedRateLimits) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := b.next.RoundTrip(r)
+	key := r.Method + " " + r.URL.Path
 	if err != nil {
 		b.failed(false)
+		// The request is over: forget its 429 count, so that keys (which
+		// hold interaction tokens) never pile up.
+		b.mu.Lock()
+		delete(b.hits, key)
+		b.mu.Unlock()
 		return nil, err
 	}
 	if resp.StatusCode >= 400 {
 		b.failed(resp.StatusCode == http.StatusTooManyRequests)
 	}
-	key := r.Method + " " + r.URL.Path
 	if resp.StatusCode != http.StatusTooManyRequests {
 		b.mu.Lock()
 		delete(b.hits, key)
