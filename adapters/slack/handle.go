@@ -340,15 +340,26 @@ func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
 	}}
 }
 
+// withStaffText answers /troubleshoot in a DM whose conversation is with
+// the support team.
+const withStaffText = "Our support team has your conversation and will reply here. Say *restart* to start over with me."
+
 // resume handles /troubleshoot in a DM whose conversation is in progress:
 // rather than take the command's words as an answer, it shows where the
-// conversation is. It reports whether it did (it needs a Resumer).
+// conversation is, or says that staff have it. It reports whether it did
+// (it needs a Resumer).
 func (a *Adapter) resume(ctx context.Context, h bot.Handler, addr bot.Address) bool {
 	r, ok := resumer(h)
 	if !ok {
 		return false
 	}
 	cur, err := r.Current(ctx, addr)
+	if err == nil && cur.Listening && cur.Outcome == bot.OutcomeEscalated {
+		// With staff: the engine stays quiet, but the command deserves an
+		// answer, for this person only.
+		a.ephemeralNote(ctx, addr.Channel, "", addr.User, withStaffText)
+		return true
+	}
 	if err != nil || len(cur.Replies) == 0 {
 		return false
 	}

@@ -513,3 +513,23 @@ func TestCloseValueCarriesTheHandoffStart(t *testing.T) {
 		t.Errorf("a value without a start gave %v", closeStarted(old))
 	}
 }
+
+// TestSlashInDMWhileWithStaff: /troubleshoot in a DM whose conversation is
+// with the support team gets a private note, not silence, and changes
+// nothing. (Found in review.)
+func TestSlashInDMWhileWithStaff(t *testing.T) {
+	e := newEnvOpts(t, ModeSocket, envOpts{cfg: withSupport(""), handoff: true})
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "my whatsapp backup is corrupted")), 0)
+	e.fake.waitFor(0, "the fix", func(c apiCall) bool { return isPost("D1", "")(c) && len(buttonsOf(t, c)) > 0 })
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "no")), 0)
+	_, from := e.fake.waitFor(0, "the handoff post", isPost(supportChannel, ""))
+	e.tr.slash(t, slashPayload("U1", "D1", "hello?", e.id("trigger"), e.fake.srv.URL+"/api/response_url"))
+	note, _ := e.fake.waitFor(from, "the private note", isEphemeral("D1", "U1"))
+	if got := textOf(t, note); !strings.Contains(got, "support team has your conversation") {
+		t.Errorf("note = %q", got)
+	}
+	res, err := e.engine.Current(ctxFor(t, 5*time.Second), bot.Address{Platform: Platform, Workspace: "T1", Channel: "D1", User: "U1"})
+	if err != nil || !res.Listening || res.Outcome != bot.OutcomeEscalated {
+		t.Errorf("after the command: %+v, %v; want still with staff", res, err)
+	}
+}
