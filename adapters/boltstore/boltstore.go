@@ -123,10 +123,14 @@ func Open(path string) (*Store, error) {
 	}
 	db.MaxBatchDelay = batchDelay
 	err = db.Update(func(tx *bbolt.Tx) error {
+		legacy := tx.Bucket(sessionsBucket) != nil && tx.Bucket(dueBucket) == nil
 		for _, name := range [][]byte{sessionsBucket, outcomesBucket, dueBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
+		}
+		if legacy {
+			return indexLegacySessions(tx)
 		}
 		return nil
 	})
@@ -332,6 +336,47 @@ func reindexDue(tx *bbolt.Tx, key []byte, old, next time.Time) error {
 	if !next.IsZero() {
 		if err := db.Put(dueKey(next, key), nil); err != nil {
 			return fmt.Errorf("boltstore: due index of %s: %w", bot.LogKey(string(key)), err)
+		}
+	}
+	return nil
+}
+
+// indexLegacySessions gives every conversation in progress saved before
+// timers existed a due time (its last update, so the first sweep decides
+// whether to remind or close it) and indexes it. Records that cannot be
+// decoded are left as they are.
+func indexLegacySessions(tx *bbolt.Tx) error {
+	sb, err := bucket(tx, sessionsBucket)
+	if err != nil {
+		return err
+	}
+	type update struct {
+		key, data []byte
+		due       time.Time
+	}
+	var updates []update
+	err = sb.ForEach(func(k, v []byte) error {
+		s, err := bot.UnmarshalSession(v)
+		if err != nil || s.Key != string(k) || s.Done || s.HandedOff || s.Guide == "" || !s.Due.IsZero() {
+			return nil
+		}
+		s.Due = s.Updated
+		data, err := bot.MarshalSession(s)
+		if err != nil {
+			return nil
+		}
+		updates = append(updates, update{append([]byte(nil), k...), data, s.Due})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, u := range updates {
+		if err := sb.Put(u.key, u.data); err != nil {
+			return err
+		}
+		if err := reindexDue(tx, u.key, time.Time{}, u.due); err != nil {
+			return err
 		}
 	}
 	return nil

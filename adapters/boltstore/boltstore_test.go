@@ -493,3 +493,61 @@ func TestDeleteClearsTheDueEntryOfACorruptRecord(t *testing.T) {
 		t.Errorf("Due still lists %d entry for a deleted key after Delete: stale forever", n)
 	}
 }
+
+// TestOpenIndexesSessionsFromBeforeTimers: a file written before the due
+// index existed gets its conversations in progress indexed on Open, so the
+// sweeper reminds or closes them; finished ones stay out.
+func TestOpenIndexesSessionsFromBeforeTimers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC)
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucket(sessionsBucket)
+		if err != nil {
+			return err
+		}
+		for key, rec := range map[string]string{
+			"live":    `{"key":"live","guide":"g","step":"q","started":"2026-02-01T07:00:00Z","updated":"2026-02-01T08:00:00Z","version":3}`,
+			"done":    `{"key":"done","guide":"g","step":"end","done":true,"outcome":"resolved","started":"2026-02-01T07:00:00Z","updated":"2026-02-01T08:00:00Z","version":5}`,
+			"corrupt": `{"key":`,
+		} {
+			if err := b.Put([]byte(key), []byte(rec)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var due []string
+	if err := st.Due(context.Background(), updated.Add(time.Minute), func(k string) error { due = append(due, k); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(due) != "[live]" {
+		t.Errorf("due after opening an old file = %v, want [live]", due)
+	}
+	s, err := st.Load(context.Background(), "live")
+	if err != nil || !s.Due.Equal(updated) || s.Version != 3 {
+		t.Errorf("migrated session = %+v, %v; want due at its last update, version kept", s, err)
+	}
+	// Saving it moves the index entry, leaving none behind.
+	s.Due = time.Time{}
+	if err := st.Save(context.Background(), s, nil); err != nil {
+		t.Fatal(err)
+	}
+	due = nil
+	if err := st.Due(context.Background(), updated.Add(time.Hour), func(k string) error { due = append(due, k); return nil }); err != nil || len(due) != 0 {
+		t.Errorf("due after clearing = %v, %v", due, err)
+	}
+}
