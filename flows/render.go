@@ -127,47 +127,36 @@ func (g *Compiled) display(cs *compiledStep, raw string) string {
 	return raw
 }
 
-// summary is the hand-over text: what the person told the bot and what
-// they tried.
+// summary is the hand-over text for the person: what they told the bot
+// and what they tried.
 func (g *Compiled) summary(s *bot.Session) string {
-	told, tried := g.answered(s)
-	var b strings.Builder
-	b.WriteString("**What you told me**\n")
-	if len(told) == 0 {
-		b.WriteString("- nothing yet\n")
-	}
-	for _, line := range told {
-		b.WriteString("- " + line + "\n")
-	}
-	b.WriteString("**What you tried**\n")
-	if len(tried) == 0 {
-		b.WriteString("- no fixes yet\n")
-	}
-	for _, line := range tried {
-		b.WriteString("- " + line + "\n")
-	}
-	return strings.TrimSpace(b.String())
+	return g.summarise(s, summaryWords{"What you told me", "nothing yet", "What you tried", "no fixes yet"})
 }
 
-// staffSummary is the handoff text for the support team: the same facts
-// as summary, addressed to them.
+// staffSummary is the handoff text for the support team: the same facts,
+// addressed to them.
 func (g *Compiled) staffSummary(s *bot.Session) string {
+	return g.summarise(s, summaryWords{"Answers", "none", "Fixes tried", "none"})
+}
+
+// summaryWords are a summary's headings and what an empty section says.
+type summaryWords struct{ told, noneTold, tried, noneTried string }
+
+// summarise lists what was answered and tried under w's headings.
+func (g *Compiled) summarise(s *bot.Session, w summaryWords) string {
 	told, tried := g.answered(s)
 	var b strings.Builder
-	b.WriteString("**Answers**\n")
-	if len(told) == 0 {
-		b.WriteString("- none\n")
+	section := func(heading, none string, lines []string) {
+		b.WriteString("**" + heading + "**\n")
+		if len(lines) == 0 {
+			b.WriteString("- " + none + "\n")
+		}
+		for _, line := range lines {
+			b.WriteString("- " + line + "\n")
+		}
 	}
-	for _, line := range told {
-		b.WriteString("- " + line + "\n")
-	}
-	b.WriteString("**Fixes tried**\n")
-	if len(tried) == 0 {
-		b.WriteString("- none\n")
-	}
-	for _, line := range tried {
-		b.WriteString("- " + line + "\n")
-	}
+	section(w.told, w.noneTold, told)
+	section(w.tried, w.noneTried, tried)
 	return strings.TrimSpace(b.String())
 }
 
