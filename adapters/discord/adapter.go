@@ -524,6 +524,11 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Intera
 	unlock := a.locks.lock(addr.Key())
 	defer unlock()
 	state, cur := a.current(ctx, h, addr, m.Step)
+	if state == stateUnknown && cur.Listening && cur.Outcome == bot.OutcomeEscalated {
+		// Staff have this conversation and the engine would stay quiet;
+		// a click deserves a word, privately.
+		return a.followupNote(i, quietNote)
+	}
 	switch state {
 	case stateEnded:
 		return a.followupNote(i, "This conversation has ended, or expired after a long pause. Use /"+CommandName+" to start a new one.")

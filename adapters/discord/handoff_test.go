@@ -215,6 +215,14 @@ func TestHandoffPostAndClose(t *testing.T) {
 	if note["content"] != quietNote || num(note["flags"]) != 64 {
 		t.Errorf("quiet slash note = %v", note)
 	}
+	// A click on an old question in the thread gets the same private note
+	// rather than looking accepted. (Found in review.)
+	q := f.lastWithComponents(thread, "ts1|c|")
+	click := f.click(testGuild, alice, q, ids(q)[0])
+	f.dispatch("INTERACTION_CREATE", click)
+	if note := followupOf(t, f, mark, click); note["content"] != quietNote || num(note["flags"]) != 64 {
+		t.Errorf("click while with staff: note = %v", note)
+	}
 	time.Sleep(100 * time.Millisecond)
 	if n := len(f.callsSince(mark, "POST", "/api/v9/channels/*/messages")); n != 0 {
 		t.Errorf("the bot spoke %d times while staff had the conversation:\n%s", n, f.dump())
