@@ -356,7 +356,7 @@ func (a *Adapter) closeHandoff(ctx context.Context, h bot.Handler, to bot.Addres
 	var status string
 	if closed {
 		a.log.Info("handoff closed by staff", "conversation", bot.LogKey(to.Key()))
-		if err := a.Send(ctx, to, replies); err != nil {
+		if err := a.send(ctx, to, replies); err != nil {
 			a.ephemeralNote(ctx, channel, "", staff, notifyFailedText)
 		}
 		status = fmt.Sprintf(closedText, escape(staff), slackDate(time.Now()))
@@ -399,10 +399,30 @@ func closedBlocks(orig []slack.Block, status string) []slack.Block {
 // Send implements bot.Sender: it posts replies, in order, into the
 // conversation at to (its thread, or the DM), paced and honouring 429s
 // like every post, and returns once Slack accepted them, or the first
-// error. Choices are listed as numbered lines (a notice is not tied to a
-// question, so it carries no buttons); the person can type the number or
-// the label. Safe for concurrent use.
+// error. It runs on the conversation's worker, so a reminder never lands
+// between the messages of a turn. Choices are listed as numbered lines (a
+// notice is not tied to a question, so it carries no buttons); the person
+// can type the number or the label. Safe for concurrent use; not for use
+// from inside a delivery (use send).
 func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply) error {
+	if !a.running.Load() {
+		return a.send(ctx, to, replies) // no workers (not running): post directly
+	}
+	done := make(chan error, 1)
+	if err := a.enqueue(ctx, job{key: to.Key(), do: func(ctx context.Context) { done <- a.send(ctx, to, replies) }}); err != nil {
+		return fmt.Errorf("slack: sending to a conversation: %w", err)
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// send is Send without the worker: for deliveries, which already run on
+// the conversation's worker.
+func (a *Adapter) send(ctx context.Context, to bot.Address, replies []bot.Reply) error {
 	if to.Platform != "" && to.Platform != Platform {
 		return fmt.Errorf("slack: cannot send to a %s conversation", to.Platform)
 	}
