@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,8 +26,9 @@ import (
 const benchSecret = "bench-signing-secret"
 
 // fakeSlackAPI is the smallest Slack Web API the adapter needs: auth.test,
-// posts, updates and thread reads. It counts posts.
-func fakeSlackAPI(posted *atomic.Int64) *httptest.Server {
+// posts, updates, permalinks and thread reads. It counts posts and, when
+// onPost is not nil, hands each one's form to it.
+func fakeSlackAPI(posted *atomic.Int64, onPost func(form url.Values)) *httptest.Server {
 	var ts atomic.Int64
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, v map[string]any) {
@@ -40,7 +42,13 @@ func fakeSlackAPI(posted *atomic.Int64) *httptest.Server {
 	mux.HandleFunc("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		posted.Add(1)
+		if onPost != nil {
+			onPost(r.Form)
+		}
 		reply(w, map[string]any{"channel": r.Form.Get("channel"), "ts": fmt.Sprintf("1700000000.%06d", ts.Add(1))})
+	})
+	mux.HandleFunc("/chat.getPermalink", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, map[string]any{"permalink": "https://example.slack.com/archives/D1/p1700000000000001"})
 	})
 	for _, m := range []string{"/chat.update", "/chat.postEphemeral"} {
 		mux.HandleFunc(m, func(w http.ResponseWriter, r *http.Request) { reply(w, map[string]any{}) })
@@ -59,7 +67,7 @@ func fakeSlackAPI(posted *atomic.Int64) *httptest.Server {
 // histogram, the replies the fake API received, and the elapsed time.
 func driveSlackHTTP(ctx context.Context, h bot.Handler, conversations int, duration time.Duration, progress io.Writer) (*histogram, int64, time.Duration, error) {
 	var posted atomic.Int64
-	api := fakeSlackAPI(&posted)
+	api := fakeSlackAPI(&posted, nil)
 	defer api.Close()
 	ad, err := slack.New(slack.Config{Mode: slack.ModeHTTP, BotToken: "xoxb-bench", SigningSecret: benchSecret, APIURL: api.URL + "/"},
 		slog.New(slog.DiscardHandler))

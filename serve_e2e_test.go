@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +20,8 @@ import (
 // slackPost is one chat.postMessage the fake Web API received.
 type slackPost struct{ channel, body string }
 
-// recordingSlackAPI is a Slack Web API fake for end-to-end tests of
-// `serve`: it answers what the adapter calls and records every post.
+// recordingSlackAPI is the bench's Slack Web API fake (fakeSlackAPI),
+// recording every post, for end-to-end tests of `serve`.
 type recordingSlackAPI struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
@@ -30,34 +30,13 @@ type recordingSlackAPI struct {
 
 func newRecordingSlackAPI(t *testing.T) *recordingSlackAPI {
 	f := &recordingSlackAPI{}
-	var ts atomic.Int64
-	reply := func(w http.ResponseWriter, v map[string]any) {
-		v["ok"] = true
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(v)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/auth.test", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, map[string]any{"user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"})
-	})
-	mux.HandleFunc("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		body, _ := json.Marshal(r.Form)
+	var posted atomic.Int64
+	f.srv = fakeSlackAPI(&posted, func(form url.Values) {
+		body, _ := json.Marshal(form)
 		f.mu.Lock()
-		f.posts = append(f.posts, slackPost{r.Form.Get("channel"), string(body)})
+		f.posts = append(f.posts, slackPost{form.Get("channel"), string(body)})
 		f.mu.Unlock()
-		reply(w, map[string]any{"channel": r.Form.Get("channel"), "ts": fmt.Sprintf("1700000000.%06d", ts.Add(1))})
 	})
-	mux.HandleFunc("/chat.getPermalink", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, map[string]any{"permalink": "https://example.slack.com/archives/D1/p1700000000000001"})
-	})
-	for _, m := range []string{"/chat.update", "/chat.postEphemeral"} {
-		mux.HandleFunc(m, func(w http.ResponseWriter, r *http.Request) { reply(w, map[string]any{}) })
-	}
-	mux.HandleFunc("/conversations.replies", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, map[string]any{"messages": []any{}})
-	})
-	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
 }

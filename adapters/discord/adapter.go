@@ -485,13 +485,8 @@ func (a *Adapter) onModal(ctx context.Context, h bot.Handler, i *discordgo.Inter
 // modalValue is the value of the first text input of a modal submit.
 func modalValue(comps []discordgo.MessageComponent) (string, bool) {
 	for _, c := range comps {
-		var row discordgo.ActionsRow
-		switch r := c.(type) {
-		case *discordgo.ActionsRow:
-			row = *r
-		case discordgo.ActionsRow:
-			row = r
-		default:
+		row, ok := asRow(c)
+		if !ok {
 			continue
 		}
 		for _, ic := range row.Components {

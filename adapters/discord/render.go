@@ -223,13 +223,8 @@ func modalFor(input, owner, step string) (*discordgo.InteractionResponse, error)
 func answeredComponents(comps []discordgo.MessageComponent, usedID, picked string) []discordgo.MessageComponent {
 	out := make([]discordgo.MessageComponent, 0, len(comps))
 	for _, c := range comps {
-		var row discordgo.ActionsRow
-		switch r := c.(type) {
-		case *discordgo.ActionsRow:
-			row = *r
-		case discordgo.ActionsRow:
-			row = r
-		default:
+		row, ok := asRow(c)
+		if !ok {
 			continue
 		}
 		inner := make([]discordgo.MessageComponent, 0, len(row.Components))
@@ -281,13 +276,8 @@ func disableSelect(m discordgo.SelectMenu, usedID, picked string) discordgo.Sele
 // among comps; "" when not found.
 func optionLabel(comps []discordgo.MessageComponent, menuID, value string) string {
 	for _, c := range comps {
-		var row discordgo.ActionsRow
-		switch r := c.(type) {
-		case *discordgo.ActionsRow:
-			row = *r
-		case discordgo.ActionsRow:
-			row = r
-		default:
+		row, ok := asRow(c)
+		if !ok {
 			continue
 		}
 		for _, ic := range row.Components {
@@ -465,3 +455,15 @@ func trimText(s string, limit int) string {
 
 // trimContent is trimText for message content.
 func trimContent(s string, limit int) string { return trimText(s, limit) }
+
+// asRow returns c as an action row, whichever way discordgo decoded it
+// (value or pointer); ok is false for any other component.
+func asRow(c discordgo.MessageComponent) (row discordgo.ActionsRow, ok bool) {
+	switch r := c.(type) {
+	case *discordgo.ActionsRow:
+		return *r, true
+	case discordgo.ActionsRow:
+		return r, true
+	}
+	return row, false
+}

@@ -27,20 +27,28 @@ type Resumer interface {
 	Current(ctx context.Context, a bot.Address) (bot.Result, error)
 }
 
-// resumer finds a Resumer in h or, through Unwrap() bot.Handler methods,
-// in the handlers it wraps (a throttling wrapper, say).
-func resumer(h bot.Handler) (Resumer, bool) {
+// resumer finds a Resumer in h or in the handlers it wraps.
+func resumer(h bot.Handler) (Resumer, bool) { return find[Resumer](h) }
+
+// find returns the first of h and the handlers it wraps (through
+// Unwrap() bot.Handler methods: a throttling wrapper, say) that has the
+// ability T.
+func find[T any](h bot.Handler) (T, bool) {
+	var zero T
 	for range 8 {
-		if r, ok := h.(Resumer); ok {
+		if h == nil {
+			return zero, false
+		}
+		if r, ok := h.(T); ok {
 			return r, true
 		}
 		u, ok := h.(interface{ Unwrap() bot.Handler })
 		if !ok {
-			return nil, false
+			return zero, false
 		}
 		h = u.Unwrap()
 	}
-	return nil, false
+	return zero, false
 }
 
 // Messages the adapter says itself.

@@ -280,25 +280,6 @@ func validTS(s string) bool {
 	return true
 }
 
-// handoffCloser finds a bot.HandoffCloser in h or, through Unwrap()
-// bot.Handler methods, in the handlers it wraps.
-func handoffCloser(h bot.Handler) (bot.HandoffCloser, bool) {
-	for range 8 {
-		if h == nil {
-			return nil, false
-		}
-		if c, ok := h.(bot.HandoffCloser); ok {
-			return c, true
-		}
-		u, ok := h.(interface{ Unwrap() bot.Handler })
-		if !ok {
-			return nil, false
-		}
-		h = u.Unwrap()
-	}
-	return nil, false
-}
-
 // fromCloseClick converts a click on a handoff post's Close button into a
 // delivery, or nil for a click that is not one (an unreadable value, a
 // post outside the support channel).
@@ -341,7 +322,7 @@ func (a *Adapter) fromCloseClick(h bot.Handler, cb slack.InteractionCallback, ac
 // handoff, the person is told in their conversation, and the post shows
 // who closed it, without the button.
 func (a *Adapter) closeHandoff(ctx context.Context, h bot.Handler, to bot.Address, started time.Time, channel, msgTS, staff string, blocks []slack.Block) {
-	closer, ok := handoffCloser(h)
+	closer, ok := find[bot.HandoffCloser](h)
 	if !ok {
 		a.log.Warn("a Close click, but the handler cannot close handoffs")
 		a.ephemeralNote(ctx, channel, "", staff, noCloserText)

@@ -710,7 +710,7 @@ func testDue(t *testing.T, st bot.Store) {
 		mustSave(t, st, s)
 		return s
 	}
-	late := at("late", base.Add(3*time.Hour))
+	at("late", base.Add(3*time.Hour))
 	early := at("early", base.Add(time.Hour))
 	at("none", time.Time{})
 	middle := at("middle/ü %", base.Add(2*time.Hour))
@@ -729,7 +729,6 @@ func testDue(t *testing.T, st bot.Store) {
 	if err := st.Delete(ctx, "late"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	_ = late
 	if got, want := dueKeys(t, st, base.Add(5*time.Hour)), []string{"early"}; !slices.Equal(got, want) {
 		t.Errorf("Due(+5h) after moves = %q, want %q", got, want)
 	}
