@@ -180,6 +180,11 @@ func closeCustomID(a bot.Address) (string, error) {
 // the button closes only the handoff it was posted for. Worst case, with
 // 20-digit ids: 96 characters of Discord's 100.
 func closeCustomIDAt(a bot.Address, started time.Time) (string, error) {
+	// "." separates the place's parts, so ids must be checked before they
+	// are joined: a "guild" of "." would otherwise read back differently.
+	if a.Workspace != "" && !isSnowflake(a.Workspace) || a.Thread != "" && !isSnowflake(a.Thread) {
+		return "", fmt.Errorf("custom id: close button place %q is not a Discord <guild>.<thread>", a.Workspace+"."+a.Thread)
+	}
 	place := a.Workspace + "." + a.Thread
 	if !started.IsZero() && started.Unix() > 0 {
 		place += "." + strconv.FormatInt(started.Unix(), 36)
