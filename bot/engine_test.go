@@ -134,73 +134,6 @@ func TestDifferentConversationsRunInParallel(t *testing.T) {
 	}
 }
 
-func TestTurnQueueIsFIFO(t *testing.T) {
-	q := newTurnQueue()
-	ctx := context.Background()
-	if err := q.acquire(ctx, "k"); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var order []int
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := q.acquire(ctx, "k"); err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			order = append(order, i)
-			mu.Unlock()
-			q.release("k")
-		}()
-		// Wait until waiter i is in line before starting the next, so the
-		// arrival order is known.
-		for waiting(q, "k") != i+1 {
-			time.Sleep(100 * time.Microsecond)
-		}
-	}
-	q.release("k")
-	wg.Wait()
-	for i, v := range order {
-		if v != i {
-			t.Fatalf("turns ran in order %v, want arrival order", order)
-		}
-	}
-	if waiting(q, "k") != -1 {
-		t.Error("the key was not freed after the last turn")
-	}
-}
-
-func waiting(q *turnQueue, key string) int {
-	sh := q.shard(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	l := sh.lines[key]
-	if l == nil {
-		return -1
-	}
-	return len(l.waiting)
-}
-
-func TestTurnQueueWaiterGivesUp(t *testing.T) {
-	q := newTurnQueue()
-	if err := q.acquire(context.Background(), "k"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if err := q.acquire(ctx, "k"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("acquire on a held key with an expiring context = %v, want deadline exceeded", err)
-	}
-	q.release("k")
-	if err := q.acquire(context.Background(), "k"); err != nil {
-		t.Fatalf("key stuck after a waiter gave up: %v", err)
-	}
-}
-
 func TestDuplicateEventIsIgnored(t *testing.T) {
 	flow := &countingFlow{}
 	e := NewEngine(NewMemoryStore(), flow, EngineConfig{}, nil)
@@ -316,22 +249,6 @@ func TestSaveFailureReleasesNoReply(t *testing.T) {
 	}
 }
 
-func TestAddressKeyIsInjective(t *testing.T) {
-	pairs := [][2]Address{
-		{{Platform: "p", Channel: "a/b", User: "c"}, {Platform: "p", Channel: "a", Thread: "b", User: "c"}},
-		{{Platform: "p", User: "a%2Fb"}, {Platform: "p", User: "a/b"}},
-		{{Workspace: "w"}, {Channel: "w"}},
-	}
-	for _, p := range pairs {
-		if p[0].Key() == p[1].Key() {
-			t.Errorf("%+v and %+v share key %q", p[0], p[1], p[0].Key())
-		}
-	}
-	if alice.Key() != alice.Key() {
-		t.Error("key is not stable")
-	}
-}
-
 func TestCurrentShowsTheWaitingQuestion(t *testing.T) {
 	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
 	ctx := context.Background()
@@ -397,4 +314,39 @@ func TestFlowPanicBecomesAnErrorAndChangesNothing(t *testing.T) {
 	if err != nil || res.Replies[0].Text != "count 2" {
 		t.Errorf("after the panic: %+v, %v; want the conversation to carry on unchanged (count 2)", res, err)
 	}
+}
+
+func TestCurrentSaysWhenTheBotStillListens(t *testing.T) {
+	ctx := context.Background()
+	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{IdleTimeout: time.Hour, NudgeAfter: -1}, nil)
+	e.SetClock(clock.Now)
+	e.SetHandoffPoster("test", &recordingPoster{})
+	bob := Address{Platform: "test", Channel: "c", User: "bob"}
+	carol := Address{Platform: "test", Channel: "c", User: "carol"}
+	for _, m := range []Message{
+		{Address: alice, Text: "hi"}, {Address: alice, Text: "escalate"},
+		{Address: bob, Text: "hi"}, {Address: bob, Text: "end"},
+		{Address: carol, Text: "hi"},
+	} {
+		if _, err := e.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(who Address, wantListening bool, wantReplies int) {
+		t.Helper()
+		res, err := e.Current(ctx, who)
+		if err != nil || res.Listening != wantListening || len(res.Replies) != wantReplies {
+			t.Errorf("Current(%s) = %+v, %v; want listening %v with %d replies", who.User, res, err, wantListening, wantReplies)
+		}
+	}
+	check(alice, true, 0) // with staff: quiet, but "restart" must reach the engine
+	check(bob, false, 0)  // resolved: over
+	check(carol, false, 1)
+	clock.Advance(2 * time.Hour)
+	check(carol, true, 0) // idle past the timeout, not yet swept: the next message offers to resume
+	if _, err := e.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check(carol, true, 0) // swept: still resumable
 }
