@@ -1,163 +1,106 @@
 package slack
 
 import (
-	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
-
-	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slackevents"
+	"time"
 
 	"troubleshooter/bot"
 )
 
-func testAdapter(t testing.TB) *Adapter {
-	ad, err := New(Config{BotToken: "xoxb-x", AppToken: "xapp-x"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ad.botUser.Store("UBOT")
-	ad.botID.Store("BBOT")
-	return ad
-}
-
-func parseEventJSON(t testing.TB, p map[string]any) slackevents.EventsAPIEvent {
-	t.Helper()
-	b, _ := json.Marshal(p)
-	ev, err := slackevents.ParseEvent(b, slackevents.OptionNoVerifyToken())
-	if err != nil {
-		t.Fatalf("ParseEvent: %v", err)
-	}
-	return ev
-}
-
-// TestFromEvent: which events become deliveries, with which dedupe id and
-// conversation key.
-func TestFromEvent(t *testing.T) {
-	ad := testAdapter(t)
-	with := func(ev map[string]any, kv ...any) map[string]any {
-		for i := 0; i < len(kv); i += 2 {
-			ev[kv[i].(string)] = kv[i+1]
-		}
-		return ev
-	}
-	key := func(channel, thread, user string) string {
-		return bot.Address{Platform: Platform, Workspace: "T1", Channel: channel, Thread: thread, User: user}.Key()
-	}
-	tests := []struct {
-		name    string
-		ev      map[string]any
-		wantKey string // "" for no delivery
-	}{
-		{"dm", messageEvent("U1", "D1", "", "1.1", "hi"), key("D1", "", "U1")},
-		{"dm by type", with(messageEvent("U1", "G1", "", "1.1", "hi"), "channel_type", "im"), key("G1", "", "U1")},
-		{"thread reply", messageEvent("U1", "C1", "1.0", "1.1", "3 GB"), key("C1", "1.0", "U1")},
-		{"thread broadcast", with(messageEvent("U1", "C1", "1.0", "1.1", "3 GB"), "subtype", "thread_broadcast"), key("C1", "1.0", "U1")},
-		{"top-level channel chatter", messageEvent("U1", "C1", "", "1.1", "hi"), ""},
-		{"thread reply that mentions the bot", messageEvent("U1", "C1", "1.0", "1.1", "<@UBOT> hi"), ""},
-		{"own message", messageEvent("UBOT", "D1", "", "1.1", "hi"), ""},
-		{"own bot id", with(messageEvent("U1", "D1", "", "1.1", "hi"), "bot_id", "BBOT"), ""},
-		{"other bot", with(messageEvent("U2", "D1", "", "1.1", "hi"), "bot_id", "B2"), ""},
-		{"bot_message", with(messageEvent("", "D1", "", "1.1", "hi"), "subtype", "bot_message"), ""},
-		{"edit", with(messageEvent("U1", "D1", "", "1.1", "hi"), "subtype", "message_changed"), ""},
-		{"delete", with(messageEvent("U1", "D1", "", "1.1", ""), "subtype", "message_deleted"), ""},
-		{"join", with(messageEvent("U1", "C1", "", "1.1", "joined"), "subtype", "channel_join"), ""},
-		{"no user", messageEvent("", "D1", "", "1.1", "hi"), ""},
-		{"mention", map[string]any{"type": "app_mention", "user": "U1", "text": "<@UBOT> hi", "ts": "2.0", "channel": "C1"}, key("C1", "2.0", "U1")},
-		{"mention in thread", map[string]any{"type": "app_mention", "user": "U1", "text": "<@UBOT> hi", "ts": "2.1", "thread_ts": "2.0", "channel": "C1"}, key("C1", "2.0", "U1")},
-		{"mention by a bot", map[string]any{"type": "app_mention", "user": "U2", "bot_id": "B2", "text": "<@UBOT>", "ts": "2.0", "channel": "C1"}, ""},
-		{"mention in a DM", map[string]any{"type": "app_mention", "user": "U1", "text": "<@UBOT>", "ts": "2.0", "channel": "D1"}, ""},
-		{"reaction", map[string]any{"type": "reaction_added", "user": "U1", "reaction": "+1", "item": map[string]any{"type": "message", "channel": "C1", "ts": "1.0"}}, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			d := ad.fromEvent(nil, parseEventJSON(t, eventPayload("Ev1", tc.ev)))
-			switch {
-			case tc.wantKey == "" && d != nil:
-				t.Errorf("delivery %+v for noise", d)
-			case tc.wantKey != "" && d == nil:
-				t.Error("no delivery")
-			case d != nil && (d.key != tc.wantKey || d.id != "Ev1"):
-				t.Errorf("delivery key %q id %q, want %q Ev1", d.key, d.id, tc.wantKey)
+// TestConversationResolved runs the whole guide to "resolved" through each
+// mode: slash command → thread → clicks → typed sizes and versions.
+func TestConversationResolved(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, mode, nil, nil)
+			final, thread := e.converse(resolvedScript)
+			if got := e.outcome(thread); got != bot.OutcomeResolved {
+				t.Errorf("outcome %q, want resolved; final post %q", got, textOf(t, final))
+			}
+			e.fake.waitFor(0, "the ended note", func(c apiCall) bool {
+				return isPost("C1", thread)(c) && strings.Contains(c.Form.Get("text"), "This conversation has ended")
+			})
+			for _, step := range []string{"icloud_access", "backup_size", "free_space", "ios_version", "whatsapp_version"} {
+				if !slices.Contains(e.visited, step) {
+					t.Errorf("the conversation never asked %s (asked %v)", step, e.visited)
+				}
+			}
+			// Every post after the root is in the thread, with light
+			// markdown converted.
+			calls, _ := e.fake.snapshot()
+			for _, c := range calls {
+				if c.Method != "chat.postMessage" || c.Form.Get("thread_ts") == "" {
+					continue
+				}
+				if c.Form.Get("thread_ts") != thread {
+					t.Errorf("post in thread %q, want %q", c.Form.Get("thread_ts"), thread)
+				}
+				if strings.Contains(textOf(t, c), "**") {
+					t.Errorf("light markdown not converted: %q", textOf(t, c))
+				}
 			}
 		})
 	}
 }
 
-// TestFromInteraction: which clicks become deliveries.
-func TestFromInteraction(t *testing.T) {
-	ad := testAdapter(t)
-	val := actionRef{Thread: "1.0", User: "U1", Step: "s", Choice: "c"}.String()
-	cb := func(typ, actionID, value string) slack.InteractionCallback {
-		var c slack.InteractionCallback
-		js, _ := json.Marshal(map[string]any{"type": typ, "trigger_id": "tr1", "user": map[string]any{"id": "U1"},
-			"team": map[string]any{"id": "T1"}, "channel": map[string]any{"id": "C1"},
-			"actions": []any{map[string]any{"action_id": actionID, "block_id": "b", "value": value, "type": "button"}}})
-		if err := json.Unmarshal(js, &c); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	want := bot.Address{Platform: Platform, Workspace: "T1", Channel: "C1", Thread: "1.0", User: "U1"}.Key()
-	tests := []struct {
-		name string
-		cb   slack.InteractionCallback
-		ok   bool
-	}{
-		{"our button", cb("block_actions", "tb1:0:c", val), true},
-		{"other action id", cb("block_actions", "other", val), false},
-		{"unreadable value", cb("block_actions", "tb1:0:c", "tb1|x"), false},
-		{"foreign value", cb("block_actions", "tb1:0:c", "hello"), false},
-		{"view submission", cb("view_submission", "tb1:0:c", val), false},
-		{"shortcut", cb("shortcut", "tb1:0:c", val), false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			d := ad.fromInteraction(nil, tc.cb)
-			if (d != nil) != tc.ok {
-				t.Fatalf("delivery = %v, want %v", d != nil, tc.ok)
+// TestConversationEscalated runs the guide through every fix to the
+// hand-over, through each mode.
+func TestConversationEscalated(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, mode, nil, nil)
+			final, thread := e.converse(escalationScript)
+			if got := e.outcome(thread); got != bot.OutcomeEscalated {
+				t.Errorf("outcome %q, want escalated; final post %q", got, textOf(t, final))
 			}
-			if d != nil && (d.key != want || d.id != "click:tr1") {
-				t.Errorf("key %q id %q", d.key, d.id)
+			if len(e.visited) < 8 {
+				t.Errorf("escalated after only %v", e.visited)
 			}
 		})
 	}
 }
 
-// FuzzFromEvent: any Events API body slack-go can parse converts without
-// panicking.
-func FuzzFromEvent(f *testing.F) {
-	for _, ev := range []map[string]any{
-		messageEvent("U1", "D1", "", "1.1", "hi"),
-		messageEvent("U1", "C1", "1.0", "1.1", "<@UBOT> 3 GB"),
-		{"type": "app_mention", "user": "U1", "text": "<@UBOT> hi", "ts": "2.0", "channel": "C1"},
-	} {
-		b, _ := json.Marshal(eventPayload("Ev1", ev))
-		f.Add(b)
+// TestWithoutResumer: behind a wrapper that hides Current, thread replies
+// after a restart are still followed (the thread's first message names
+// its starter), and others' replies still are not; a wrapper with Unwrap
+// keeps stale clicks private.
+func TestWithoutResumer(t *testing.T) {
+	plain := func(h bot.Handler) bot.Handler { return plainHandler{h} }
+	e := newEnvWrapped(t, ModeHTTP, nil, nil, plain)
+	_, q, from := e.start("U1", "C1", "whatsapp backup fails")
+	thread := q.Form.Get("thread_ts")
+	e.stop()
+	e2 := newEnvWrapped(t, ModeHTTP, e.fake, e.store, plain)
+	next, from := e2.answer(q, "click:on", "U1", from)
+	// U2's reply in the thread is ignored, U1's is taken.
+	e2.tr.event(t, eventPayload(e2.id("Ev"), messageEvent("U2", "C1", thread, e2.ts(), "7 GB")), 0)
+	next, _ = e2.answer(next, "3 GB", "U1", from)
+	if got := stepOf(t, next); got != "free_space" {
+		t.Errorf("after typed answers in a restarted process: step %q, %q", got, textOf(t, next))
 	}
-	f.Add([]byte(`{"type":"event_callback","event":{"type":"message","subtype":"message_changed","message":{}}}`))
-	ad := testAdapter(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
-		if err != nil {
-			return
-		}
-		if d := ad.fromEvent(nil, ev); d != nil && d.key == "" {
-			t.Fatal("delivery without a key")
-		}
-	})
-}
+	if n := e2.fake.count(isPost("C1", thread)); n != 3 {
+		t.Errorf("%d posts in the thread, want 3 (U2's reply ignored)", n)
+	}
+	// A mention-started thread is recognised from its root too.
+	ts := e2.ts()
+	e2.fake.mu.Lock()
+	e2.fake.roots = append(e2.fake.roots, map[string]any{"type": "message", "user": "U5", "text": "<@UBOT> my backup fails", "ts": ts})
+	e2.fake.mu.Unlock()
+	if owner, err := e2.ad.threadOwner(ctxFor(t, 5*time.Second), "C1", ts); owner != "U5" || err != nil {
+		t.Errorf("owner of a mention thread = %q, %v; want U5", owner, err)
+	}
+	if owner, err := e2.ad.threadOwner(ctxFor(t, 5*time.Second), "C1", "1.999"); owner != "" || err == nil {
+		t.Errorf("owner of an unknown thread = %q, %v; want an error", owner, err)
+	}
 
-// FuzzRootOwner: reading a thread's starter never panics and never
-// returns an id with mention syntax in it.
-func FuzzRootOwner(f *testing.F) {
-	f.Add("<@U1> asked for help: x", "BBOT", "")
-	f.Add("hey <@UBOT>", "", "U5")
-	f.Add("<@> asked for help", "BBOT", "")
-	f.Fuzz(func(t *testing.T, text, botID, user string) {
-		got := rootOwner(slack.Msg{Text: text, BotID: botID, User: user}, "UBOT", "BBOT")
-		if got != "" && got != user && (len(got) == 0 || strings.ContainsAny(got, "<>|")) {
-			t.Fatalf("owner %q from %q", got, text)
-		}
-	})
+	e3 := newEnvWrapped(t, ModeSocket, nil, nil, func(h bot.Handler) bot.Handler { return unwrapHandler{plainHandler{h}} })
+	_, q, from = e3.start("U1", "C1", "whatsapp backup fails")
+	_, from = e3.answer(q, "click:on", "U1", from)
+	e3.tr.click(t, clickPayload(t, q, buttonsOf(t, q)[1], "U1", e3.id("trigger")))
+	eph, _ := e3.fake.waitFor(from, "the private stale note", isEphemeral("C1", "U1"))
+	if got := stepOf(t, eph); got != "backup_size" {
+		t.Errorf("stale note shows step %q: %q", got, textOf(t, eph))
+	}
 }

@@ -1,94 +1,20 @@
 package slack
 
 import (
-	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/slack-go/slack"
+
 	"troubleshooter/bot"
 )
 
-const (
-	supportChannel = "CSUPPORT"
-	supportGroup   = "SSTAFF"
-)
-
-// withSupport configures handoffs to the fake's support channel.
-func withSupport(group string) func(*Config) {
-	return func(c *Config) {
-		c.SupportChannel = supportChannel
-		c.SupportGroup = group
-	}
-}
-
-// allTexts returns every text of a call: the fallback text, and each
-// "text" string anywhere in its blocks (sections, fields, context,
-// buttons, confirm dialogs).
-func allTexts(t testing.TB, c apiCall) []string {
-	t.Helper()
-	out := []string{c.Form.Get("text")}
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, vv := range x {
-				if s, ok := vv.(string); ok && k == "text" {
-					out = append(out, s)
-				} else {
-					walk(vv)
-				}
-			}
-		case []any:
-			for _, vv := range x {
-				walk(vv)
-			}
-		}
-	}
-	if raw := c.Form.Get("blocks"); raw != "" {
-		var blocks any
-		if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
-			t.Fatalf("blocks of %s are not JSON: %v", c.Method, err)
-		}
-		walk(blocks)
-	}
-	return out
-}
-
-// massPing reports the first mention or link token in a call's texts that
-// only the adapter itself may write, "" when none: anything that could
-// notify people or disguise a link. allowed lists tokens the adapter wrote
-// on purpose (the support group, the person shown as who asked).
-func massPing(t testing.TB, c apiCall, allowed ...string) string {
-	t.Helper()
-	for _, s := range allTexts(t, c) {
-		for _, a := range allowed {
-			s = strings.ReplaceAll(s, a, "")
-		}
-		for _, tok := range []string{"<!channel", "<!here", "<!everyone", "<!subteam", "<@", "<http", "<mailto", "<#"} {
-			if strings.Contains(s, tok) {
-				return tok
-			}
-		}
-	}
-	return ""
-}
-
-// notVerbatim reports a mrkdwn text object of c without verbatim set.
-func notVerbatim(t testing.TB, c apiCall) bool {
-	t.Helper()
-	raw := c.Form.Get("blocks")
-	return raw != "" && strings.Contains(raw, `"type":"mrkdwn"`) && strings.Count(raw, `"type":"mrkdwn"`) != strings.Count(raw, `"verbatim":true`)
-}
-
 const hostileSummary = "**Answers**\n- Backup size: <!channel> 3 GB\n- Name: <@U0BOSS> & <!here> <!everyone> <!subteam^S1>\n" +
 	"- Link: <https://evil.example|click for your refund>\n- Odd: \u202Egnp.exe\u0000 zero\u200Bwidth\n**Fixes tried**\n- Restart: didn't help"
-
-func personAddr(channel, thread, user string) bot.Address {
-	return bot.Address{Platform: Platform, Workspace: "T1", Channel: channel, Thread: thread, User: user}
-}
 
 // TestHandoffPost: what PostHandoff puts in the support channel, for a
 // thread conversation, a DM, no group, a failing permalink and an endless
@@ -182,33 +108,6 @@ func TestHandoffPost(t *testing.T) {
 				t.Errorf("close button value %q → %+v, %v; want %+v", closeVal, got, err, tc.to)
 			}
 		})
-	}
-}
-
-// checkLimits fails when a post breaks Block Kit's limits.
-func checkLimits(t testing.TB, c apiCall) {
-	t.Helper()
-	blocks := blocksOf(t, c)
-	if len(blocks) > maxBlocks {
-		t.Errorf("%d blocks", len(blocks))
-	}
-	for _, b := range blocks {
-		if txt, ok := b["text"].(map[string]any); ok && utf8.RuneCountInString(str(txt["text"])) > maxSectionText {
-			t.Errorf("a %s text of %d characters", b["type"], utf8.RuneCountInString(str(txt["text"])))
-		}
-		if fields, ok := b["fields"].([]any); ok {
-			if len(fields) > 10 {
-				t.Errorf("%d fields", len(fields))
-			}
-			for _, f := range fields {
-				if n := utf8.RuneCountInString(str(f.(map[string]any)["text"])); n > 2000 {
-					t.Errorf("a field of %d characters", n)
-				}
-			}
-		}
-	}
-	if n := utf8.RuneCountInString(c.Form.Get("text")); n > maxFallback {
-		t.Errorf("fallback text of %d characters", n)
 	}
 }
 
@@ -376,13 +275,6 @@ func TestHandoffCloseEdgeCases(t *testing.T) {
 	}
 }
 
-// failingCloser is a handler whose CloseHandoff fails.
-type failingCloser struct{ bot.Handler }
-
-func (failingCloser) CloseHandoff(context.Context, bot.Address, time.Time) ([]bot.Reply, bool, error) {
-	return nil, false, context.DeadlineExceeded
-}
-
 func cloneForm(f map[string][]string) map[string][]string {
 	out := make(map[string][]string, len(f))
 	for k, v := range f {
@@ -467,6 +359,47 @@ func TestParseCloseRef(t *testing.T) {
 	}
 }
 
+// FuzzParseCloseRef: parsing a Close button value never panics; whatever
+// parses is a Slack-shaped address that encodes back to the same value;
+// any address closeRef encodes either parses back to itself or is refused.
+func FuzzParseCloseRef(f *testing.F) {
+	f.Add("tbclose1|T1|C1|1700000000.000101|U1", "T1", "C1", "1.2", "U1")
+	f.Add("tbclose1||D1||W1", "", "C|1", "", "U%1")
+	f.Add("tbclose1|%7C|C1|1.2|U1", "T1", "C1", "now", "<@U1>")
+	f.Fuzz(func(t *testing.T, v, team, channel, thread, user string) {
+		if a, err := parseCloseRef(v); err == nil {
+			if a.Platform != Platform || !validID(a.Channel, "CGD") || !validID(a.User, "UW") || strings.ContainsAny(a.User+a.Channel+a.Workspace+a.Thread, "<>|&%") {
+				t.Fatalf("parsed %q to a bad address %+v", v, a)
+			}
+			if back := closeRef(a); back != v {
+				// Only a redundant escape could differ; it must still
+				// parse to the same address.
+				if a2, err := parseCloseRef(back); err != nil || a2 != a {
+					t.Fatalf("round trip of %q: %q → %+v, %v", v, back, a2, err)
+				}
+			}
+		}
+		want := bot.Address{Platform: Platform, Workspace: team, Channel: channel, Thread: thread, User: user}
+		if got, err := parseCloseRef(closeRef(want)); err == nil && got != want {
+			t.Fatalf("closeRef(%+v) parsed to %+v", want, got)
+		}
+	})
+}
+
+// TestCloseValueCarriesTheHandoffStart: the Close button names the
+// handoff it was posted for; values without the start still parse.
+func TestCloseValueCarriesTheHandoffStart(t *testing.T) {
+	a := personAddr("C1", "1700000000.000100", "U1")
+	started := time.Unix(1700000000, 0)
+	v := closeRefAt(a, started)
+	if got, err := parseCloseRef(v); err != nil || got != a || !closeStarted(v).Equal(started) {
+		t.Errorf("%q parsed to %+v, %v, %v", v, got, closeStarted(v), err)
+	}
+	if old := closeRef(a); !closeStarted(old).IsZero() {
+		t.Errorf("a value without a start gave %v", closeStarted(old))
+	}
+}
+
 // TestSupportThreadChatter: staff talking in the thread under a handoff
 // post start nothing, and cost at most one thread lookup (none with a
 // Resumer), not one per message.
@@ -500,36 +433,38 @@ func TestSupportThreadChatter(t *testing.T) {
 	}
 }
 
-// TestCloseValueCarriesTheHandoffStart: the Close button names the
-// handoff it was posted for; values without the start still parse.
-func TestCloseValueCarriesTheHandoffStart(t *testing.T) {
-	a := personAddr("C1", "1700000000.000100", "U1")
-	started := time.Unix(1700000000, 0)
-	v := closeRefAt(a, started)
-	if got, err := parseCloseRef(v); err != nil || got != a || !closeStarted(v).Equal(started) {
-		t.Errorf("%q parsed to %+v, %v, %v", v, got, closeStarted(v), err)
-	}
-	if old := closeRef(a); !closeStarted(old).IsZero() {
-		t.Errorf("a value without a start gave %v", closeStarted(old))
-	}
+// FuzzRenderHandoff: whatever the summary and title, a handoff post has
+// no raw < except the adapter's own tokens (the person, the group, the
+// dates, the link), and stays within Block Kit's limits.
+func FuzzRenderHandoff(f *testing.F) {
+	f.Add("**Answers**\n- size: <!channel> 3 GB", "Guide <@U2>")
+	f.Add(strings.Repeat("<!here> ", 2000), "")
+	f.Fuzz(func(t *testing.T, summary, title string) {
+		h := bot.Handoff{Address: bot.Address{Platform: Platform, Workspace: "T1", Channel: "C1", Thread: "1.2", User: "U1"},
+			Guide: "g", GuideTitle: title, Summary: summary, Started: time.Unix(1700000000, 0), At: time.Unix(1700000100, 0)}
+		m, err := renderHandoff(h, "S1", "https://x.test/a?b=1&c=2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := json.Marshal(m.Blocks)
+		call := apiCall{Method: "chat.postMessage", Form: map[string][]string{"blocks": {string(js)}, "text": {m.Text}}}
+		if tok := massPing(t, call, "<@U1>", "<!subteam^S1>", "<!date^", "<https://x.test/a?b=1&amp;c=2|"); tok != "" {
+			t.Fatalf("token %q in %s", tok, js)
+		}
+		for _, s := range allTexts(t, call) {
+			if strings.ContainsAny(strings.NewReplacer("<@U1>", "", "<!subteam^S1>", "", "<https://x.test/a?b=1&amp;c=2|open the conversation>", "").Replace(dates.ReplaceAllString(s, "")), "<>") {
+				t.Fatalf("raw < or > in %q", s)
+			}
+		}
+		if len(m.Blocks) > maxBlocks || utf8.RuneCountInString(m.Text) > maxFallback {
+			t.Fatalf("%d blocks, fallback of %d", len(m.Blocks), utf8.RuneCountInString(m.Text))
+		}
+		for _, b := range m.Blocks {
+			if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil && utf8.RuneCountInString(s.Text.Text) > maxSectionText {
+				t.Fatalf("section of %d characters", utf8.RuneCountInString(s.Text.Text))
+			}
+		}
+	})
 }
 
-// TestSlashInDMWhileWithStaff: /troubleshoot in a DM whose conversation is
-// with the support team gets a private note, not silence, and changes
-// nothing. (Found in review.)
-func TestSlashInDMWhileWithStaff(t *testing.T) {
-	e := newEnvOpts(t, ModeSocket, envOpts{cfg: withSupport(""), handoff: true})
-	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "my whatsapp backup is corrupted")), 0)
-	e.fake.waitFor(0, "the fix", func(c apiCall) bool { return isPost("D1", "")(c) && len(buttonsOf(t, c)) > 0 })
-	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "no")), 0)
-	_, from := e.fake.waitFor(0, "the handoff post", isPost(supportChannel, ""))
-	e.tr.slash(t, slashPayload("U1", "D1", "hello?", e.id("trigger"), e.fake.srv.URL+"/api/response_url"))
-	note, _ := e.fake.waitFor(from, "the private note", isEphemeral("D1", "U1"))
-	if got := textOf(t, note); !strings.Contains(got, "support team has your conversation") {
-		t.Errorf("note = %q", got)
-	}
-	res, err := e.engine.Current(ctxFor(t, 5*time.Second), bot.Address{Platform: Platform, Workspace: "T1", Channel: "D1", User: "U1"})
-	if err != nil || !res.Listening || res.Outcome != bot.OutcomeEscalated {
-		t.Errorf("after the command: %+v, %v; want still with staff", res, err)
-	}
-}
+var dates = regexp.MustCompile(`<!date\^\d+\^\{date_short_pretty\} \{time\}\|[0-9: -]+UTC>`)

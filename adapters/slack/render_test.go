@@ -1,12 +1,11 @@
 package slack
 
 import (
-	"context"
 	"encoding/json"
-	"regexp"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -244,216 +243,55 @@ func FuzzStripMention(f *testing.F) {
 	})
 }
 
-func TestConfig(t *testing.T) {
-	tests := []struct {
-		name    string
-		cfg     Config
-		wantErr []string
-		wantAPI string
-	}{
-		{name: "socket default", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1"}, wantAPI: DefaultAPIURL},
-		{name: "http", cfg: Config{Mode: "http", BotToken: "xoxb-1", SigningSecret: "s", APIURL: "https://slack-gov.com/api"}, wantAPI: "https://slack-gov.com/api/"},
-		{name: "no tokens", cfg: Config{}, wantErr: []string{"bot_token is empty", "app_token is empty"}},
-		{name: "user token", cfg: Config{BotToken: "xoxp-1", AppToken: "xapp-1"}, wantErr: []string{"does not start with xoxb-"}},
-		{name: "bot token as app token", cfg: Config{BotToken: "xoxb-1", AppToken: "xoxb-2"}, wantErr: []string{"app_token does not start with xapp-"}},
-		{name: "http without secret", cfg: Config{Mode: "http", BotToken: "xoxb-1"}, wantErr: []string{"signing_secret is empty"}},
-		{name: "bad mode", cfg: Config{Mode: "rtm", BotToken: "xoxb-1"}, wantErr: []string{`slack.mode is "rtm"`}},
-		{name: "upper-case mode", cfg: Config{Mode: "HTTP", BotToken: "xoxb-1", SigningSecret: "s"}, wantErr: []string{`slack.mode is "HTTP"`}},
-		{name: "bad url", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: "slack.com/api"}, wantErr: []string{"not an absolute http(s) URL"}},
-		{name: "support channel and group", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: " C0123ABCD ", SupportGroup: "S0456EFGH"}, wantAPI: DefaultAPIURL},
-		{name: "private support channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "G0123ABCD"}, wantAPI: DefaultAPIURL},
-		{name: "support channel by name", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "#support"}, wantErr: []string{`slack.support_channel "#support" is not a channel id`, "Channel ID"}},
-		{name: "lower-case support channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "c0123abcd"}, wantErr: []string{"slack.support_channel", "upper case"}},
-		{name: "DM as support channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "D0123ABCD"}, wantErr: []string{"slack.support_channel"}},
-		{name: "group by handle", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "C1", SupportGroup: "@support-team"}, wantErr: []string{`slack.support_group "@support-team" is not a user group id`}},
-		{name: "group without channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportGroup: "S1"}, wantErr: []string{"support_group is set but slack.support_channel is empty"}},
+// TestHostileInputs sends hostile messages through the HTTP Events API
+// endpoint: each gets a sane reply within Slack's limits, and no posted
+// message contains a mention, broadcast or link token the person wrote.
+func TestHostileInputs(t *testing.T) {
+	inputs := []struct{ name, text string }{
+		{"100 KB", strings.Repeat("my backup fails ", 6400)},
+		{"NUL and control chars", "a\x00b\x01c\x1b[31mred\x7f\u0085 done\r\n"},
+		{"RTL override", "invoice\u202Egnp.exe and \u2066isolate\u2069"},
+		{"zero-width", "zero\u200b\u200c\u200dwidth\ufeff"},
+		{"only emoji", "🔥🙂👍🏽👨‍👩‍👧"},
+		{"<!channel>", "<!channel> help"},
+		{"<!here>", "<!here|here>"},
+		{"<!everyone>", "<!everyone>"},
+		{"user mention", "<@U123> look"},
+		{"<!subteam^S1>", "<!subteam^S1|@staff> help"},
+		{"@channel", "@channel @here @everyone"},
+		{"spoofed link", "<https://evil.example|click>"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			a, err := New(tc.cfg, nil)
-			if len(tc.wantErr) == 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if a.cfg.APIURL != tc.wantAPI || a.Name() != "slack" {
-					t.Errorf("api url %q name %q", a.cfg.APIURL, a.Name())
-				}
-				if a.HandsOff() != (tc.cfg.SupportChannel != "") || strings.TrimSpace(a.cfg.SupportChannel) != a.cfg.SupportChannel {
-					t.Errorf("HandsOff() = %v with support_channel %q", a.HandsOff(), a.cfg.SupportChannel)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "xoxp-1") || strings.Contains(err.Error(), "xoxb-2") {
-				t.Errorf("error leaks a token: %q", err)
-			}
-		})
+	e := newEnvOpts(t, ModeHTTP, envOpts{flow: echoFlow{}})
+	for i, in := range inputs {
+		e.tr.event(t, eventPayload(e.id("Ev"), messageEvent(fmt.Sprintf("UH%d", i), fmt.Sprintf("DH%d", i), "", e.ts(), in.text)), 0)
 	}
-	if (Config{}).Enabled() || !(Config{BotToken: "xoxb-1"}).Enabled() {
-		t.Error("Enabled")
+	answered, pings := 0, 0
+	for i, in := range inputs {
+		c, _ := e.fake.waitFor(0, "the reply to "+in.name, isPost(fmt.Sprintf("DH%d", i), ""))
+		texts := strings.Join(allTexts(t, c), "\n")
+		if !strings.Contains(texts, "Got it: ") || len(buttonsOf(t, c)) != 2 {
+			t.Errorf("%s: not a sane reply: %.200q", in.name, texts)
+			continue
+		}
+		answered++
+		if tok := massPing(t, c); tok != "" {
+			pings++
+			t.Errorf("%s: the reply contains %q: %.300q", in.name, tok, texts)
+		}
+		if notVerbatim(t, c) {
+			t.Errorf("%s: a mrkdwn text without verbatim", in.name)
+		}
+		for _, r := range texts {
+			if (unicode.IsControl(r) && r != '\n' && r != '\t') || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+				t.Errorf("%s: the reply contains %U", in.name, r)
+				break
+			}
+		}
+		checkLimits(t, c)
 	}
+	// Nothing else was posted (one reply each).
+	if n := e.fake.count(func(c apiCall) bool { return c.Method == "chat.postMessage" }); n != len(inputs) {
+		t.Errorf("%d posts for %d messages", n, len(inputs))
+	}
+	t.Logf("hostile inputs: %d sent, %d answered, %d mass pings", len(inputs), answered, pings)
 }
-
-func TestPacer(t *testing.T) {
-	now := time.Unix(1000, 0)
-	p := newPacer(time.Second, 2)
-	p.now = func() time.Time { return now }
-	if d := p.reserve("C1"); d != 0 {
-		t.Fatalf("first = %v", d)
-	}
-	if d := p.reserve("C1"); d != 0 {
-		t.Fatalf("burst = %v", d)
-	}
-	if d := p.reserve("C1"); d != time.Second {
-		t.Fatalf("third = %v, want 1s", d)
-	}
-	if d := p.reserve("C2"); d != 0 {
-		t.Fatalf("other channel = %v", d)
-	}
-	now = now.Add(500 * time.Millisecond)
-	if d := p.reserve("C1"); d != 500*time.Millisecond {
-		t.Fatalf("half refilled = %v", d)
-	}
-	now = now.Add(500 * time.Millisecond)
-	if d := p.reserve("C1"); d != 0 {
-		t.Fatalf("refilled = %v", d)
-	}
-	p.hold(3 * time.Second)
-	if d := p.reserve("C9"); d != 3*time.Second {
-		t.Fatalf("after a 429 = %v, want 3s for every channel", d)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := p.wait(ctx, "C9"); err == nil {
-		t.Fatal("wait ignored its context")
-	}
-}
-
-func TestDedupe(t *testing.T) {
-	d := newDedupe(time.Minute)
-	now := time.Unix(0, 0)
-	d.now = func() time.Time { return now }
-	if !d.first("a") || d.first("a") || !d.first("b") || !d.first("") || !d.first("") {
-		t.Fatal("first")
-	}
-	now = now.Add(2 * time.Minute)
-	if !d.first("a") {
-		t.Error("id still remembered after its TTL")
-	}
-	d.forget("a")
-	if !d.first("a") {
-		t.Error("forget")
-	}
-}
-
-// TestAcceptConcurrentCopies: while the first copy of a delivery waits for
-// queue room, a second copy is not acknowledged as its duplicate: it waits
-// for the first's outcome and, when the first is refused, tries itself.
-// (Before, the second got 200 and the first 503: Slack stops retrying
-// after any 2xx, so the delivery was lost.)
-func TestAcceptConcurrentCopies(t *testing.T) {
-	ad := testAdapter(t)
-	ad.queueWait = 150 * time.Millisecond
-	for i := range ad.shards {
-		ad.shards[i] = make(chan job) // no room and no worker: every enqueue times out
-	}
-	ad.running.Store(true)
-	d := &delivery{id: "EvCopy", key: "k", do: func(context.Context) {}}
-	errs := make(chan error, 2)
-	for range 2 {
-		go func() { errs <- ad.accept(context.Background(), d) }()
-	}
-	for range 2 {
-		if err := <-errs; err == nil {
-			t.Fatal("a copy was acknowledged although no copy could be queued")
-		}
-	}
-	// With room again, the next copy is queued and later ones are
-	// duplicates.
-	for i := range ad.shards {
-		ad.shards[i] = make(chan job, 1)
-	}
-	if err := ad.accept(context.Background(), d); err != nil {
-		t.Fatalf("retry after the refusals: %v", err)
-	}
-	if err := ad.accept(context.Background(), d); err != nil {
-		t.Fatalf("duplicate: %v", err)
-	}
-	queued := 0
-	for _, ch := range ad.shards {
-		queued += len(ch)
-	}
-	if queued != 1 {
-		t.Errorf("%d jobs queued, want 1", queued)
-	}
-}
-
-// FuzzParseCloseRef: parsing a Close button value never panics; whatever
-// parses is a Slack-shaped address that encodes back to the same value;
-// any address closeRef encodes either parses back to itself or is refused.
-func FuzzParseCloseRef(f *testing.F) {
-	f.Add("tbclose1|T1|C1|1700000000.000101|U1", "T1", "C1", "1.2", "U1")
-	f.Add("tbclose1||D1||W1", "", "C|1", "", "U%1")
-	f.Add("tbclose1|%7C|C1|1.2|U1", "T1", "C1", "now", "<@U1>")
-	f.Fuzz(func(t *testing.T, v, team, channel, thread, user string) {
-		if a, err := parseCloseRef(v); err == nil {
-			if a.Platform != Platform || !validID(a.Channel, "CGD") || !validID(a.User, "UW") || strings.ContainsAny(a.User+a.Channel+a.Workspace+a.Thread, "<>|&%") {
-				t.Fatalf("parsed %q to a bad address %+v", v, a)
-			}
-			if back := closeRef(a); back != v {
-				// Only a redundant escape could differ; it must still
-				// parse to the same address.
-				if a2, err := parseCloseRef(back); err != nil || a2 != a {
-					t.Fatalf("round trip of %q: %q → %+v, %v", v, back, a2, err)
-				}
-			}
-		}
-		want := bot.Address{Platform: Platform, Workspace: team, Channel: channel, Thread: thread, User: user}
-		if got, err := parseCloseRef(closeRef(want)); err == nil && got != want {
-			t.Fatalf("closeRef(%+v) parsed to %+v", want, got)
-		}
-	})
-}
-
-// FuzzRenderHandoff: whatever the summary and title, a handoff post has
-// no raw < except the adapter's own tokens (the person, the group, the
-// dates, the link), and stays within Block Kit's limits.
-func FuzzRenderHandoff(f *testing.F) {
-	f.Add("**Answers**\n- size: <!channel> 3 GB", "Guide <@U2>")
-	f.Add(strings.Repeat("<!here> ", 2000), "")
-	f.Fuzz(func(t *testing.T, summary, title string) {
-		h := bot.Handoff{Address: bot.Address{Platform: Platform, Workspace: "T1", Channel: "C1", Thread: "1.2", User: "U1"},
-			Guide: "g", GuideTitle: title, Summary: summary, Started: time.Unix(1700000000, 0), At: time.Unix(1700000100, 0)}
-		m, err := renderHandoff(h, "S1", "https://x.test/a?b=1&c=2")
-		if err != nil {
-			t.Fatal(err)
-		}
-		js, _ := json.Marshal(m.Blocks)
-		call := apiCall{Method: "chat.postMessage", Form: map[string][]string{"blocks": {string(js)}, "text": {m.Text}}}
-		if tok := massPing(t, call, "<@U1>", "<!subteam^S1>", "<!date^", "<https://x.test/a?b=1&amp;c=2|"); tok != "" {
-			t.Fatalf("token %q in %s", tok, js)
-		}
-		for _, s := range allTexts(t, call) {
-			if strings.ContainsAny(strings.NewReplacer("<@U1>", "", "<!subteam^S1>", "", "<https://x.test/a?b=1&amp;c=2|open the conversation>", "").Replace(dates.ReplaceAllString(s, "")), "<>") {
-				t.Fatalf("raw < or > in %q", s)
-			}
-		}
-		if len(m.Blocks) > maxBlocks || utf8.RuneCountInString(m.Text) > maxFallback {
-			t.Fatalf("%d blocks, fallback of %d", len(m.Blocks), utf8.RuneCountInString(m.Text))
-		}
-		for _, b := range m.Blocks {
-			if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil && utf8.RuneCountInString(s.Text.Text) > maxSectionText {
-				t.Fatalf("section of %d characters", utf8.RuneCountInString(s.Text.Text))
-			}
-		}
-	})
-}
-
-var dates = regexp.MustCompile(`<!date\^\d+\^\{date_short_pretty\} \{time\}\|[0-9: -]+UTC>`)

@@ -1,0 +1,160 @@
+package slack
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestPacer(t *testing.T) {
+	now := time.Unix(1000, 0)
+	p := newPacer(time.Second, 2)
+	p.now = func() time.Time { return now }
+	if d := p.reserve("C1"); d != 0 {
+		t.Fatalf("first = %v", d)
+	}
+	if d := p.reserve("C1"); d != 0 {
+		t.Fatalf("burst = %v", d)
+	}
+	if d := p.reserve("C1"); d != time.Second {
+		t.Fatalf("third = %v, want 1s", d)
+	}
+	if d := p.reserve("C2"); d != 0 {
+		t.Fatalf("other channel = %v", d)
+	}
+	now = now.Add(500 * time.Millisecond)
+	if d := p.reserve("C1"); d != 500*time.Millisecond {
+		t.Fatalf("half refilled = %v", d)
+	}
+	now = now.Add(500 * time.Millisecond)
+	if d := p.reserve("C1"); d != 0 {
+		t.Fatalf("refilled = %v", d)
+	}
+	p.hold(3 * time.Second)
+	if d := p.reserve("C9"); d != 3*time.Second {
+		t.Fatalf("after a 429 = %v, want 3s for every channel", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.wait(ctx, "C9"); err == nil {
+		t.Fatal("wait ignored its context")
+	}
+}
+
+// TestPacingPerChannel: calls to one channel are spaced by the pacer's
+// interval (TestPacer checks that channels are paced independently).
+func TestPacingPerChannel(t *testing.T) {
+	const interval = 250 * time.Millisecond
+	e := newEnvFull(t, ModeHTTP, nil, nil, nil, func(a *Adapter) { a.pace = newPacer(interval, 1) })
+	start := time.Now()
+	_, q, from := e.start("U1", "C1", "whatsapp backup fails") // root + question: 2 calls to C1
+	e.answer(q, "click:on", "U1", from)                        // update + question: 2 more
+	calls, _ := e.fake.snapshot()
+	var c1 []time.Time
+	for _, c := range calls {
+		if c.Form.Get("channel") == "C1" && c.Method != "conversations.replies" {
+			c1 = append(c1, c.At)
+		}
+	}
+	if len(c1) != 4 {
+		t.Fatalf("%d calls to C1, want 4:%s", len(c1), describe(calls))
+	}
+	for i := 1; i < len(c1); i++ {
+		if gap := c1[i].Sub(c1[i-1]); gap < interval-20*time.Millisecond {
+			t.Errorf("calls %d and %d to C1 only %v apart", i-1, i, gap)
+		}
+	}
+	if total := c1[3].Sub(start); total < 3*interval-60*time.Millisecond {
+		t.Errorf("4 calls to C1 took only %v", total)
+	}
+}
+
+// TestRateLimitHonoured: a 429 with Retry-After: 1 from the fake delays the
+// retry by at least a second, and the message is then posted once.
+func TestRateLimitHonoured(t *testing.T) {
+	e := newEnv(t, ModeSocket, nil, nil)
+	e.fake.limit("chat.postMessage", 1)
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "whatsapp backup fails")), 0)
+	ok, _ := e.fake.waitFor(0, "the post after the 429", isPost("D1", ""))
+	limited, _ := e.fake.waitFor(0, "the 429", func(c apiCall) bool { return c.Status == 429 })
+	if d := ok.At.Sub(limited.At); d < time.Second {
+		t.Errorf("retried %v after a 429 with Retry-After: 1", d)
+	}
+	if n := e.fake.count(isPost("D1", "")); n != 1 {
+		t.Errorf("%d posts, want 1", n)
+	}
+}
+
+// TestRateLimitStorm: the fake answers 429 (Retry-After: 1) to the next 6
+// posts while two conversations talk. Every retry waits out Retry-After
+// (no tight loop: the requests are bounded and spaced), the pause holds
+// for every channel, a post is given up after maxRetries429 retries, the
+// next one gets through once the storm ends, and the API error hook hears
+// each 429.
+func TestRateLimitStorm(t *testing.T) {
+	const storm = 6
+	var hooked atomic.Int64
+	e := newEnvOpts(t, ModeHTTP, envOpts{flow: echoFlow{}, tune: func(a *Adapter) {
+		a.SetAPIErrorHook(func(rl bool) {
+			if rl {
+				hooked.Add(1)
+			}
+		})
+	}})
+	start := time.Now()
+	e.fake.limit("chat.postMessage", storm)
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "first")), 0)
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U2", "D2", "", e.ts(), "second")), 0)
+	// After the storm, each conversation speaks once more: both get through.
+	e.fake.waitFor(0, "the end of the storm", func(c apiCall) bool { return c.Method == "chat.postMessage" && c.Status == 200 })
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "third")), 0)
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U2", "D2", "", e.ts(), "fourth")), 0)
+	for _, ch := range []string{"D1", "D2"} {
+		e.fake.waitFor(0, "a post to "+ch+" after the storm", func(c apiCall) bool {
+			return isPost(ch, "")(c) && (strings.Contains(c.Form.Get("text"), "third") || strings.Contains(c.Form.Get("text"), "fourth"))
+		})
+	}
+	elapsed := time.Since(start)
+	calls, _ := e.fake.snapshot()
+	var posts []apiCall
+	for _, c := range calls {
+		if c.Method == "chat.postMessage" {
+			posts = append(posts, c)
+		}
+	}
+	// The gap that matters is a conversation's retry after its 429 (two
+	// workers' requests may well hit the fake together).
+	delivered := 0
+	lastLimited := map[string]time.Time{}
+	minGap := time.Hour
+	for _, c := range posts {
+		ch := c.Form.Get("channel")
+		if at, ok := lastLimited[ch]; ok {
+			minGap = min(minGap, c.At.Sub(at))
+			delete(lastLimited, ch)
+		}
+		if c.Status == 429 {
+			lastLimited[ch] = c.At
+		} else {
+			delivered++
+		}
+	}
+	// Two first posts, each tried at most 1+maxRetries429 times, plus the
+	// two after the storm (and a first post that outlived the storm).
+	if max := 2*(1+maxRetries429) + 2; len(posts) > max {
+		t.Errorf("%d post requests in a storm of %d 429s, want at most %d", len(posts), storm, max)
+	}
+	if minGap < 950*time.Millisecond {
+		t.Errorf("a request went out %v after a 429 with Retry-After: 1", minGap)
+	}
+	if got := hooked.Load(); got != storm {
+		t.Errorf("the API error hook heard %d rate limits, want %d", got, storm)
+	}
+	if n := e.fake.count(func(c apiCall) bool { return c.Status == 429 }); n != storm {
+		t.Errorf("%d 429s answered, want %d", n, storm)
+	}
+	t.Logf("429 storm: %d 429s, %d post requests, %d delivered, min gap after a 429 %v, %v total",
+		storm, len(posts), delivered, minGap.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+}
