@@ -1,19 +1,27 @@
 package discord
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"troubleshooter/bot"
 )
 
 // fakeDiscord is an in-process Discord: the REST API paths the adapter
@@ -924,4 +932,519 @@ func validModal(d map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// --- running the adapter on the fake ---
+
+// testLog logs to stderr only with -v, so failures can be debugged.
+func testLog(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return nil
+}
+
+// testEngine is the real engine over a memory store and testFlow.
+func testEngine(t testing.TB) (*bot.Engine, *bot.MemoryStore) {
+	st := bot.NewMemoryStore()
+	t.Cleanup(func() { _ = st.Close() })
+	return bot.NewEngine(st, testFlow{}, bot.EngineConfig{}, nil), st
+}
+
+func testConfig(f *fakeDiscord) Config {
+	return Config{Token: fakeToken, ApplicationID: f.appID, GuildIDs: []string{testGuild}, APIURL: f.srv.URL}
+}
+
+// runBot starts an adapter on the fake and returns a stop function that
+// cancels it and waits for Run to return nil.
+func runBot(t *testing.T, f *fakeDiscord, cfg Config, h bot.Handler) (*Adapter, func()) {
+	t.Helper()
+	a, err := New(cfg, testLog(t))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	f.mu.Lock()
+	n := len(f.identifies)
+	f.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, h) }()
+	f.waitConnected(n + 1)
+	stopped := false
+	stop := func() {
+		t.Helper()
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run returned %v after cancel", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("Run did not return after cancel")
+		}
+	}
+	t.Cleanup(stop)
+	return a, stop
+}
+
+const (
+	supportChannel = "800000000000000009"
+	supportRole    = "600000000000000001"
+	staff          = "700000000000000009"
+)
+
+func handoffEngine(t testing.TB) *bot.Engine {
+	st := bot.NewMemoryStore()
+	t.Cleanup(func() { _ = st.Close() })
+	return bot.NewEngine(st, handoffFlow{}, bot.EngineConfig{}, nil)
+}
+
+func handoffConfig(f *fakeDiscord) Config {
+	cfg := testConfig(f)
+	cfg.SupportChannel, cfg.SupportRole, cfg.MessageContent = supportChannel, supportRole, true
+	return cfg
+}
+
+// --- fake flows and handlers ---
+
+// testFlow is a small guide shaped like the WhatsApp–iCloud one, so the
+// adapter is tested against the real bot.Engine without depending on the
+// flows package (adapters never import it):
+//
+//	icloud (ask on/off) ─on→ size (input size) → ios (input version) → fix_update (fix)
+//	       └─off→ fix_switch (fix)
+//	fixes: fixed → resolved; not fixed → escalated
+//
+// Opening words mentioning "storage" jump to size. Like flows.Runner, a
+// click carrying a Step that is not current is answered with "already
+// answered" and the current question.
+type testFlow struct{}
+
+var _ bot.Flow = testFlow{}
+
+func (testFlow) question(s *bot.Session) bot.Reply {
+	switch s.Step {
+	case "icloud":
+		return bot.Reply{Text: "Is **WhatsApp** allowed to use iCloud?", Choices: []bot.Choice{{ID: "on", Label: "It's on"}, {ID: "off", Label: "It's off"}}}
+	case "size":
+		return bot.Reply{Text: "How big is your WhatsApp backup?", Input: "size", Choices: []bot.Choice{{ID: "help", Label: "Where do I find it?"}}}
+	case "ios":
+		return bot.Reply{Text: "Which iOS version is your iPhone on?", Input: "version"}
+	case "fix_update":
+		return bot.Reply{Text: "Update iOS:\n- open Settings\n- tap General\n\nDid that fix it?", Choices: []bot.Choice{{ID: "fixed", Label: "Yes, it works now"}, {ID: "not_fixed", Label: "No, still failing"}}}
+	case "fix_switch":
+		return bot.Reply{Text: "Turn the WhatsApp switch on.\n\nDid that fix it?", Choices: []bot.Choice{{ID: "fixed", Label: "Yes, it works now"}, {ID: "not_fixed", Label: "No, still failing"}}}
+	}
+	return bot.Reply{Text: "?"}
+}
+
+func (f testFlow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	if s.Guide == "" {
+		s.Guide, s.GuideVersion, s.Step = "wa", "1", "icloud"
+		intro := bot.Reply{Text: "Let's get your WhatsApp backup working."}
+		if strings.Contains(strings.ToLower(m.Text), "storage") {
+			s.Step = "size"
+		}
+		return bot.Turn{Replies: []bot.Reply{intro, f.question(s)}}, nil
+	}
+	if m.Choice != "" && m.Step != "" && m.Step != s.Step {
+		return bot.Turn{Replies: []bot.Reply{{Text: "That question was already answered. Here's where we are now:"}, f.question(s)}}, nil
+	}
+	ans := m.Choice
+	if ans == "" {
+		ans = strings.TrimSpace(m.Text)
+	}
+	var say []bot.Reply
+	next := ""
+	switch s.Step {
+	case "icloud":
+		switch ans {
+		case "on":
+			next = "size"
+		case "off":
+			next = "fix_switch"
+		}
+	case "size":
+		if ans == "help" {
+			return bot.Turn{Replies: []bot.Reply{{Text: "In WhatsApp: Settings → Chats → Chat Backup."}, f.question(s)}}, nil
+		}
+		if strings.HasSuffix(strings.ToUpper(ans), "GB") {
+			s.SetAnswer("size", "size", ans)
+			say = append(say, bot.Reply{Text: "Got it: " + ans + "."})
+			next = "ios"
+		}
+	case "ios":
+		if ans != "" && strings.Trim(ans, "0123456789.") == "" {
+			s.SetAnswer("ios", "ios", ans)
+			say = append(say, bot.Reply{Text: "Got it: " + ans + "."})
+			next = "fix_update"
+		}
+	case "fix_update", "fix_switch":
+		switch ans {
+		case "fixed":
+			return f.end(s, bot.OutcomeResolved, "Great, it works! 🎉"), nil
+		case "not_fixed":
+			return f.end(s, bot.OutcomeEscalated, "Please contact support and share this: size "+s.Answers["size"]+", iOS "+s.Answers["ios"]+"."), nil
+		}
+	}
+	if next == "" {
+		return bot.Turn{Replies: []bot.Reply{{Text: "Sorry, I didn't get that."}, f.question(s)}}, nil
+	}
+	s.Step = next
+	return bot.Turn{Replies: append(say, f.question(s))}, nil
+}
+
+func (f testFlow) end(s *bot.Session, kind, text string) bot.Turn {
+	s.Done, s.Outcome = true, kind
+	return bot.Turn{Replies: []bot.Reply{{Text: text, Done: true}}, Outcomes: []bot.Outcome{f.Outcome(s, kind, time.Now())}}
+}
+
+func (f testFlow) Current(s *bot.Session) ([]bot.Reply, error) {
+	return []bot.Reply{f.question(s)}, nil
+}
+
+func (testFlow) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
+	return bot.Outcome{Key: s.Key, Platform: s.Address.Platform, Guide: s.Guide, GuideVersion: s.GuideVersion, Kind: kind, Step: s.Step, Started: s.Started, Ended: at}
+}
+
+// handoffFlow is testFlow whose escalation hands the conversation to
+// staff, with a summary holding the person's typed answers, and which,
+// like flows.Runner, stays quiet while staff have it unless the person
+// says "restart".
+type handoffFlow struct{ testFlow }
+
+func (f handoffFlow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	if s.HandedOff {
+		if strings.TrimSpace(m.Text) != "restart" {
+			return bot.Turn{}, nil
+		}
+		s.Reset(time.Now())
+		return f.testFlow.Respond(s, m)
+	}
+	t, err := f.testFlow.Respond(s, m)
+	if err == nil && s.Done && s.Outcome == bot.OutcomeEscalated {
+		t.Handoff = &bot.Handoff{
+			Key: s.Key, Address: s.Address, Guide: s.Guide, GuideTitle: "WhatsApp backup to iCloud",
+			Summary: "**Answers**\n- Backup size: " + s.Answers["size"] + "\n- iOS version: " + s.Answers["ios"] +
+				"\n**Fixes tried**\n- Update iOS: didn't help",
+			Started: s.Started, At: time.Now(),
+		}
+	}
+	return t, err
+}
+
+// handleOnly hides the engine's Current, as a plain bot.Handler would.
+type handleOnly struct{ h bot.Handler }
+
+func (h handleOnly) Handle(ctx context.Context, m bot.Message) (bot.Result, error) {
+	return h.h.Handle(ctx, m)
+}
+
+// countingHandler counts Handle calls.
+type countingHandler struct {
+	h bot.Handler
+	n chan bot.Message
+}
+
+func (c *countingHandler) Handle(ctx context.Context, m bot.Message) (bot.Result, error) {
+	select {
+	case c.n <- m:
+	default:
+	}
+	return c.h.Handle(ctx, m)
+}
+
+// failingHandler fails every turn after the first.
+type failingHandler struct {
+	h bot.Handler
+	n atomic.Int32
+}
+
+func (f *failingHandler) Handle(ctx context.Context, m bot.Message) (bot.Result, error) {
+	if f.n.Add(1) > 1 {
+		return bot.Result{}, errors.New("store down")
+	}
+	return f.h.Handle(ctx, m)
+}
+
+type handlerFunc func(context.Context, bot.Message) (bot.Result, error)
+
+func (h handlerFunc) Handle(ctx context.Context, m bot.Message) (bot.Result, error) { return h(ctx, m) }
+
+// echoHandler answers every message the way guides echo typed answers
+// ("Got it: <answer>."), so whatever the person typed comes back in the
+// bot's reply.
+var echoHandler = handlerFunc(func(ctx context.Context, m bot.Message) (bot.Result, error) {
+	return bot.Result{Step: "s", Replies: []bot.Reply{{Text: "Got it: " + m.Text + "."}, {Text: "Anything else?", Input: "text"}}}, nil
+})
+
+type panicHandler struct{}
+
+func (panicHandler) Handle(ctx context.Context, m bot.Message) (bot.Result, error) {
+	panic("an unverified request reached the handler")
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (log handlers
+// on several goroutines).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// --- conversation steps ---
+
+// startThread runs /troubleshoot for alice in thread mode and returns the
+// thread id and its first question.
+func startThread(t *testing.T, f *fakeDiscord) (string, map[string]any) {
+	t.Helper()
+	mark := f.Mark()
+	f.dispatch("INTERACTION_CREATE", f.slash(testGuild, testChannel, alice))
+	thr := f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads")
+	thread := strings.Split(thr.Path, "/")[6]
+	return thread, f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud@1")
+}
+
+// answerByModal clicks a "Type …" button, checks the modal, submits value
+// and returns the followup, which must contain echo.
+func answerByModal(t *testing.T, f *fakeDiscord, q map[string]any, typeID, modalID, value, echo string) map[string]any {
+	t.Helper()
+	mark := f.Mark()
+	ia := f.click(testGuild, alice, q, typeID)
+	f.dispatch("INTERACTION_CREATE", ia)
+	cb := callbackOf(t, f, mark, ia)
+	d, _ := cb["data"].(map[string]any)
+	if num(cb["type"]) != 9 || d["custom_id"] != modalID || d["title"] == "" {
+		t.Fatalf("modal response = %v", cb)
+	}
+	inputs := customIDs(d["components"], "answer")
+	if len(inputs) != 1 {
+		t.Fatalf("modal inputs = %v", d["components"])
+	}
+	mark = f.Mark()
+	ia = f.submit(testGuild, alice, q, modalID, value)
+	f.dispatch("INTERACTION_CREATE", ia)
+	cb = callbackOf(t, f, mark, ia)
+	d, _ = cb["data"].(map[string]any)
+	if num(cb["type"]) != 7 || !strings.HasSuffix(d["content"].(string), "**Your answer:** "+escapeMarkdown(value)) {
+		t.Errorf("modal submit response = %v", cb)
+	}
+	if all, _ := disabledAll(d["components"]); !all {
+		t.Errorf("answered question still has live controls: %v", d["components"])
+	}
+	fu := followupOf(t, f, mark, ia)
+	if !strings.Contains(fu["content"].(string), echo) {
+		t.Errorf("after %q: %q, want %q", value, fu["content"], echo)
+	}
+	return fu
+}
+
+// escalate walks alice through the thread conversation to the handoff,
+// with size, and returns the thread.
+func escalate(t *testing.T, f *fakeDiscord, size string) string {
+	t.Helper()
+	thread, q1 := startThread(t, f)
+	mark := f.Mark()
+	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
+	f.dispatch("INTERACTION_CREATE", ia)
+	followupOf(t, f, mark, ia)
+	mark = f.Mark()
+	f.dispatch("MESSAGE_CREATE", f.messageCreate(testGuild, thread, alice, size, false))
+	f.waitCall(mark, "POST", "/api/v9/channels/"+thread+"/messages")
+	q3 := f.lastWithComponents(thread, "ts1|t|"+alice+"|ios@1")
+	answerByModal(t, f, q3, "ts1|t|"+alice+"|ios@1|version", "ts1|m|"+alice+"|ios@1|version", "17.4.1", "Got it: 17.4.1.")
+	fix := f.lastWithComponents(thread, "ts1|c|"+alice+"|fix_update@1")
+	mark = f.Mark()
+	ia = f.click(testGuild, alice, fix, "ts1|c|"+alice+"|fix_update@1|not_fixed")
+	f.dispatch("INTERACTION_CREATE", ia)
+	fu := followupOf(t, f, mark, ia)
+	if !strings.Contains(fu["content"].(string), "Please contact support") || !strings.Contains(fu["content"].(string), "a person will reply here") {
+		t.Errorf("escalation turn = %q, want the escalation and bot.HandoffNotice", fu["content"])
+	}
+	return thread
+}
+
+// asStaff gives an interaction's member the support role and no
+// permissions.
+func asStaff(ia map[string]any, roles ...string) map[string]any {
+	m := ia["member"].(map[string]any)
+	rs := []any{}
+	for _, r := range roles {
+		rs = append(rs, r)
+	}
+	m["roles"], m["permissions"] = rs, "0"
+	return ia
+}
+
+// --- reading and checking what the bot sent ---
+
+// body decodes a call's JSON body.
+func body(t *testing.T, c fakeCall) map[string]any { return c.JSON(t) }
+
+// ids lists a payload's custom ids.
+func ids(m map[string]any) []string { return customIDs(m["components"], "") }
+
+func num(v any) int {
+	f, _ := v.(float64)
+	return int(f)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// callbackOf waits for the initial response to interaction ia.
+func callbackOf(t *testing.T, f *fakeDiscord, mark int, ia map[string]any) map[string]any {
+	t.Helper()
+	return body(t, f.waitCall(mark, "POST", "/api/v9/interactions/"+ia["id"].(string)+"/"+ia["token"].(string)+"/callback"))
+}
+
+// followupOf waits for a followup of interaction ia.
+func followupOf(t *testing.T, f *fakeDiscord, mark int, ia map[string]any) map[string]any {
+	t.Helper()
+	m := body(t, f.waitCall(mark, "POST", "/api/v9/webhooks/"+f.appID+"/"+ia["token"].(string)))
+	assertNoMentions(t, "followup", m)
+	return m
+}
+
+// disabledAll reports whether every component in a components JSON value
+// is disabled, and returns the custom id of the highlighted (success) one.
+func disabledAll(v any) (bool, string) {
+	all, chosen := true, ""
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			if num(x["type"]) == 2 || num(x["type"]) == 3 {
+				if x["disabled"] != true {
+					all = false
+				}
+				if num(x["style"]) == 3 {
+					chosen, _ = x["custom_id"].(string)
+				}
+			}
+			walk(x["components"])
+		}
+	}
+	walk(v)
+	return all, chosen
+}
+
+// assertNoMentions checks the allowed_mentions of a message payload lets
+// nothing but the listed users be pinged.
+func assertNoMentions(t *testing.T, what string, m map[string]any, users ...string) {
+	t.Helper()
+	am, ok := m["allowed_mentions"].(map[string]any)
+	if !ok {
+		t.Fatalf("%s: no allowed_mentions in %v", what, m)
+	}
+	parse, ok := am["parse"].([]any)
+	if !ok || len(parse) != 0 {
+		t.Errorf("%s: allowed_mentions.parse = %v, want []", what, am["parse"])
+	}
+	var got []string
+	if us, ok := am["users"].([]any); ok {
+		for _, u := range us {
+			got = append(got, u.(string))
+		}
+	}
+	if !slices.Equal(got, users) {
+		t.Errorf("%s: allowed_mentions.users = %v, want %v", what, got, users)
+	}
+	if rs, ok := am["roles"]; ok && rs != nil {
+		t.Errorf("%s: allowed_mentions.roles = %v", what, rs)
+	}
+}
+
+// massPings counts the messages sent so far (new messages, edits,
+// interaction responses, followups) whose allowed_mentions would let
+// anything but the listed users and roles be pinged: no allowed_mentions
+// at all (Discord then parses every mention), a non-empty parse list, or
+// other ids.
+func massPings(t *testing.T, f *fakeDiscord, users, roles []string) (sent, bad int) {
+	t.Helper()
+	for _, c := range f.Calls() {
+		isMsg := c.Method == "POST" && (pathMatch("/api/v9/channels/*/messages", c.Path) || pathMatch("/api/v9/webhooks/*/*", c.Path)) ||
+			c.Method == "PATCH" && strings.Contains(c.Path, "/messages/") ||
+			c.Method == "POST" && strings.HasSuffix(c.Path, "/callback")
+		if !isMsg || len(c.Body) == 0 {
+			continue
+		}
+		m := c.JSON(t)
+		if strings.HasSuffix(c.Path, "/callback") {
+			d, _ := m["data"].(map[string]any)
+			if d == nil || num(m["type"]) == 9 || d["content"] == nil && d["embeds"] == nil {
+				continue // a deferred response or a modal: nothing to ping with
+			}
+			m = d
+		}
+		sent++
+		am, ok := m["allowed_mentions"].(map[string]any)
+		if !ok {
+			bad++
+			t.Errorf("%s %s: no allowed_mentions: %s", c.Method, c.Path, trimText(string(c.Body), 300))
+			continue
+		}
+		parse, _ := am["parse"].([]any)
+		ok = am["parse"] != nil && len(parse) == 0
+		for _, k := range []struct {
+			key  string
+			want []string
+		}{{"users", users}, {"roles", roles}} {
+			vs, _ := am[k.key].([]any)
+			for _, v := range vs {
+				s, _ := v.(string)
+				if !slices.Contains(k.want, s) {
+					ok = false
+				}
+			}
+		}
+		if !ok {
+			bad++
+			t.Errorf("%s %s: allowed_mentions %v", c.Method, c.Path, am)
+		}
+	}
+	return sent, bad
+}
+
+// unescaped drops every backslash-escaped character, leaving what Discord
+// would interpret.
+func unescaped(s string) string {
+	var b strings.Builder
+	esc := false
+	for _, r := range s {
+		switch {
+		case esc:
+			esc = false
+			b.WriteRune('_')
+		case r == '\\':
+			esc = true
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -2,7 +2,6 @@ package discord
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
@@ -77,14 +76,6 @@ func (b *httpBot) post(t *testing.T, body []byte, ts string, key ed25519.Private
 }
 
 func now() string { return strconv.FormatInt(time.Now().Unix(), 10) }
-
-func mustJSON(t *testing.T, v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestHTTPInteractions(t *testing.T) {
 	t.Parallel()
@@ -209,8 +200,59 @@ func FuzzInteractionsVerify(f *testing.F) {
 	})
 }
 
-type panicHandler struct{}
+func TestFresh(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		ts string
+		ok bool
+	}{
+		{"1700000000", true},
+		{"1699999800", true},
+		{"1700000299", true},
+		{"1699999699", false},
+		{"1700000301", false},
+		{"", false},
+		{"17e8", false},
+		{"-1", false},
+		{"99999999999999999999999", false},
+	}
+	for _, tt := range tests {
+		if err := fresh(tt.ts, now); (err == nil) != tt.ok {
+			t.Errorf("fresh(%q) = %v, want ok=%v", tt.ts, err, tt.ok)
+		}
+	}
+}
 
-func (panicHandler) Handle(ctx context.Context, m bot.Message) (bot.Result, error) {
-	panic("an unverified request reached the handler")
+func FuzzFresh(f *testing.F) {
+	f.Add("1700000000")
+	f.Add(" 12 ")
+	f.Fuzz(func(t *testing.T, ts string) {
+		now := time.Unix(1_700_000_000, 0)
+		if fresh(ts, now) == nil {
+			d := now.Sub(time.Unix(mustInt(t, ts), 0))
+			if d > maxClockSkew || d < -maxClockSkew {
+				t.Fatalf("%q accepted, %v off", ts, d)
+			}
+		}
+	})
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	var n int64
+	neg := false
+	s = strings.TrimSpace(s)
+	for i, c := range s {
+		switch {
+		case i == 0 && (c == '-' || c == '+'):
+			neg = c == '-'
+		case c >= '0' && c <= '9':
+			n = n*10 + int64(c-'0')
+		default:
+			t.Fatalf("accepted non-number %q", s)
+		}
+	}
+	if neg {
+		n = -n
+	}
+	return n
 }
