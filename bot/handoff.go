@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -72,3 +73,116 @@ const (
 	// handoff.
 	HandoffClosedNotice = "Our support team has closed this conversation. If you need more help, send me a message any time to start again."
 )
+
+// handoffRetryAfter is when the sweeper takes over posting a handoff that
+// is still pending: well after the escalating turn's own attempts end, so
+// that both never post it.
+const handoffRetryAfter = time.Minute
+
+// handoffGiveUp is how long the sweeper keeps retrying a pending handoff
+// before telling the person it could not reach staff.
+const handoffGiveUp = time.Hour
+
+// handoffAttempts bounds how often posting a handoff is tried; a support
+// channel that is briefly unreachable should not lose the handoff.
+const handoffAttempts = 3
+
+// handOff posts h to the platform's support channel, after the
+// conversation (marked handed off, with h pending) was saved, and returns
+// what to tell the person. When the attempts here fail, h stays pending:
+// the sweeper keeps trying (a platform's rate-limit pause can outlast
+// them), and tells the person if staff cannot be reached for an hour.
+func (e *Engine) handOff(ctx context.Context, h Handoff) Reply {
+	if err := e.postHandoff(ctx, h, handoffAttempts, e.cfg.StoreTimeout); err != nil {
+		return Reply{Text: HandoffDelayedNotice, Done: true}
+	}
+	return Reply{Text: HandoffNotice, Done: true}
+}
+
+// handoffSweepTimeout bounds one posting attempt from the sweeper: longer
+// than the longest rate-limit pause adapters honour (30 s), so a pause
+// delays a handoff instead of failing it.
+const handoffSweepTimeout = 35 * time.Second
+
+// postHandoff posts h, trying up to attempts times with each attempt
+// bounded by timeout, and reports the result to the observer and the log.
+// Once posted, h is no longer pending.
+func (e *Engine) postHandoff(ctx context.Context, h Handoff, attempts int, timeout time.Duration) error {
+	platform := h.Address.Platform
+	poster := e.posters[platform]
+	if poster == nil {
+		return fmt.Errorf("no support channel for %s", platform)
+	}
+	var err error
+	for attempt := range attempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		err = poster.PostHandoff(pctx, h)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	e.obs.Handoff(platform, err)
+	if err != nil {
+		e.log.Error("posting the handoff failed", "conversation", LogKey(h.Key), "platform", platform, "err", err)
+		return err
+	}
+	e.log.Info("handed over to support", "conversation", LogKey(h.Key), "platform", platform, "guide", h.Guide)
+	e.handoffPosted(ctx, h)
+	return nil
+}
+
+// handoffPosted records that h was posted: it is no longer pending, if
+// the session still holds it (the person may have restarted, and
+// escalated again, meanwhile; quiet messages change Updated, never
+// Started). A failure to save is logged: the sweeper may then post h again
+// later, and staff see it twice, which beats never.
+func (e *Engine) handoffPosted(ctx context.Context, h Handoff) {
+	wctx := context.WithoutCancel(ctx)
+	err := e.locked(wctx, h.Key, func() error {
+		s, err := e.load(wctx, h.Key)
+		if err != nil || s == nil || s.PendingHandoff == nil || !s.Started.Equal(h.Started) {
+			return err
+		}
+		s.PendingHandoff = nil
+		e.schedule(s)
+		return e.save(wctx, s, nil)
+	})
+	if err != nil {
+		e.log.Error("recording the posted handoff", "conversation", LogKey(h.Key), "err", err)
+	}
+}
+
+// CloseHandoff implements HandoffCloser: staff closed the handoff of the
+// conversation at a.
+func (e *Engine) CloseHandoff(ctx context.Context, a Address, started time.Time) ([]Reply, bool, error) {
+	key := a.Key()
+	var closed bool
+	err := e.locked(ctx, key, func() error {
+		s, err := e.load(ctx, key)
+		// Buttons carry whole seconds.
+		if err != nil || s == nil || !s.HandedOff || !started.IsZero() && s.Started.Unix() != started.Unix() {
+			closed = false
+			return err
+		}
+		s.HandedOff, s.PendingHandoff = false, nil
+		s.Updated = e.now()
+		e.schedule(s)
+		if err := e.save(ctx, s, nil); err != nil {
+			return err
+		}
+		closed = true
+		e.log.Info("handoff closed by staff", "conversation", LogKey(key), "platform", a.Platform)
+		return nil
+	})
+	if err != nil || !closed {
+		return nil, false, err
+	}
+	return []Reply{{Text: HandoffClosedNotice, Done: true}}, true, nil
+}

@@ -179,3 +179,37 @@ func (e *Engine) RunSweeper(ctx context.Context) {
 		}
 	}
 }
+
+// schedule sets s.Due to the next time the sweeper must look at s.
+func (e *Engine) schedule(s *Session) {
+	switch {
+	case s.PendingHandoff != nil:
+		s.Due = e.now().Add(handoffRetryAfter)
+	case s.HandedOff && e.cfg.HandoffTimeout > 0:
+		s.Due = s.Updated.Add(e.cfg.HandoffTimeout)
+	case s.Done || s.Guide == "":
+		s.Due = time.Time{}
+	case !s.Nudged && e.cfg.NudgeAfter > 0:
+		s.Due = s.Updated.Add(e.cfg.NudgeAfter)
+	default:
+		s.Due = s.Updated.Add(e.cfg.IdleTimeout)
+	}
+}
+
+// humanDuration renders whole hours or minutes for people ("24 hours").
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		if d == time.Minute {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	default:
+		return d.String()
+	}
+}

@@ -118,3 +118,13 @@ func LoadSet(files []string, values map[string]map[string]string, skipBuiltin bo
 	}
 	return set, nil
 }
+
+// sortedKeys returns m's keys in order, for stable output.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

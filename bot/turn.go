@@ -1,0 +1,155 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// Handle processes one message and returns the replies to send. It blocks
+// while earlier messages of the same conversation are handled. Errors are
+// store failures (wrapped), ErrBusy, ctx's error, or a flow bug; the
+// conversation's saved state is then unchanged and the message may be
+// delivered again.
+func (e *Engine) Handle(ctx context.Context, m Message) (res Result, err error) {
+	start := time.Now()
+	defer func() { e.obs.Handled(m.Platform, time.Since(start), len(res.Replies), res.Duplicate, err) }()
+	key := m.Address.Key()
+	var handoff *Handoff
+	err = e.locked(ctx, key, func() error {
+		var err error
+		res, handoff, err = e.turn(ctx, key, m)
+		return err
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if handoff != nil {
+		// Posted outside the conversation's lock: the post may take
+		// retries, and the conversation (saved as handed off) is quiet.
+		res.Replies = append(res.Replies, e.handOff(ctx, *handoff))
+	}
+	return res, nil
+}
+
+// turn is one load–apply–save attempt. It returns the handoff to post when
+// the turn handed the conversation to staff.
+func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Handoff, error) {
+	if m.Time.IsZero() {
+		m.Time = e.now()
+	}
+	now := m.Time
+	s, err := e.load(ctx, key)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if s == nil {
+		s = &Session{Key: key, Address: m.Address, Started: now, Updated: now}
+	}
+	if s.SeenEvent(m.ID) {
+		return Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Duplicate: true}, nil, nil
+	}
+
+	var outcomes []Outcome
+	switch {
+	case s.HandedOff, s.Done && s.Outcome == OutcomeExpired:
+		// The flow decides: quiet while staff have it, or the offer to
+		// resume an expired conversation.
+	case s.Done:
+		s.Reset(now)
+	case s.Guide != "" && now.Sub(s.Updated) >= e.cfg.IdleTimeout:
+		// Expired while no sweeper ran (or before it got there): record it
+		// now, and let the flow offer to resume.
+		o, err := e.expire(s, now)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		outcomes = append(outcomes, o)
+	}
+
+	// A conversation starts when the session had none, or when the flow
+	// began a new one (restart, start over): both reset Started.
+	wasNew, startedBefore := s.Guide == "", s.Started
+	t, err := e.respond(s, m)
+	if err != nil {
+		return Result{}, nil, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
+	}
+	s.Updated = now
+	s.Nudged = false
+	s.RememberEvent(m.ID)
+	outcomes = append(outcomes, t.Outcomes...)
+	poster := e.posters[m.Platform]
+	if t.Handoff != nil && poster != nil {
+		h := *t.Handoff
+		s.HandedOff, s.PendingHandoff = true, &h
+	}
+	e.schedule(s)
+
+	if err := e.save(ctx, s, outcomes); err != nil {
+		return Result{}, nil, err
+	}
+	if s.Guide != "" && (wasNew || !s.Started.Equal(startedBefore)) {
+		e.obs.Started(m.Platform, s.Guide)
+	}
+	e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", s.Guide, "step", s.Step)
+	e.ended(key, outcomes)
+	var handoff *Handoff
+	if s.PendingHandoff != nil && t.Handoff != nil {
+		handoff = t.Handoff
+	}
+	return Result{Replies: t.Replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, handoff, nil
+}
+
+// respond runs the flow, turning a panic into an error: one bad guide or
+// hostile message must not take down every conversation in the process.
+// The session is then not saved, so nothing half-done persists.
+func (e *Engine) respond(s *Session, m Message) (t Turn, err error) {
+	err = e.guard(s, func() error {
+		var ferr error
+		t, ferr = e.flow.Respond(s, m)
+		return ferr
+	})
+	return t, err
+}
+
+// guard runs fn, one call into the flow for s, and turns a panic into an
+// error wrapping ErrFlowPanic, logged with its stack.
+func (e *Engine) guard(s *Session, fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("the flow panicked; nothing was changed", "conversation", LogKey(s.Key),
+				"guide", s.Guide, "step", s.Step, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %v", ErrFlowPanic, p)
+		}
+	}()
+	return fn()
+}
+
+// ErrFlowPanic is wrapped by Handle's error when the flow panicked.
+var ErrFlowPanic = errors.New("flow panicked")
+
+// expire closes s as abandoned, keeping its place so that it can be
+// resumed, and returns the outcome record.
+func (e *Engine) expire(s *Session, now time.Time) (Outcome, error) {
+	var o Outcome
+	err := e.guard(s, func() error {
+		o = e.flow.Outcome(s, OutcomeExpired, now)
+		return nil
+	})
+	if err != nil {
+		return o, err
+	}
+	s.Done, s.Outcome, s.Nudged = true, OutcomeExpired, false
+	return o, nil
+}
+
+// ended reports saved outcomes to the observer and the log.
+func (e *Engine) ended(key string, outcomes []Outcome) {
+	for _, o := range outcomes {
+		e.obs.Ended(o)
+		e.log.Info("conversation ended", "conversation", LogKey(key), "platform", o.Platform,
+			"guide", o.Guide, "outcome", o.Kind, "step", o.Step)
+	}
+}

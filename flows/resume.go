@@ -1,0 +1,158 @@
+package flows
+
+import (
+	"fmt"
+
+	"troubleshooter/bot"
+	"troubleshooter/flows/answer"
+)
+
+// offerResume is Session.Offer while a person who came back after an
+// expiry is asked whether to resume or start over.
+const offerResume = "resume"
+
+// resumeOptions are the answers to that offer.
+var resumeOptions = []answer.Option{
+	{ID: ChoiceResume, Label: "Pick up where we stopped", Aliases: []string{"resume", "continue", "pick up"}},
+	{ID: ChoiceStartOver, Label: "Start over", Aliases: []string{"start over", "start again"}},
+}
+
+// afterEnd answers a message to a conversation that ended but is not over
+// for the person: handed to staff (quiet unless they restart), or expired
+// (resume or start over). The engine resets every other ended
+// conversation before calling Respond.
+func (t *turn) afterEnd(m bot.Message, norm string) (bot.Turn, error) {
+	s := t.s
+	// Only the typed command restarts: a click on an old offer's "Start
+	// over" must not end a handoff staff are working on.
+	cmd, isCmd := answer.ParseCommand(norm)
+	restart := m.Choice == "" && isCmd && cmd == answer.Restart
+	if s.HandedOff && !restart {
+		// Staff have this conversation; anything the bot said now would
+		// talk over them.
+		return t.out, nil
+	}
+	if s.HandedOff || s.Outcome != bot.OutcomeExpired {
+		t.say("OK, starting over.")
+		return t.startOver(s.Guide)
+	}
+	// Expired: the outcome is recorded; the conversation is live again,
+	// waiting on the offer (or on the question it stopped at).
+	s.Done, s.Outcome, s.Offer = false, "", offerResume
+	return t.resumeOffer(m, norm, true)
+}
+
+// resumeOffer handles a message while the offer to resume is open. first
+// is true for the message that opened it: the offer was not shown yet, so
+// a number or a yes answers the question the conversation stopped at.
+func (t *turn) resumeOffer(m bot.Message, norm string, first bool) (bot.Turn, error) {
+	s := t.s
+	g := t.lib.forSession(s)
+	var cs *compiledStep
+	if g != nil {
+		cs = g.steps[s.Step]
+	}
+	if cs == nil || cs.Kind == KindCheck || cs.Kind == KindEnd {
+		t.say("The guide was updated since we last talked and the question we stopped at no longer exists, so let's start again from the beginning.")
+		return t.startOver(s.Guide)
+	}
+	t.g = g
+	s.GuideVersion = g.Guide.Version
+	choice := ""
+	switch {
+	case m.Choice == ChoiceResume || m.Choice == ChoiceStartOver:
+		choice = m.Choice
+	case m.Choice != "":
+	default:
+		if cmd, ok := answer.ParseCommand(norm); ok {
+			switch cmd {
+			case answer.Restart:
+				choice = ChoiceStartOver
+			case answer.Stop, answer.Help, answer.Status:
+				s.Offer = ""
+				return t.command(cmd, cs)
+			}
+		} else if first && answers(cs, s.GuideVersion, m, norm) {
+			// Before the offer is shown, a valid answer to the question
+			// we stopped at ("1", "yes", "3 GB") means resuming.
+			choice = "answer"
+		} else if id, ok := answer.MatchChoice(norm, resumeOptions); ok && (!first || !isNumber(norm)) {
+			// Before the offer is shown, a bare number ("2", meaning
+			// 2 GB) is not an answer to it: show the offer.
+			choice = id
+		}
+	}
+	if choice == "" && m.Choice != "" && answers(cs, s.GuideVersion, m, norm) {
+		choice = "answer" // a click on the question we stopped at
+	}
+	switch choice {
+	case ChoiceStartOver:
+		t.say("OK, starting over.")
+		return t.startOver(s.Guide)
+	case ChoiceResume:
+		s.Offer = ""
+		t.say("Welcome back! Let's pick up where we stopped.")
+		return t.land()
+	case "answer":
+		s.Offer = ""
+		t.say("Welcome back!")
+		return t.answer(cs, m, norm)
+	}
+	t.out.Replies = append(t.out.Replies, t.offer(cs))
+	return t.out, nil
+}
+
+// offer is the resume-or-start-over question.
+func (t *turn) offer(cs *compiledStep) bot.Reply {
+	return bot.Reply{
+		Text: fmt.Sprintf("Welcome back! Last time we stopped at **%s** in **%s**. Shall we pick up there, or start over?", cs.title(), t.g.Guide.Title),
+		Choices: []bot.Choice{
+			{ID: ChoiceResume, Label: resumeOptions[0].Label},
+			{ID: ChoiceStartOver, Label: resumeOptions[1].Label},
+		},
+	}
+}
+
+// isNumber reports whether norm is only digits.
+func isNumber(norm string) bool {
+	if norm == "" {
+		return false
+	}
+	for i := 0; i < len(norm); i++ {
+		if norm[i] < '0' || norm[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// answers reports whether m is a valid answer to the question cs (of the
+// session's guide version), without applying it.
+func answers(cs *compiledStep, version string, m bot.Message, norm string) bool {
+	if m.Choice != "" {
+		if m.Step != "" && m.Step != cs.ID || m.GuideVersion != "" && m.GuideVersion != version {
+			return false
+		}
+		switch cs.Kind {
+		case KindAsk:
+			return cs.hasChoice(m.Choice)
+		case KindFix:
+			return m.Choice == choiceFixed || m.Choice == choiceNotFixed
+		case KindInput:
+			return m.Choice == choiceHelp
+		}
+		return false
+	}
+	switch cs.Kind {
+	case KindAsk:
+		_, ok := answer.MatchChoice(norm, cs.options)
+		return ok
+	case KindInput:
+		_, _, err := parseInput(cs.Input, m.Text)
+		return err == nil
+	case KindFix:
+		_, ok := answer.YesNo(norm)
+		return ok
+	}
+	return false
+}

@@ -1,0 +1,150 @@
+package flows
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"troubleshooter/bot"
+	"troubleshooter/flows/answer"
+)
+
+// answered lists "label: answer" lines for what the person said, in the
+// guide's step order, and "fix: result" lines for the fixes they tried.
+func (g *Compiled) answered(s *bot.Session) (told, tried []string) {
+	for _, st := range g.Guide.Steps {
+		cs := g.steps[st.ID]
+		switch cs.Kind {
+		case KindAsk, KindInput:
+			raw, ok := s.Answers[cs.save]
+			if !ok {
+				continue
+			}
+			told = append(told, fmt.Sprintf("%s: %s", cs.title(), g.display(cs, raw)))
+		case KindCheck:
+			if v, ok := s.Answers[checkKey(cs.ID)]; ok && cs.Title != "" {
+				verdict := map[string]string{eventTrue: "yes", eventFalse: "no", eventUnknown: "couldn't tell"}[v]
+				told = append(told, fmt.Sprintf("%s: %s", cs.Title, verdict))
+			}
+		case KindFix:
+			switch s.Answers[cs.save] {
+			case "yes":
+				tried = append(tried, cs.title()+": worked")
+			case "no":
+				tried = append(tried, cs.title()+": didn't help")
+			}
+		}
+	}
+	return told, tried
+}
+
+// display renders a stored answer for people.
+func (g *Compiled) display(cs *compiledStep, raw string) string {
+	switch {
+	case cs.Kind == KindAsk:
+		for _, ch := range cs.Choices {
+			if ch.ID == raw {
+				return ch.Label
+			}
+		}
+	case cs.Input == InputSize:
+		if n, err := strconv.ParseUint(raw, 10, 64); err == nil {
+			return answer.FormatSize(n)
+		}
+	}
+	return raw
+}
+
+// summary is the hand-over text for the person: what they told the bot
+// and what they tried.
+func (g *Compiled) summary(s *bot.Session) string {
+	return g.summarise(s, summaryWords{"What you told me", "nothing yet", "What you tried", "no fixes yet"})
+}
+
+// staffSummary is the handoff text for the support team: the same facts,
+// addressed to them.
+func (g *Compiled) staffSummary(s *bot.Session) string {
+	return g.summarise(s, summaryWords{"Answers", "none", "Fixes tried", "none"})
+}
+
+// summaryWords are a summary's headings and what an empty section says.
+type summaryWords struct{ told, noneTold, tried, noneTried string }
+
+// summarise lists what was answered and tried under w's headings.
+func (g *Compiled) summarise(s *bot.Session, w summaryWords) string {
+	told, tried := g.answered(s)
+	var b strings.Builder
+	section := func(heading, none string, lines []string) {
+		b.WriteString("**" + heading + "**\n")
+		if len(lines) == 0 {
+			b.WriteString("- " + none + "\n")
+		}
+		for _, line := range lines {
+			b.WriteString("- " + line + "\n")
+		}
+	}
+	section(w.told, w.noneTold, told)
+	section(w.tried, w.noneTried, tried)
+	return strings.TrimSpace(b.String())
+}
+
+// status says where the conversation is and what was answered.
+func (g *Compiled) status(s *bot.Session) string {
+	cs := g.steps[s.Step]
+	return fmt.Sprintf("We're working through **%s**, at: **%s**.\n%s", g.Guide.Title, cs.title(), g.summary(s))
+}
+
+// Outcome implements bot.Flow. A conversation that reached an end step is
+// recorded at the last step the person answered (the fix that worked, or
+// the last one tried); any other at the question left unanswered.
+func (r *Runner) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
+	step := s.Step
+	g := r.lib.Load().forSession(s)
+	if g != nil && len(s.History) > 0 {
+		if cs := g.steps[step]; cs != nil && cs.Kind == KindEnd {
+			for i := len(s.History) - 1; i >= 0; i-- {
+				if f := g.steps[s.History[i].Step]; f != nil && f.Kind != KindCheck {
+					step = s.History[i].Step
+					break
+				}
+			}
+		}
+	}
+	o := bot.Outcome{
+		Key:          s.Key,
+		Platform:     s.Address.Platform,
+		Guide:        s.Guide,
+		GuideVersion: s.GuideVersion,
+		Kind:         kind,
+		Step:         step,
+		Started:      s.Started,
+		Ended:        at,
+	}
+	if g != nil {
+		o.Tried = g.tried(s)
+	}
+	return o
+}
+
+// tried lists the fix steps answered, in order, each once.
+func (g *Compiled) tried(s *bot.Session) []string {
+	var out []string
+	for _, f := range s.History {
+		if cs := g.steps[f.Step]; cs != nil && cs.Kind == KindFix && f.Var != "" {
+			if !containsString(out, f.Step) {
+				out = append(out, f.Step)
+			}
+		}
+	}
+	return out
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,261 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/looplab/fsm"
+
+	"troubleshooter/bot"
+	"troubleshooter/flows/answer"
+)
+
+// maxMessage bounds how much of a message is read at all: no answer the
+// guides ask for is longer, and parsing a 100 KB paste would only cost time.
+const maxMessage = 4 << 10
+
+// turn accumulates one message's replies and outcomes.
+type turn struct {
+	r   *Runner
+	lib *library
+	g   *Compiled
+	s   *bot.Session
+	now time.Time
+	out bot.Turn
+}
+
+func (t *turn) say(text string) {
+	if text != "" {
+		t.out.Replies = append(t.out.Replies, bot.Reply{Text: text})
+	}
+}
+
+// Respond implements bot.Flow.
+func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	now := m.Time
+	if now.IsZero() {
+		now = r.now()
+	}
+	t := &turn{r: r, lib: r.lib.Load(), s: s, now: now}
+	m.Text = clip(m.Text, maxMessage)
+	norm := answer.Normalize(m.Text)
+	if s.Guide == "" {
+		return t.start(m, norm)
+	}
+	if s.Done {
+		return t.afterEnd(m, norm)
+	}
+	if s.Offer == offerResume {
+		return t.resumeOffer(m, norm, false)
+	}
+	t.g = t.lib.forSession(s)
+	if t.g == nil {
+		t.say("The guide we were following is no longer available, so let's start again.")
+		s.Reset(now)
+		return t.start(bot.Message{}, "")
+	}
+	cs := t.g.steps[s.Step]
+	if cs == nil || cs.Kind == KindCheck || cs.Kind == KindEnd {
+		// Never restore a step blindly: the guide changed under this
+		// conversation and the step is gone (or is no longer a question).
+		t.say("This guide was updated since we last talked and the question we were on no longer exists, so let's start again from the beginning.")
+		t.out.Outcomes = append(t.out.Outcomes, r.Outcome(s, bot.OutcomeRestarted, now))
+		s.Reset(now)
+		return t.start(bot.Message{Guide: t.g.Guide.ID}, "")
+	}
+	s.GuideVersion = t.g.Guide.Version
+	if m.Choice == "" {
+		if cmd, ok := answer.ParseCommand(norm); ok {
+			return t.command(cmd, cs)
+		}
+	} else if (m.Step != "" && m.Step != s.Step) || (m.GuideVersion != "" && m.GuideVersion != s.GuideVersion) {
+		t.say("That question was already answered. Here's where we are now:")
+		return t.land()
+	}
+	return t.answer(cs, m, norm)
+}
+
+// answer applies a typed or clicked answer to the current step.
+func (t *turn) answer(cs *compiledStep, m bot.Message, norm string) (bot.Turn, error) {
+	s := t.s
+	switch cs.Kind {
+	case KindAsk:
+		id, ok := m.Choice, false
+		if id != "" {
+			ok = cs.hasChoice(id)
+		} else {
+			id, ok = answer.MatchChoice(norm, cs.options)
+		}
+		if !ok {
+			return t.reask(cs, norm, "Sorry, I didn't catch that. Pick one of the options: tap it, or type its number or its words.")
+		}
+		s.SetAnswer(cs.ID, cs.save, id)
+		return t.advance(id)
+
+	case KindInput:
+		if m.Choice != "" && m.Choice != choiceHelp {
+			return t.reask(cs, "", "That button isn't part of this question.")
+		}
+		if m.Choice == choiceHelp || answer.Unsure(norm) {
+			return t.reask(cs, "?", "")
+		}
+		value, shown, err := parseInput(cs.Input, m.Text)
+		if err != nil {
+			return t.reask(cs, "", inputError(cs, err))
+		}
+		s.SetAnswer(cs.ID, cs.save, value)
+		t.say("Got it: " + shown + ".")
+		return t.advance(eventAnswered)
+
+	case KindFix:
+		fixed, ok := false, false
+		switch m.Choice {
+		case choiceFixed:
+			fixed, ok = true, true
+		case choiceNotFixed:
+			fixed, ok = false, true
+		case "":
+			fixed, ok = answer.YesNo(norm)
+		}
+		if !ok {
+			return t.reask(cs, norm, "When you've tried the steps above, tell me: did the backup work? Answer yes or no.")
+		}
+		if fixed {
+			s.SetAnswer(cs.ID, cs.save, "yes")
+			return t.advance(eventFixed)
+		}
+		s.SetAnswer(cs.ID, cs.save, "no")
+		t.say("OK, that didn't do it. Let's try the next thing.")
+		return t.advance(eventNotFixed)
+	}
+	return t.out, fmt.Errorf("step %q of kind %q cannot take an answer", cs.ID, cs.Kind)
+}
+
+// reask explains what went wrong and asks the same question again. When
+// the person is unsure and the step has help, the help is said instead.
+func (t *turn) reask(cs *compiledStep, norm, why string) (bot.Turn, error) {
+	if cs.Help != "" && (norm == "?" || answer.Unsure(norm)) {
+		t.say(t.g.render(cs.Help, cs.help, t.s))
+		t.out.Replies = append(t.out.Replies, t.g.question(cs, t.s))
+		return t.out, nil
+	}
+	if why == "" {
+		why = "Here's the question again."
+	}
+	t.say(why)
+	t.out.Replies = append(t.out.Replies, t.g.question(cs, t.s))
+	return t.out, nil
+}
+
+// advance fires event on the state machine from the current step, runs any
+// checks it lands on, and asks the next question (or ends).
+func (t *turn) advance(event string) (bot.Turn, error) {
+	g, s := t.g, t.s
+	f := g.fsmPool.Get().(*fsm.FSM)
+	defer g.fsmPool.Put(f)
+	fire := func(ev string) error {
+		f.SetState(s.Step)
+		if err := f.Event(context.Background(), ev); err != nil {
+			var same fsm.NoTransitionError
+			if !errors.As(err, &same) {
+				return fmt.Errorf("event %q at step %q: %w", ev, s.Step, err)
+			}
+		}
+		s.Step = f.Current()
+		return nil
+	}
+	if err := fire(event); err != nil {
+		return t.out, err
+	}
+	// Checks run without asking anything; the linter rules out loops of
+	// checks, and the bound is a second guard.
+	for i := 0; i <= len(g.steps); i++ {
+		cs := g.steps[s.Step]
+		if cs.Kind != KindCheck {
+			return t.land()
+		}
+		ev := g.evaluate(cs, s)
+		// Recorded with a history frame, so that "back" past the check
+		// also forgets its verdict.
+		s.SetAnswer(cs.ID, checkKey(cs.ID), ev)
+		switch ev {
+		case eventTrue:
+			t.say(g.render(cs.SayThen, cs.sayThen, s))
+		case eventFalse:
+			t.say(g.render(cs.SayElse, cs.sayElse, s))
+		}
+		if err := fire(ev); err != nil {
+			return t.out, err
+		}
+	}
+	return t.out, fmt.Errorf("checks did not settle after %d steps", len(g.steps))
+}
+
+// checkKey is where a check's verdict is kept among the answers, for
+// summaries; "@" keeps it apart from variables conditions can read.
+func checkKey(step string) string { return "@" + step }
+
+// land says the current step: its question, or its end.
+func (t *turn) land() (bot.Turn, error) {
+	g, s := t.g, t.s
+	cs := g.steps[s.Step]
+	if cs.Kind == KindEnd {
+		s.Done, s.Outcome = true, cs.Outcome
+		t.out.Outcomes = append(t.out.Outcomes, t.r.Outcome(s, cs.Outcome, t.now))
+		t.out.Replies = append(t.out.Replies, bot.Reply{Text: g.render(cs.Text, cs.text, s), Done: true})
+		if cs.Outcome == bot.OutcomeEscalated {
+			t.out.Handoff = &bot.Handoff{
+				Key:        s.Key,
+				Address:    s.Address,
+				Guide:      g.Guide.ID,
+				GuideTitle: g.Guide.Title,
+				Summary:    g.staffSummary(s),
+				Started:    s.Started,
+				At:         t.now,
+			}
+		}
+		return t.out, nil
+	}
+	t.out.Replies = append(t.out.Replies, g.question(cs, s))
+	return t.out, nil
+}
+
+func (cs *compiledStep) hasChoice(id string) bool {
+	for _, o := range cs.options {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (cs *compiledStep) title() string {
+	if cs.Title != "" {
+		return cs.Title
+	}
+	return cs.ID
+}
+
+// question renders the reply that asks cs: its text with the choices or the
+// kind of typed answer it expects.
+func (g *Compiled) question(cs *compiledStep, s *bot.Session) bot.Reply {
+	rep := bot.Reply{Text: g.render(cs.Text, cs.text, s)}
+	switch cs.Kind {
+	case KindAsk:
+		rep.Choices = make([]bot.Choice, len(cs.Choices))
+		for i, ch := range cs.Choices {
+			rep.Choices[i] = bot.Choice{ID: ch.ID, Label: ch.Label}
+		}
+	case KindInput:
+		rep.Input = cs.Input
+		if cs.Help != "" {
+			rep.Choices = []bot.Choice{{ID: choiceHelp, Label: "Where do I find it?"}}
+		}
+	case KindFix:
+		rep.Text += "\n\nDid that fix it?"
+		rep.Choices = []bot.Choice{{ID: choiceFixed, Label: "Yes, it works now"}, {ID: choiceNotFixed, Label: "No, still failing"}}
+	}
+	return rep
+}
