@@ -1,0 +1,97 @@
+package slack
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"troubleshooter/bot"
+)
+
+// fromSlash converts a slash command into a delivery: in a channel the bot
+// opens a thread with the person's words and talks there; in a DM it talks
+// flat.
+func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
+	if cmd.UserID == "" || cmd.ChannelID == "" {
+		return nil
+	}
+	dedupeID := "slash:" + cmd.TriggerID
+	if cmd.TriggerID == "" {
+		dedupeID = ""
+	}
+	return &delivery{id: dedupeID, key: "slash/" + cmd.ChannelID + "/" + cmd.UserID, do: func(ctx context.Context) {
+		text := unescapeEntities(strings.TrimSpace(cmd.Text))
+		addr := bot.Address{Platform: Platform, Workspace: cmd.TeamID, Channel: cmd.ChannelID, User: cmd.UserID}
+		if !isDM(cmd.ChannelID, "") {
+			intro := "<@" + cmd.UserID + "> asked for help"
+			if text != "" {
+				intro += ": “" + escape(clip(text, 500)) + "”"
+			}
+			ts, err := a.post(ctx, cmd.ChannelID, "", message{Text: intro, Blocks: []slack.Block{
+				slack.NewSectionBlock(mdText(intro), nil, nil),
+			}})
+			if err != nil {
+				a.cannotPost(ctx, cmd, err)
+				return
+			}
+			addr.Thread = ts
+			a.threads.set(cmd.ChannelID, ts, cmd.UserID)
+		}
+		if addr.Thread == "" && a.resume(ctx, h, addr) {
+			return
+		}
+		a.turn(ctx, h, bot.Message{Address: addr, ID: dedupeID, Text: text}, func(err error) {
+			a.cannotPost(ctx, cmd, err)
+		})
+	}}
+}
+
+// withStaffText answers /troubleshoot in a DM whose conversation is with
+// the support team.
+const withStaffText = "Our support team has your conversation and will reply here. Say *restart* to start over with me."
+
+// resume handles /troubleshoot in a DM whose conversation is in progress:
+// rather than take the command's words as an answer, it shows where the
+// conversation is, or says that staff have it. It reports whether it did
+// (it needs a Resumer).
+func (a *Adapter) resume(ctx context.Context, h bot.Handler, addr bot.Address) bool {
+	r, ok := resumer(h)
+	if !ok {
+		return false
+	}
+	cur, err := r.Current(ctx, addr)
+	if err == nil && cur.Listening && cur.Outcome == bot.OutcomeEscalated {
+		// With staff: the engine stays quiet, but the command deserves an
+		// answer, for this person only.
+		a.ephemeralNote(ctx, addr.Channel, "", addr.User, withStaffText)
+		return true
+	}
+	if err != nil || len(cur.Replies) == 0 {
+		return false
+	}
+	msgs := append([]message{note(resumeText)}, renderTurn(cur.Replies, cur.Step, convo{User: addr.User, GuideVersion: cur.GuideVersion})...)
+	a.postMessages(ctx, addr, msgs, nil)
+	return true
+}
+
+// cannotPost tells the person privately, through the command's response
+// URL, that the bot cannot talk where they asked.
+func (a *Adapter) cannotPost(ctx context.Context, cmd slack.SlashCommand, err error) {
+	if cmd.ResponseURL == "" {
+		return
+	}
+	a.log.Warn("cannot post where the slash command was used", "channel", cmd.ChannelID, "err", bot.RedactURL(err))
+	if werr := slack.PostWebhookCustomHTTPContext(ctx, cmd.ResponseURL, a.httpClient(), &slack.WebhookMessage{
+		ResponseType: slack.ResponseTypeEphemeral, Text: cantPostText,
+	}); werr != nil {
+		a.log.Warn("could not answer through the response URL", "err", bot.RedactURL(werr))
+	}
+}
+
+// httpClient is used for response URLs.
+func (a *Adapter) httpClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second}
+}

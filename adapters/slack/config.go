@@ -1,0 +1,121 @@
+package slack
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Modes of connection, the values of Config.Mode.
+const (
+	// ModeSocket connects out to Slack over Socket Mode (the default).
+	ModeSocket = "socket"
+	// ModeHTTP receives Slack's requests on HTTPHandler's routes.
+	ModeHTTP = "http"
+)
+
+// Config configures the Slack adapter. Only main reads the config file;
+// secrets come from the environment through ${VAR}.
+type Config struct {
+	// Mode is "socket" (the default when empty) or "http".
+	Mode string `yaml:"mode"`
+	// BotToken is the bot user OAuth token, xoxb-…, from ${SLACK_BOT_TOKEN}.
+	BotToken string `yaml:"bot_token"`
+	// AppToken is the app-level token, xapp-… with connections:write, from
+	// ${SLACK_APP_TOKEN}; required in socket mode.
+	AppToken string `yaml:"app_token"`
+	// SigningSecret verifies HTTP requests, from ${SLACK_SIGNING_SECRET};
+	// required in http mode.
+	SigningSecret string `yaml:"signing_secret"`
+	// APIURL is the Web API base, default https://slack.com/api/ (set it for
+	// GovSlack or an egress proxy). Socket Mode connects to whatever
+	// websocket URL this base's apps.connections.open returns.
+	APIURL string `yaml:"api_url"`
+	// SupportChannel is the id (C…) of the channel where escalated
+	// conversations are handed to staff; empty means no handoffs (an
+	// escalation just ends the conversation). The bot must be a member.
+	SupportChannel string `yaml:"support_channel"`
+	// SupportGroup is the id (S…) of a user group mentioned on every
+	// handoff post, so that its members are notified; optional, and only
+	// with SupportChannel.
+	SupportGroup string `yaml:"support_group"`
+}
+
+// Enabled reports whether Slack is configured at all: a bot token is set.
+// main runs the adapter only when it is.
+func (c Config) Enabled() bool { return strings.TrimSpace(c.BotToken) != "" }
+
+// validate checks c and returns it with defaults filled in. Errors name the
+// config key and say what is expected, never the secret itself.
+func (c Config) validate() (Config, error) {
+	if c.Mode == "" {
+		c.Mode = ModeSocket
+	}
+	var errs []error
+	switch c.Mode {
+	case ModeSocket, ModeHTTP:
+	default:
+		errs = append(errs, fmt.Errorf("slack.mode is %q; want %q or %q (lower case)", c.Mode, ModeSocket, ModeHTTP))
+	}
+	switch {
+	case c.BotToken == "":
+		errs = append(errs, errors.New("slack.bot_token is empty; set it to the bot token (xoxb-…), e.g. ${SLACK_BOT_TOKEN}"))
+	case !strings.HasPrefix(c.BotToken, "xoxb-"):
+		errs = append(errs, errors.New("slack.bot_token does not start with xoxb-: use the Bot User OAuth Token from OAuth & Permissions, not a user (xoxp-) or app (xapp-) token"))
+	}
+	if c.Mode == ModeSocket {
+		switch {
+		case c.AppToken == "":
+			errs = append(errs, errors.New("slack.app_token is empty; socket mode needs an app-level token (xapp-…) with the connections:write scope, e.g. ${SLACK_APP_TOKEN}"))
+		case !strings.HasPrefix(c.AppToken, "xapp-"):
+			errs = append(errs, errors.New("slack.app_token does not start with xapp-: create an app-level token under Basic Information → App-Level Tokens"))
+		}
+	}
+	if c.Mode == ModeHTTP && c.SigningSecret == "" {
+		errs = append(errs, errors.New("slack.signing_secret is empty; http mode needs the Signing Secret from Basic Information, e.g. ${SLACK_SIGNING_SECRET}"))
+	}
+	if c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
+	}
+	u, err := url.Parse(c.APIURL)
+	switch {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("slack.api_url: %w", err))
+	case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		errs = append(errs, fmt.Errorf("slack.api_url %q is not an absolute http(s) URL", c.APIURL))
+	}
+	if !strings.HasSuffix(c.APIURL, "/") {
+		c.APIURL += "/" // slack-go appends method names directly
+	}
+	c.SupportChannel = strings.TrimSpace(c.SupportChannel)
+	c.SupportGroup = strings.TrimSpace(c.SupportGroup)
+	if c.SupportChannel != "" && !validID(c.SupportChannel, "CG") {
+		errs = append(errs, fmt.Errorf("slack.support_channel %q is not a channel id: use the id (C…, upper case) from the channel's details → About → Channel ID, not its name, and invite the bot there (/invite @Troubleshooter)", clip(c.SupportChannel, 40)))
+	}
+	if c.SupportGroup != "" {
+		switch {
+		case !validID(c.SupportGroup, "S"):
+			errs = append(errs, fmt.Errorf("slack.support_group %q is not a user group id: use the group's id (S…, upper case): People → User groups → the group → ⋯ → Copy group ID; not its @handle", clip(c.SupportGroup, 40)))
+		case c.SupportChannel == "":
+			errs = append(errs, errors.New("slack.support_group is set but slack.support_channel is empty: the group is mentioned on handoff posts, which go to the support channel"))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// validID reports whether id looks like a Slack id starting with one of
+// prefixes: upper-case letters and digits, 2 to 32 characters. Catching a
+// channel name or a lower-cased id at start-up beats a channel_not_found
+// on the first escalation.
+func validID(id, prefixes string) bool {
+	if len(id) < 2 || len(id) > 32 || !strings.ContainsRune(prefixes, rune(id[0])) {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if c := id[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
