@@ -180,47 +180,6 @@ func boldLine(line string) (string, bool) {
 	return inner, true
 }
 
-// Send implements bot.Sender: it posts replies, in order, to the
-// conversation at to: its thread when it has one, else its channel (a DM
-// is a channel too). In a server the first message mentions the person so
-// that they are notified; nothing else can ping. Choices are not rendered
-// as controls (there is no turn for them to answer); Send is for notices
-// such as the sweeper's nudges and the handoff-closed notice. It waits
-// for the conversation's turn in progress, if any, so notices never
-// interleave with a turn's replies, and blocks until Discord accepted every
-// message or ctx is done. Errors: an address that is not a Discord one,
-// ctx's error, or the first failed REST call.
-func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply) error {
-	if to.Platform != "" && to.Platform != Platform {
-		return fmt.Errorf("discord: cannot send to a %q conversation", to.Platform)
-	}
-	to.Platform = Platform
-	channel := to.Thread
-	if channel == "" {
-		channel = to.Channel
-	}
-	if !isSnowflake(channel) {
-		return fmt.Errorf("discord: cannot send to channel %q", channel)
-	}
-	msgs := renderTurn(replies, to.User, "")
-	if len(msgs) == 0 {
-		return nil
-	}
-	unlock, err := a.locks.lockCtx(ctx, to.Key())
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	mention := ""
-	if to.Workspace != "" && isSnowflake(to.User) {
-		mention = to.User
-	}
-	if err := a.sendAll(msgs, a.toChannel(channel, mention, discordgo.WithContext(ctx))); err != nil {
-		return fmt.Errorf("discord: %w", bot.RedactURL(err))
-	}
-	return nil
-}
-
 // onClose handles a click on a handoff post's Close button: the member
 // must be support staff; the handler closes the handoff; the person is
 // told, and the post shows who closed it and loses its button.

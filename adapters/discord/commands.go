@@ -1,0 +1,199 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/bwmarrin/discordgo"
+
+	"troubleshooter/bot"
+)
+
+// CommandName is the slash command that starts a conversation.
+const CommandName = "troubleshoot"
+
+// registerCommands overwrites the application's commands with
+// /troubleshoot, on each configured guild or globally.
+func (a *Adapter) registerCommands() error {
+	cmd := a.command()
+	targets := a.cfg.GuildIDs
+	if len(targets) == 0 {
+		targets = []string{""}
+	}
+	for _, g := range targets {
+		if _, err := a.session.ApplicationCommandBulkOverwrite(a.cfg.ApplicationID, g, []*discordgo.ApplicationCommand{cmd}); err != nil {
+			where := "globally"
+			if g != "" {
+				where = "on guild " + g
+			}
+			var rest *discordgo.RESTError
+			if errors.As(err, &rest) && rest.Response != nil {
+				switch rest.Response.StatusCode {
+				case http.StatusUnauthorized:
+					return fmt.Errorf("discord: Discord refused the bot token (HTTP 401); check DISCORD_TOKEN (Developer Portal → Bot → Reset Token)")
+				case http.StatusForbidden, http.StatusNotFound:
+					return fmt.Errorf("discord: register /%s %s: HTTP %d; check discord.application_id and that the bot was invited with the applications.commands scope: %w", CommandName, where, rest.Response.StatusCode, err)
+				}
+			}
+			return fmt.Errorf("discord: register /%s %s: %w", CommandName, where, err)
+		}
+	}
+	return nil
+}
+
+// command is the /troubleshoot definition.
+func (a *Adapter) command() *discordgo.ApplicationCommand {
+	a.mu.Lock()
+	guides := append([]string(nil), a.guides...)
+	a.mu.Unlock()
+	opts := []*discordgo.ApplicationCommandOption{{
+		Type:        discordgo.ApplicationCommandOptionString,
+		Name:        "problem",
+		Description: "What's wrong, in your own words (optional)",
+		Required:    false,
+		MaxLength:   300,
+	}}
+	if len(guides) > 1 {
+		o := &discordgo.ApplicationCommandOption{
+			Type:        discordgo.ApplicationCommandOptionString,
+			Name:        "guide",
+			Description: "Which guide to follow (optional)",
+		}
+		for _, g := range guides[:min(len(guides), 25)] {
+			o.Choices = append(o.Choices, &discordgo.ApplicationCommandOptionChoice{Name: trimText(g, 100), Value: g})
+		}
+		opts = append(opts, o)
+	}
+	dm := true
+	return &discordgo.ApplicationCommand{
+		Name:         CommandName,
+		Type:         discordgo.ChatApplicationCommand,
+		Description:  "Get step-by-step help with a problem",
+		DMPermission: &dm,
+		Options:      opts,
+	}
+}
+
+// onCommand starts a conversation from /troubleshoot.
+func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Interaction, u *discordgo.User, respond responder) error {
+	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
+	if !ok || data.Name != CommandName {
+		return respond(ephemeral("I don't know that command. Try /" + CommandName + "."))
+	}
+	m := bot.Message{ID: i.ID}
+	for _, o := range data.Options {
+		v, _ := o.Value.(string)
+		if o.Type != discordgo.ApplicationCommandOptionString {
+			continue
+		}
+		switch o.Name {
+		case "problem":
+			m.Text = v
+		case "guide":
+			m.Guide = v
+		}
+	}
+	mode := a.cfg.Mode
+	if i.GuildID == "" {
+		mode = "" // already in DMs: converse right here
+	}
+	private := mode == ModeEphemeral || mode == ModeDM
+	deferred := &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
+	if private {
+		deferred.Data = &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}
+	}
+	if err := respond(deferred); err != nil {
+		return fmt.Errorf("defer: %w", err)
+	}
+	// In place: edit the deferred response, then followups. A turn with
+	// nothing to say (a conversation staff have) must still replace the
+	// deferred "thinking…" response.
+	inPlace := func(addr bot.Address, eph bool) error {
+		m.Address = addr
+		said := false
+		if err := a.turn(ctx, h, m, true, watch(a.originalThenFollowups(i, eph), &said)); err != nil || said {
+			return err
+		}
+		return a.quietOriginal(i, eph)
+	}
+	switch mode {
+	case "":
+		return inPlace(bot.Address{Platform: Platform, Channel: i.ChannelID, User: u.ID}, false)
+	case ModeEphemeral:
+		addr, err := a.guildAddress(i.GuildID, i.ChannelID, u.ID)
+		if err != nil {
+			return a.troubleOriginal(i, err)
+		}
+		return inPlace(addr, true)
+	case ModeDM:
+		dm, err := a.session.UserChannelCreate(u.ID)
+		said := false
+		if err == nil {
+			m.Address = bot.Address{Platform: Platform, Channel: dm.ID, User: u.ID}
+			err = a.turn(ctx, h, m, true, watch(a.toChannel(dm.ID, ""), &said))
+		}
+		note := "I've sent you a direct message — let's continue there."
+		if err == nil && !said {
+			note = quietNote
+		}
+		if err != nil {
+			a.log.Warn("could not start a DM conversation", "user", bot.LogKey(u.ID), "err", bot.RedactURL(err))
+			note = "I couldn't send you a direct message. Please allow direct messages from server members (Privacy Settings of this server) and try again."
+		}
+		_, eerr := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})
+		return eerr
+	}
+	// Thread mode.
+	if info, err := a.channelInfo(i.ChannelID); err == nil && info.Thread {
+		// Already in a thread: converse here.
+		addr, _ := a.guildAddress(i.GuildID, i.ChannelID, u.ID)
+		return inPlace(addr, false)
+	}
+	intro := fmt.Sprintf("**Troubleshooting** for <@%s> continues in the thread below.", u.ID)
+	orig, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &intro, AllowedMentions: noMentions()})
+	var th *discordgo.Channel
+	if err == nil {
+		th, err = a.session.MessageThreadStart(i.ChannelID, orig.ID, threadName(u), threadArchiveMinutes)
+	}
+	if err != nil {
+		a.log.Warn("could not open a thread; answering in the channel", "channel", i.ChannelID, "err", bot.RedactURL(err))
+		addr, err := a.guildAddress(i.GuildID, i.ChannelID, u.ID)
+		if err != nil {
+			return a.troubleOriginal(i, err)
+		}
+		return inPlace(addr, false)
+	}
+	a.remember(th.ID, channelInfo{Thread: true, Parent: i.ChannelID, Ours: true, Owner: u.ID})
+	m.Address = bot.Address{Platform: Platform, Workspace: i.GuildID, Channel: i.ChannelID, Thread: th.ID, User: u.ID}
+	return a.turn(ctx, h, m, false, a.toChannel(th.ID, u.ID))
+}
+
+// quietNote answers /troubleshoot when the handler had nothing to say:
+// the engine stays quiet while staff have a conversation.
+const quietNote = "I've nothing to add right now: if our support team has your conversation, they'll reply to you. Say **restart** to start over with me."
+
+// watch wraps send to record whether anything was sent.
+func watch(send sink, said *bool) sink {
+	return func(m outMsg, first bool) (sent, error) {
+		*said = true
+		return send(m, first)
+	}
+}
+
+// quietOriginal replaces a deferred command response when the turn said
+// nothing: a private one becomes the quiet note; a public one is deleted
+// (nothing empty stays in the conversation) and the note goes privately
+// to the person who used the command.
+func (a *Adapter) quietOriginal(i *discordgo.Interaction, private bool) error {
+	if private {
+		note := quietNote
+		_, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})
+		return err
+	}
+	if err := a.session.InteractionResponseDelete(i); err != nil {
+		return fmt.Errorf("delete the empty response: %w", err)
+	}
+	return a.followupNote(i, quietNote)
+}

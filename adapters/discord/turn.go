@@ -1,0 +1,210 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/bwmarrin/discordgo"
+
+	"troubleshooter/bot"
+)
+
+// sink sends one rendered message; first is true for a turn's first one.
+// It returns the sent message's id and a way to edit its components later.
+type sink func(m outMsg, first bool) (sent, error)
+
+// sent is a message the bot sent.
+type sent struct {
+	id   string
+	edit editFunc
+}
+
+// editFunc replaces a sent message's components.
+type editFunc func(comps []discordgo.MessageComponent) error
+
+// question is the last question with controls a conversation was sent.
+type question struct {
+	msgID string
+	comps []discordgo.MessageComponent
+	edit  editFunc
+}
+
+// turn runs one message through h and sends its replies, holding the
+// conversation's lock so replies of consecutive turns never interleave.
+// resume, for a conversation start, shows a conversation already in
+// progress instead of feeding it the opening words.
+func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, resume bool, send sink) error {
+	unlock := a.locks.lock(m.Address.Key())
+	defer unlock()
+	if r, ok := h.(Resumer); ok && resume {
+		res, err := r.Current(ctx, m.Address)
+		if err == nil && len(res.Replies) > 0 {
+			replies := append([]bot.Reply{{Text: "You have a conversation in progress; here's where we were. (Say **restart** to start over.)"}}, res.Replies...)
+			a.setLastStep(m.Address, res.Step, false)
+			return a.sendTracked(m.Address.Key(), renderTurn(replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send)
+		}
+	}
+	if err := a.turnLocked(ctx, h, m, send, ""); !errors.Is(err, errNotApplied) {
+		return err
+	}
+	return nil
+}
+
+// turnLocked is turn with the conversation's lock held. clicked is the id
+// of the message whose control was used ("" for typed messages): the
+// previous question, if it was another message, gets its controls
+// disabled once the turn is applied.
+func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, send sink, clicked string) error {
+	m.Address.Platform = Platform
+	res, err := h.Handle(ctx, m)
+	if err != nil {
+		a.log.Error("could not handle message", "conversation", bot.LogKey(m.Address.Key()), "err", bot.RedactURL(err))
+		if serr := a.sendAll([]outMsg{{Content: bot.TroubleReply}}, send); serr != nil {
+			a.log.Warn("could not say so", "err", bot.RedactURL(serr))
+		}
+		return err
+	}
+	if res.Duplicate {
+		return nil
+	}
+	if res.Step == "" && !res.Done {
+		// Nothing was applied (the flood throttle held the message back):
+		// say what the handler said, keep the question live.
+		if len(res.Replies) > 0 {
+			if err := a.sendAll(renderTurn(res.Replies, m.Address.User, ""), send); err != nil {
+				return err
+			}
+		}
+		return errNotApplied
+	}
+	a.setLastStep(m.Address, res.Step, res.Done)
+	a.retireQuestion(m.Address.Key(), clicked)
+	return a.sendTracked(m.Address.Key(), renderTurn(res.Replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send)
+}
+
+// errNotApplied reports a turn the handler did not apply; the caller gives
+// the question its controls back.
+var errNotApplied = errors.New("the message was not applied")
+
+// retireQuestion disables the controls of the conversation's last question
+// unless it is the clicked message (already disabled by the click's
+// response). Failures (an interaction token older than 15 minutes, a
+// deleted message) only leave live buttons, which stale-click handling
+// covers, so they are logged and ignored.
+func (a *Adapter) retireQuestion(key, clicked string) {
+	a.mu.Lock()
+	q, ok := a.questions[key]
+	delete(a.questions, key)
+	a.mu.Unlock()
+	if !ok || q.msgID == clicked || q.edit == nil {
+		return
+	}
+	if err := q.edit(answeredComponents(q.comps, "", "")); err != nil {
+		a.log.Debug("could not disable an answered question's controls", "message", q.msgID, "err", bot.RedactURL(err))
+	}
+}
+
+// sendTracked is sendAll that remembers the last message with controls as
+// the conversation's current question.
+func (a *Adapter) sendTracked(key string, msgs []outMsg, send sink) error {
+	for k, m := range msgs {
+		out, err := send(m, k == 0)
+		if err != nil {
+			return fmt.Errorf("send reply %d of %d: %w", k+1, len(msgs), err)
+		}
+		if len(m.Components) > 0 && out.edit != nil {
+			a.mu.Lock()
+			if len(a.questions) >= maxRemembered {
+				clear(a.questions)
+			}
+			a.questions[key] = question{comps: m.Components, edit: out.edit, msgID: out.id}
+			a.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+func (a *Adapter) setLastStep(addr bot.Address, step string, done bool) {
+	if done {
+		step = ""
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.lastStep) >= maxRemembered {
+		clear(a.lastStep)
+	}
+	a.lastStep[addr.Key()] = step
+}
+
+// sendAll sends msgs in order, stopping at the first error.
+func (a *Adapter) sendAll(msgs []outMsg, send sink) error {
+	for k, m := range msgs {
+		if _, err := send(m, k == 0); err != nil {
+			return fmt.Errorf("send reply %d of %d: %w", k+1, len(msgs), err)
+		}
+	}
+	return nil
+}
+
+// followups sends each message as an interaction followup.
+func (a *Adapter) followups(i *discordgo.Interaction, eph bool) sink {
+	return func(m outMsg, _ bool) (sent, error) {
+		p := &discordgo.WebhookParams{Content: m.Content, Components: m.Components, AllowedMentions: noMentions()}
+		if eph {
+			p.Flags = discordgo.MessageFlagsEphemeral
+		}
+		msg, err := a.session.FollowupMessageCreate(i, true, p)
+		if err != nil {
+			return sent{}, err
+		}
+		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
+			_, err := a.session.FollowupMessageEdit(i, msg.ID, &discordgo.WebhookEdit{Components: &comps, AllowedMentions: noMentions()})
+			return err
+		}}, nil
+	}
+}
+
+// originalThenFollowups edits the deferred response with the first message
+// and sends the rest as followups.
+func (a *Adapter) originalThenFollowups(i *discordgo.Interaction, eph bool) sink {
+	rest := a.followups(i, eph)
+	return func(m outMsg, first bool) (sent, error) {
+		if !first {
+			return rest(m, first)
+		}
+		c, comps := m.Content, m.Components
+		if comps == nil {
+			comps = []discordgo.MessageComponent{}
+		}
+		msg, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &c, Components: &comps, AllowedMentions: noMentions()})
+		if err != nil {
+			return sent{}, err
+		}
+		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
+			_, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Components: &comps, AllowedMentions: noMentions()})
+			return err
+		}}, nil
+	}
+}
+
+// toChannel posts each message in a channel. mention, when set, is a user
+// mentioned (and so added to the thread and notified) in the first
+// message; nothing else in the message can ping.
+func (a *Adapter) toChannel(channelID, mention string, opts ...discordgo.RequestOption) sink {
+	return func(m outMsg, first bool) (sent, error) {
+		ms := &discordgo.MessageSend{Content: m.Content, Components: m.Components, AllowedMentions: noMentions()}
+		if first && mention != "" {
+			ms.Content = trimContent(fmt.Sprintf("<@%s> %s", mention, m.Content), maxContent)
+			ms.AllowedMentions = &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: []string{mention}}
+		}
+		msg, err := a.session.ChannelMessageSendComplex(channelID, ms, opts...)
+		if err != nil {
+			return sent{}, err
+		}
+		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
+			_, err := a.session.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: msg.ID, Channel: channelID, Components: &comps, AllowedMentions: noMentions()})
+			return err
+		}}, nil
+	}
+}
