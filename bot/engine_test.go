@@ -79,6 +79,17 @@ func (f *countingFlow) Outcome(s *Session, kind string, at time.Time) Outcome {
 
 var alice = Address{Platform: "test", Channel: "c", User: "alice"}
 
+// send hands e the texts of the person at a, in order, failing t on an
+// error.
+func send(ctx context.Context, t *testing.T, e *Engine, a Address, texts ...string) {
+	t.Helper()
+	for _, text := range texts {
+		if _, err := e.Handle(ctx, Message{Address: a, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestConcurrentMessagesOneConversationRunOneAtATime(t *testing.T) {
 	flow := &countingFlow{delay: time.Millisecond}
 	store := NewMemoryStore()
@@ -256,9 +267,7 @@ func TestCurrentShowsTheWaitingQuestion(t *testing.T) {
 	if err != nil || len(res.Replies) != 0 {
 		t.Fatalf("no conversation: %+v, %v", res, err)
 	}
-	if _, err := e.Handle(ctx, Message{Address: alice, Text: "hi"}); err != nil {
-		t.Fatal(err)
-	}
+	send(ctx, t, e, alice, "hi")
 	res, err = e.Current(ctx, alice)
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "current count" {
 		t.Errorf("in progress: %+v, %v", res, err)
@@ -318,7 +327,7 @@ func TestFlowPanicBecomesAnErrorAndChangesNothing(t *testing.T) {
 
 func TestCurrentSaysWhenTheBotStillListens(t *testing.T) {
 	ctx := context.Background()
-	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clock := newSweepClock()
 	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{IdleTimeout: time.Hour, NudgeAfter: -1}, nil)
 	e.SetClock(clock.Now)
 	e.SetHandoffPoster("test", &recordingPoster{})

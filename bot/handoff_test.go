@@ -102,11 +102,7 @@ func TestHandedOffPersonCanRestart(t *testing.T) {
 	ctx := context.Background()
 	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
 	e.SetHandoffPoster("test", &recordingPoster{})
-	for _, text := range []string{"hi", "escalate"} {
-		if _, err := e.Handle(ctx, Message{Address: alice, Text: text}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send(ctx, t, e, alice, "hi", "escalate")
 	res, err := e.Handle(ctx, Message{Address: alice, Text: "restart"})
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
 		t.Fatalf("restart while handed off = %q, %v; want a fresh start", texts(res.Replies), err)
@@ -118,15 +114,13 @@ func TestHandedOffPersonCanRestart(t *testing.T) {
 
 func TestFailedHandoffIsRetriedThenReleasesThePerson(t *testing.T) {
 	ctx := context.Background()
-	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clock := newSweepClock()
 	poster := &recordingPoster{failures: handoffAttempts + 5} // down for a few minutes
 	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
 	e.SetClock(clock.Now)
 	e.SetHandoffPoster("test", poster)
 	e.SetSender("test", poster)
-	if _, err := e.Handle(ctx, Message{Address: alice, Text: "hi"}); err != nil {
-		t.Fatal(err)
-	}
+	send(ctx, t, e, alice, "hi")
 	res, err := e.Handle(ctx, Message{Address: alice, Text: "escalate"})
 	if err != nil {
 		t.Fatal(err)
@@ -150,11 +144,7 @@ func TestFailedHandoffIsRetriedThenReleasesThePerson(t *testing.T) {
 	// An outage that outlasts the hour: the person is told and answered again.
 	bob := Address{Platform: "test", Channel: "c", User: "bob"}
 	poster.failures = 1 << 20
-	for _, text := range []string{"hi", "escalate"} {
-		if _, err := e.Handle(ctx, Message{Address: bob, Text: text}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send(ctx, t, e, bob, "hi", "escalate")
 	for range 70 {
 		clock.Advance(time.Minute)
 		if _, err := e.Sweep(ctx); err != nil {
@@ -174,9 +164,7 @@ func TestHandoffRetriesABriefOutage(t *testing.T) {
 	poster := &recordingPoster{failures: handoffAttempts - 1}
 	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
 	e.SetHandoffPoster("test", poster)
-	if _, err := e.Handle(context.Background(), Message{Address: alice, Text: "hi"}); err != nil {
-		t.Fatal(err)
-	}
+	send(context.Background(), t, e, alice, "hi")
 	res, err := e.Handle(context.Background(), Message{Address: alice, Text: "escalate"})
 	if err != nil || texts(res.Replies)[1] != HandoffNotice || len(poster.handoffs) != 1 {
 		t.Errorf("with %d failed attempts: replies %q, %d posted, %v; want it posted on the last attempt",
@@ -187,11 +175,7 @@ func TestHandoffRetriesABriefOutage(t *testing.T) {
 func TestWithoutASupportChannelEscalationJustEnds(t *testing.T) {
 	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
 	ctx := context.Background()
-	for _, text := range []string{"hi", "escalate"} {
-		if _, err := e.Handle(ctx, Message{Address: alice, Text: text}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send(ctx, t, e, alice, "hi", "escalate")
 	res, err := e.Handle(ctx, Message{Address: alice, Text: "hello"})
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].Text != "count 1" {
 		t.Errorf("after an escalation without handoff: %q, %v; want a fresh start", texts(res.Replies), err)
@@ -205,14 +189,12 @@ func TestWithoutASupportChannelEscalationJustEnds(t *testing.T) {
 // on Updated, which the quiet turn moved.)
 func TestPostedHandoffWithAQuietMessageMeanwhileIsNotPostedAgain(t *testing.T) {
 	ctx := context.Background()
-	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clock := newSweepClock()
 	p := &gatePoster{entered: make(chan struct{}), release: make(chan struct{})}
 	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
 	e.SetClock(clock.Now)
 	e.SetHandoffPoster("test", p)
-	if _, err := e.Handle(ctx, Message{Address: alice, Text: "hi"}); err != nil {
-		t.Fatal(err)
-	}
+	send(ctx, t, e, alice, "hi")
 	done := make(chan Result)
 	go func() {
 		res, err := e.Handle(ctx, Message{Address: alice, Text: "escalate"})
@@ -271,7 +253,7 @@ func (p *gatePoster) posted() int {
 // handoff. (Found in review.)
 func TestCloseOnAnOlderHandoffClosesNothing(t *testing.T) {
 	ctx := context.Background()
-	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clock := newSweepClock()
 	poster := &recordingPoster{}
 	e := NewEngine(NewMemoryStore(), &countingFlow{}, EngineConfig{}, nil)
 	e.SetClock(clock.Now)

@@ -16,9 +16,13 @@ type sweepClock struct {
 	now time.Time
 }
 
-func (c *sweepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
+func (c *sweepClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *sweepClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// newSweepClock is a sweepClock at 9:00 on a fixed day.
+func newSweepClock() *sweepClock {
+	return &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+}
 
 func newSweepEngine(store Store, clock *sweepClock, sender Sender) *Engine {
 	e := NewEngine(store, &countingFlow{}, EngineConfig{NudgeAfter: 10 * time.Minute, IdleTimeout: time.Hour}, nil)
@@ -30,14 +34,12 @@ func newSweepEngine(store Store, clock *sweepClock, sender Sender) *Engine {
 func TestSweepNudgesOnceThenExpiresAcrossARestart(t *testing.T) {
 	ctx := context.Background()
 	store := NewMemoryStore()
-	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clock := newSweepClock()
 	sender := &recordingPoster{}
 	e := newSweepEngine(store, clock, sender)
 	bob := Address{Platform: "test", Channel: "c", User: "bob"}
 	for _, a := range []Address{alice, bob} {
-		if _, err := e.Handle(ctx, Message{Address: a, Text: "hi"}); err != nil {
-			t.Fatal(err)
-		}
+		send(ctx, t, e, a, "hi")
 	}
 	sweep := func(e *Engine) SweepStats {
 		t.Helper()
@@ -93,7 +95,7 @@ func TestSweepNudgesOnceThenExpiresAcrossARestart(t *testing.T) {
 func TestSweepingReplicasNudgeOnce(t *testing.T) {
 	ctx := context.Background()
 	store := NewMemoryStore()
-	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clock := newSweepClock()
 	sender := &recordingPoster{}
 	const people, replicas = 40, 4
 	engines := make([]*Engine, replicas)
@@ -134,12 +136,10 @@ func TestSweepingReplicasNudgeOnce(t *testing.T) {
 func TestAnswerAfterNudgeResetsTheTimer(t *testing.T) {
 	ctx := context.Background()
 	store := NewMemoryStore()
-	clock := &sweepClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clock := newSweepClock()
 	sender := &recordingPoster{}
 	e := newSweepEngine(store, clock, sender)
-	if _, err := e.Handle(ctx, Message{Address: alice, Text: "hi"}); err != nil {
-		t.Fatal(err)
-	}
+	send(ctx, t, e, alice, "hi")
 	clock.Advance(11 * time.Minute)
 	if st, _ := e.Sweep(ctx); st.Nudged != 1 {
 		t.Fatalf("first nudge: %+v", st)

@@ -46,36 +46,20 @@ func firstNonEmpty(a, b string) string {
 // reached, and loops of checks that would spin without asking anything.
 func (c *Compiled) checkGraph(l *linter) {
 	g := c.Guide
-	reach := map[string]bool{g.Start: true}
-	queue := []string{g.Start}
-	for len(queue) > 0 {
-		id := queue[0]
-		queue = queue[1:]
-		for _, e := range c.edges(c.steps[id].Step) {
-			if !reach[e[1]] {
-				reach[e[1]] = true
-				queue = append(queue, e[1])
-			}
-		}
-	}
+	reach := map[string]bool{}
 	// Steps reachable only by a first-message keyword jump count as
 	// reachable, and so does what follows them.
+	from := []string{g.Start}
 	for _, k := range c.keywords {
-		if !reach[k.step] {
-			reach[k.step] = true
-			queue = append(queue, k.step)
-		}
+		from = append(from, k.step)
 	}
-	for len(queue) > 0 {
-		id := queue[0]
-		queue = queue[1:]
+	flood(reach, from, func(id string) []string {
+		var to []string
 		for _, e := range c.edges(c.steps[id].Step) {
-			if !reach[e[1]] {
-				reach[e[1]] = true
-				queue = append(queue, e[1])
-			}
+			to = append(to, e[1])
 		}
-	}
+		return to
+	})
 	// Backwards from the ends: which steps can still finish?
 	incoming := map[string][]string{}
 	var ends []string
@@ -88,19 +72,7 @@ func (c *Compiled) checkGraph(l *linter) {
 		}
 	}
 	canEnd := map[string]bool{}
-	for _, id := range ends {
-		canEnd[id] = true
-	}
-	for len(ends) > 0 {
-		id := ends[0]
-		ends = ends[1:]
-		for _, from := range incoming[id] {
-			if !canEnd[from] {
-				canEnd[from] = true
-				ends = append(ends, from)
-			}
-		}
-	}
+	flood(canEnd, ends, func(id string) []string { return incoming[id] })
 	for _, st := range g.Steps {
 		switch {
 		case !reach[st.ID]:
@@ -129,6 +101,28 @@ func (c *Compiled) checkGraph(l *linter) {
 		if st.Kind == KindCheck && state[st.ID] == 0 && visit(st.ID) {
 			l.add(st.Line, st.ID, "checks form a loop that never asks the person anything")
 			break
+		}
+	}
+}
+
+// flood marks in seen every step in from and every step reachable from
+// them by following next.
+func flood(seen map[string]bool, from []string, next func(id string) []string) {
+	var queue []string
+	for _, id := range from {
+		if !seen[id] {
+			seen[id] = true
+			queue = append(queue, id)
+		}
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, to := range next(id) {
+			if !seen[to] {
+				seen[to] = true
+				queue = append(queue, to)
+			}
 		}
 	}
 }

@@ -76,15 +76,9 @@ func noTried(o bot.Outcome) bot.Outcome {
 // other field, including ones added to Session later, is compared exactly.
 func diffSession(got, want *bot.Session) string {
 	var diffs []string
-	if !got.Started.Equal(want.Started) {
-		diffs = append(diffs, fmt.Sprintf("Started = %v, want %v", got.Started, want.Started))
-	}
-	if !got.Updated.Equal(want.Updated) {
-		diffs = append(diffs, fmt.Sprintf("Updated = %v, want %v", got.Updated, want.Updated))
-	}
-	if !got.Due.Equal(want.Due) {
-		diffs = append(diffs, fmt.Sprintf("Due = %v, want %v", got.Due, want.Due))
-	}
+	diffs = diffTime(diffs, "Started", got.Started, want.Started)
+	diffs = diffTime(diffs, "Updated", got.Updated, want.Updated)
+	diffs = diffTime(diffs, "Due", got.Due, want.Due)
 	if !maps.Equal(got.Answers, want.Answers) {
 		diffs = append(diffs, fmt.Sprintf("Answers = %v, want %v", got.Answers, want.Answers))
 	}
@@ -118,21 +112,14 @@ func diffSession(got, want *bot.Session) string {
 	if !reflect.DeepEqual(g, w) {
 		diffs = append(diffs, fmt.Sprintf("other fields = %+v, want %+v", g, w))
 	}
-	if len(diffs) == 0 {
-		return ""
-	}
-	return fmt.Sprint(diffs)
+	return joinDiffs(diffs)
 }
 
 // diffOutcome is diffSession for outcome records.
 func diffOutcome(got, want bot.Outcome) string {
 	var diffs []string
-	if !got.Started.Equal(want.Started) {
-		diffs = append(diffs, fmt.Sprintf("Started = %v, want %v", got.Started, want.Started))
-	}
-	if !got.Ended.Equal(want.Ended) {
-		diffs = append(diffs, fmt.Sprintf("Ended = %v, want %v", got.Ended, want.Ended))
-	}
+	diffs = diffTime(diffs, "Started", got.Started, want.Started)
+	diffs = diffTime(diffs, "Ended", got.Ended, want.Ended)
 	if !slices.Equal(got.Tried, want.Tried) {
 		diffs = append(diffs, fmt.Sprintf("Tried = %q, want %q", got.Tried, want.Tried))
 	}
@@ -143,6 +130,19 @@ func diffOutcome(got, want bot.Outcome) string {
 	if !reflect.DeepEqual(g, w) {
 		diffs = append(diffs, fmt.Sprintf("other fields = %+v, want %+v", g, w))
 	}
+	return joinDiffs(diffs)
+}
+
+// diffTime adds a line to diffs when got and want are different instants.
+func diffTime(diffs []string, field string, got, want time.Time) []string {
+	if !got.Equal(want) {
+		diffs = append(diffs, fmt.Sprintf("%s = %v, want %v", field, got, want))
+	}
+	return diffs
+}
+
+// joinDiffs is the description of diffs, or "" when there are none.
+func joinDiffs(diffs []string) string {
 	if len(diffs) == 0 {
 		return ""
 	}
