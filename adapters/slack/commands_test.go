@@ -38,7 +38,7 @@ func TestSlashRedeliveredOnce(t *testing.T) {
 			root, _ := e.fake.waitFor(0, "the root post", isPost("C1", ""))
 			e.fake.waitFor(0, "the first question", isPost("C1", root.TS))
 			time.Sleep(300 * time.Millisecond)
-			if n := e.fake.count(func(c apiCall) bool { return c.Method == "chat.postMessage" }); n != 2 {
+			if n := e.fake.count(isMethod("chat.postMessage")); n != 2 {
 				calls, _ := e.fake.snapshot()
 				t.Errorf("%d posts, want 2 (root and question):%s", n, describe(calls))
 			}
@@ -53,7 +53,7 @@ func TestSlashCannotPost(t *testing.T) {
 	// The fake answers not_in_channel for posts to CBAD.
 	from := e.fake.ncalls()
 	e.tr.slash(t, slashPayload("U1", "CBAD", "help", e.id("trigger"), e.fake.srv.URL+"/api/response_url"))
-	c, _ := e.fake.waitFor(from, "the response URL note", func(c apiCall) bool { return c.Method == "response_url" })
+	c, _ := e.fake.waitFor(from, "the response URL note", isMethod("response_url"))
 	_ = c
 }
 

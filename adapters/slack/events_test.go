@@ -100,9 +100,7 @@ func TestDMConversationIsFlat(t *testing.T) {
 				t.Fatalf("DM question buttons = %+v", btns)
 			}
 			next, _ := e.answer(q, "click:on", "U1", i+1)
-			if got := stepOf(t, next); got != "backup_size" {
-				t.Errorf("after the click: step %q, %q", got, textOf(t, next))
-			}
+			wantStep(t, next, "backup_size", "after the click")
 			e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "3 GB")), 0)
 			e.fake.waitFor(i+2, "the question after the typed size", func(c apiCall) bool {
 				return isPost("D1", "")(c) && stepOf(t, c) == "free_space"
@@ -124,9 +122,7 @@ func TestMentionStartsThread(t *testing.T) {
 			q, i := e.fake.waitFor(0, "reply in the mention's thread", isPost("C2", ts))
 			next, from := e.answer(q, "click:on", "U1", i+1)
 			next, _ = e.answer(next, "3 GB", "U1", from)
-			if got := stepOf(t, next); got != "free_space" {
-				t.Errorf("typed size not taken: step %q, %q", got, textOf(t, next))
-			}
+			wantStep(t, next, "free_space", "typed size not taken")
 		})
 	}
 }
@@ -159,7 +155,7 @@ func TestNoiseIgnored(t *testing.T) {
 			e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D2", "", e.ts(), text)), 0)
 			e.fake.waitFor(0, "the reply to the real message", isPost("D2", ""))
 			time.Sleep(200 * time.Millisecond)
-			if n := e.fake.count(func(c apiCall) bool { return c.Method == "chat.postMessage" }); n != 1 {
+			if n := e.fake.count(isMethod("chat.postMessage")); n != 1 {
 				calls, _ := e.fake.snapshot()
 				t.Errorf("%d posts, want 1:%s", n, describe(calls))
 			}

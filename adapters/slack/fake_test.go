@@ -597,6 +597,15 @@ func stepOf(t testing.TB, c apiCall) string {
 	return ""
 }
 
+// wantStep fails the test unless post c asks step want; what says when,
+// in the failure message.
+func wantStep(t testing.TB, c apiCall, want, what string) {
+	t.Helper()
+	if got := stepOf(t, c); got != want {
+		t.Errorf("%s: step %q, %q", what, got, textOf(t, c))
+	}
+}
+
 // outcome is the kind of the last recorded outcome of U1's conversation
 // in thread of C1, "" when none.
 func (e *env) outcome(thread string) string {
@@ -661,6 +670,16 @@ func (p plainHandler) Handle(ctx context.Context, m bot.Message) (bot.Result, er
 type unwrapHandler struct{ plainHandler }
 
 func (u unwrapHandler) Unwrap() bot.Handler { return u.next }
+
+// hideCurrent wraps h in a plainHandler: the adapter finds no Resumer.
+func hideCurrent(h bot.Handler) bot.Handler { return plainHandler{h} }
+
+// withAndWithoutResumer are the wraps of a test run once with the engine
+// itself and once behind a wrapper that hides Current.
+var withAndWithoutResumer = []struct {
+	name string
+	wrap func(bot.Handler) bot.Handler
+}{{"engine", nil}, {"without Resumer", hideCurrent}}
 
 // newEnvWrapped is newEnv with the engine wrapped by wrap (when not nil)
 // before the adapter sees it.
@@ -804,6 +823,11 @@ func isEphemeral(channel, user string) func(apiCall) bool {
 	return func(c apiCall) bool {
 		return c.Method == "chat.postEphemeral" && c.Status == 200 && c.Form.Get("channel") == channel && c.Form.Get("user") == user
 	}
+}
+
+// isMethod matches every call of method, whatever its answer.
+func isMethod(method string) func(apiCall) bool {
+	return func(c apiCall) bool { return c.Method == method }
 }
 
 // start runs the slash command and returns the root post and the first
@@ -1004,6 +1028,11 @@ func personAddr(channel, thread, user string) bot.Address {
 	return bot.Address{Platform: Platform, Workspace: "T1", Channel: channel, Thread: thread, User: user}
 }
 
+// closeButton is the Close button of the handoff post for to.
+func closeButton(to bot.Address) button {
+	return button{ActionID: closeActionID, BlockID: handoffActionsBlock, Value: closeRef(to), Label: "Close"}
+}
+
 // allTexts returns every text of a call: the fallback text, and each
 // "text" string anywhere in its blocks (sections, fields, context,
 // buttons, confirm dialogs).
@@ -1087,5 +1116,35 @@ func checkLimits(t testing.TB, c apiCall) {
 	}
 	if n := utf8.RuneCountInString(c.Form.Get("text")); n > maxFallback {
 		t.Errorf("fallback text of %d characters", n)
+	}
+}
+
+// parseCase is a row of a parser's table test: in parses to want, or
+// fails with an error that says wantErr.
+type parseCase[T comparable] struct {
+	in      string
+	want    T
+	wantErr string
+}
+
+// checkParse runs the table test of parse (called name in messages):
+// every value that parses encodes back, through encode (encName), to
+// itself.
+func checkParse[T comparable](t *testing.T, name string, parse func(string) (T, error), encName string, encode func(T) string, tests []parseCase[T]) {
+	t.Helper()
+	for _, tc := range tests {
+		got, err := parse(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s(%.40q) error = %v, want %q", name, tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s(%q) = %+v, %v; want %+v", name, tc.in, got, err, tc.want)
+		}
+		if back := encode(got); back != tc.in {
+			t.Errorf("%s = %q, want %q", encName, back, tc.in)
+		}
 	}
 }

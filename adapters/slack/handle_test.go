@@ -67,19 +67,16 @@ func TestConversationEscalated(t *testing.T) {
 // its starter), and others' replies still are not; a wrapper with Unwrap
 // keeps stale clicks private.
 func TestWithoutResumer(t *testing.T) {
-	plain := func(h bot.Handler) bot.Handler { return plainHandler{h} }
-	e := newEnvWrapped(t, ModeHTTP, nil, nil, plain)
+	e := newEnvWrapped(t, ModeHTTP, nil, nil, hideCurrent)
 	_, q, from := e.start("U1", "C1", "whatsapp backup fails")
 	thread := q.Form.Get("thread_ts")
 	e.stop()
-	e2 := newEnvWrapped(t, ModeHTTP, e.fake, e.store, plain)
+	e2 := newEnvWrapped(t, ModeHTTP, e.fake, e.store, hideCurrent)
 	next, from := e2.answer(q, "click:on", "U1", from)
 	// U2's reply in the thread is ignored, U1's is taken.
 	e2.tr.event(t, eventPayload(e2.id("Ev"), messageEvent("U2", "C1", thread, e2.ts(), "7 GB")), 0)
 	next, _ = e2.answer(next, "3 GB", "U1", from)
-	if got := stepOf(t, next); got != "free_space" {
-		t.Errorf("after typed answers in a restarted process: step %q, %q", got, textOf(t, next))
-	}
+	wantStep(t, next, "free_space", "after typed answers in a restarted process")
 	if n := e2.fake.count(isPost("C1", thread)); n != 3 {
 		t.Errorf("%d posts in the thread, want 3 (U2's reply ignored)", n)
 	}
@@ -100,7 +97,5 @@ func TestWithoutResumer(t *testing.T) {
 	_, from = e3.answer(q, "click:on", "U1", from)
 	e3.tr.click(t, clickPayload(t, q, buttonsOf(t, q)[1], "U1", e3.id("trigger")))
 	eph, _ := e3.fake.waitFor(from, "the private stale note", isEphemeral("C1", "U1"))
-	if got := stepOf(t, eph); got != "backup_size" {
-		t.Errorf("stale note shows step %q: %q", got, textOf(t, eph))
-	}
+	wantStep(t, eph, "backup_size", "stale note")
 }

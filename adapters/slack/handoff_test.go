@@ -178,7 +178,7 @@ func TestHandoffClose(t *testing.T) {
 
 			// Close as staff.
 			from := e.fake.ncalls()
-			closeBtn := button{ActionID: closeActionID, BlockID: handoffActionsBlock, Value: closeRef(personAddr("C1", thread, "U1")), Label: "Close"}
+			closeBtn := closeButton(personAddr("C1", thread, "U1"))
 			e.tr.click(t, clickPayload(t, post, closeBtn, "U9", e.id("trigger")))
 			told, _ := e.fake.waitFor(from, "the closed notice in the person's thread", isPost("C1", thread))
 			if got := told.Form.Get("text"); !strings.Contains(got, "Our support team has closed this conversation") {
@@ -230,14 +230,13 @@ func TestHandoffClose(t *testing.T) {
 // TestHandoffCloseEdgeCases: a handler that cannot close, a Close button
 // outside the support channel, a failing engine.
 func TestHandoffCloseEdgeCases(t *testing.T) {
-	plain := func(h bot.Handler) bot.Handler { return plainHandler{h} }
-	e := newEnvOpts(t, ModeHTTP, envOpts{cfg: withSupport(""), wrap: plain})
+	e := newEnvOpts(t, ModeHTTP, envOpts{cfg: withSupport(""), wrap: hideCurrent})
 	to := personAddr("C1", "1700000000.000200", "U1")
 	if err := e.ad.PostHandoff(ctxFor(t, 5*time.Second), bot.Handoff{Address: to, GuideTitle: "G", Summary: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	post, _ := e.fake.waitFor(0, "the handoff post", isPost(supportChannel, ""))
-	btn := button{ActionID: closeActionID, BlockID: handoffActionsBlock, Value: closeRef(to), Label: "Close"}
+	btn := closeButton(to)
 	from := e.fake.ncalls()
 	e.tr.click(t, clickPayload(t, post, btn, "U9", e.id("trigger")))
 	eph, _ := e.fake.waitFor(from, "the can't-close note", isEphemeral(supportChannel, "U9"))
@@ -270,7 +269,7 @@ func TestHandoffCloseEdgeCases(t *testing.T) {
 		t.Errorf("note = %q", textOf(t, eph))
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := fe.fake.count(func(c apiCall) bool { return c.Method == "chat.update" }); n != 0 {
+	if n := fe.fake.count(isMethod("chat.update")); n != 0 {
 		t.Error("a failed close removed the button")
 	}
 }
@@ -316,11 +315,7 @@ func TestSend(t *testing.T) {
 
 // TestParseCloseRef is the table test of Close button values.
 func TestParseCloseRef(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    bot.Address
-		wantErr string
-	}{
+	tests := []parseCase[bot.Address]{
 		{in: "tbclose1|T1|C1|1700000000.000101|U1", want: personAddr("C1", "1700000000.000101", "U1")},
 		{in: "tbclose1||D1||W1", want: bot.Address{Platform: Platform, Channel: "D1", User: "W1"}},
 		{in: "tbclose1|E1|G1|1.2|U1", want: bot.Address{Platform: Platform, Workspace: "E1", Channel: "G1", Thread: "1.2", User: "U1"}},
@@ -342,21 +337,7 @@ func TestParseCloseRef(t *testing.T) {
 		{in: "tbclose1|T1|C1|1.2|<@U1>", wantErr: "bad user"},
 		{in: "tbclose1|T1|C1|" + strings.Repeat("1", 2000) + "|U1", wantErr: "more than 2000"},
 	}
-	for _, tc := range tests {
-		got, err := parseCloseRef(tc.in)
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("parseCloseRef(%.40q) error = %v, want %q", tc.in, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("parseCloseRef(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
-		}
-		if back := closeRef(got); back != tc.in {
-			t.Errorf("closeRef = %q, want %q", back, tc.in)
-		}
-	}
+	checkParse(t, "parseCloseRef", parseCloseRef, "closeRef", closeRef, tests)
 }
 
 // FuzzParseCloseRef: parsing a Close button value never panics; whatever
@@ -404,11 +385,7 @@ func TestCloseValueCarriesTheHandoffStart(t *testing.T) {
 // post start nothing, and cost at most one thread lookup (none with a
 // Resumer), not one per message.
 func TestSupportThreadChatter(t *testing.T) {
-	plain := func(h bot.Handler) bot.Handler { return plainHandler{h} }
-	for _, tc := range []struct {
-		name string
-		wrap func(bot.Handler) bot.Handler
-	}{{"engine", nil}, {"without Resumer", plain}} {
+	for _, tc := range withAndWithoutResumer {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnvOpts(t, ModeHTTP, envOpts{cfg: withSupport(supportGroup), wrap: tc.wrap})
 			to := personAddr("C1", "1700000000.000400", "U1")
@@ -426,7 +403,7 @@ func TestSupportThreadChatter(t *testing.T) {
 				calls, _ := e.fake.snapshot()
 				t.Errorf("staff chatter made the bot speak:%s", describe(calls))
 			}
-			if n := e.fake.count(func(c apiCall) bool { return c.Method == "conversations.replies" }); n > 1 {
+			if n := e.fake.count(isMethod("conversations.replies")); n > 1 {
 				t.Errorf("%d thread lookups for 3 messages in one thread, want at most 1", n)
 			}
 		})

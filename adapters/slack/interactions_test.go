@@ -69,9 +69,7 @@ func TestStaleClick(t *testing.T) {
 			}
 			e.tr.click(t, clickPayload(t, q, off, "U1", e.id("trigger")))
 			eph, _ := e.fake.waitFor(from, "the ephemeral stale note", isEphemeral("C1", "U1"))
-			if got := stepOf(t, eph); got != "backup_size" {
-				t.Errorf("stale note shows step %q, want the current question: %q", got, textOf(t, eph))
-			}
+			wantStep(t, eph, "backup_size", "stale note, want the current question")
 			if eph.Form.Get("thread_ts") != q.Form.Get("thread_ts") {
 				t.Errorf("stale note thread = %q", eph.Form.Get("thread_ts"))
 			}
@@ -81,9 +79,7 @@ func TestStaleClick(t *testing.T) {
 			}
 			// The conversation is still on the size question.
 			after, _ := e.answer(next, "3 GB", "U1", from)
-			if got := stepOf(t, after); got != "free_space" {
-				t.Errorf("after a stale click the size was not taken: step %q, %q", got, textOf(t, after))
-			}
+			wantStep(t, after, "free_space", "after a stale click the size was not taken")
 		})
 	}
 }
@@ -105,10 +101,8 @@ func TestClickByAnotherUser(t *testing.T) {
 			e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U2", "C1", q.Form.Get("thread_ts"), e.ts(), "3 GB")), 0)
 			// U1's click still works on the untouched question.
 			next, _ := e.answer(q, "click:on", "U1", from)
-			if got := stepOf(t, next); got != "backup_size" {
-				t.Errorf("U1's click after U2's: step %q, %q", got, textOf(t, next))
-			}
-			if n := e.fake.count(func(c apiCall) bool { return c.Method == "chat.update" }); n != 1 {
+			wantStep(t, next, "backup_size", "U1's click after U2's")
+			if n := e.fake.count(isMethod("chat.update")); n != 1 {
 				t.Errorf("%d chat.update calls, want 1 (only U1's click)", n)
 			}
 			if n := e.fake.count(isPost("C1", q.Form.Get("thread_ts"))); n != 2 {
@@ -127,15 +121,11 @@ func TestClickAfterRestart(t *testing.T) {
 			e.stop()
 			e2 := newEnv(t, mode, e.fake, e.store)
 			next, from := e2.answer(q, "click:on", "U1", from)
-			if got := stepOf(t, next); got != "backup_size" {
-				t.Errorf("after a click across a restart: step %q, %q", got, textOf(t, next))
-			}
+			wantStep(t, next, "backup_size", "after a click across a restart")
 			// And the typed answer in the thread is followed by the new
 			// process, which never saw the thread start.
 			next, _ = e2.answer(next, "3 GB", "U1", from)
-			if got := stepOf(t, next); got != "free_space" {
-				t.Errorf("typed answer after restart: step %q, %q", got, textOf(t, next))
-			}
+			wantStep(t, next, "free_space", "typed answer after restart")
 		})
 	}
 }

@@ -14,11 +14,7 @@ import (
 )
 
 func TestParseActionValue(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    actionRef
-		wantErr string
-	}{
+	tests := []parseCase[actionRef]{
 		{in: "tb1|1700000000.000101|U1|icloud_access|on|1", want: actionRef{Thread: "1700000000.000101", User: "U1", Step: "icloud_access", Choice: "on", GuideVersion: "1"}},
 		{in: "tb1||U1|backup_size|where|", want: actionRef{User: "U1", Step: "backup_size", Choice: "where"}},
 		{in: "tb1|t|U1|st%7Cep|a%25b|", want: actionRef{Thread: "t", User: "U1", Step: "st|ep", Choice: "a%b"}},
@@ -34,21 +30,7 @@ func TestParseActionValue(t *testing.T) {
 		{in: "tb1|t|U1|s%41|c|", wantErr: "bad escape"},
 		{in: "tb1|" + strings.Repeat("x", 2000) + "|U1|s|c|", wantErr: "more than 2000"},
 	}
-	for _, tc := range tests {
-		got, err := parseActionValue(tc.in)
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("parseActionValue(%.40q) error = %v, want %q", tc.in, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("parseActionValue(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
-		}
-		if back := got.String(); back != tc.in {
-			t.Errorf("String() = %q, want %q", back, tc.in)
-		}
-	}
+	checkParse(t, "parseActionValue", parseActionValue, "String()", actionRef.String, tests)
 }
 
 // FuzzParseActionValue: parsing never panics; whatever parses encodes
@@ -290,7 +272,7 @@ func TestHostileInputs(t *testing.T) {
 		checkLimits(t, c)
 	}
 	// Nothing else was posted (one reply each).
-	if n := e.fake.count(func(c apiCall) bool { return c.Method == "chat.postMessage" }); n != len(inputs) {
+	if n := e.fake.count(isMethod("chat.postMessage")); n != len(inputs) {
 		t.Errorf("%d posts for %d messages", n, len(inputs))
 	}
 	t.Logf("hostile inputs: %d sent, %d answered, %d mass pings", len(inputs), answered, pings)

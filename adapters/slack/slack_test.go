@@ -113,11 +113,11 @@ func TestSecretsStayOut(t *testing.T) {
 			return isPost(supportChannel, "")(c) && strings.Contains(c.Form.Get("text"), "Handoff") && !strings.Contains(strings.Join(allTexts(t, c), ""), "Closed")
 		})
 		from := e.fake.ncalls()
-		closeBtn := button{ActionID: closeActionID, BlockID: handoffActionsBlock, Value: closeRef(personAddr("C1", thread, "U1")), Label: "Close"}
+		closeBtn := closeButton(personAddr("C1", thread, "U1"))
 		e.tr.click(t, clickPayload(t, post, closeBtn, "U9", e.id("trigger")))
 		e.fake.waitFor(from, "the close", func(c apiCall) bool { return c.Method == "chat.update" && c.Form.Get("channel") == supportChannel })
 		e.tr.slash(t, slashPayload("U1", "CBAD", "help", e.id("trigger"), e.fake.srv.URL+"/api/response_url"))
-		e.fake.waitFor(from, "the response URL note", func(c apiCall) bool { return c.Method == "response_url" })
+		e.fake.waitFor(from, "the response URL note", isMethod("response_url"))
 		e.stop()
 	}
 	// A refused token: the error Run returns must not carry it either.

@@ -21,9 +21,7 @@ func TestSocketReconnect(t *testing.T) {
 	}
 	st.conn.Store(e.fake.conn())
 	next, _ := e.answer(q, "click:on", "U1", i+1)
-	if got := stepOf(t, next); got != "backup_size" {
-		t.Errorf("after reconnect: step %q, %q", got, textOf(t, next))
-	}
+	wantStep(t, next, "backup_size", "after reconnect")
 }
 
 // TestSocketPingsKeepConnection: with a short ping interval the client
@@ -42,7 +40,7 @@ func TestSocketPingsKeepConnection(t *testing.T) {
 	}()
 	fake.conn()
 	time.Sleep(2500 * time.Millisecond)
-	if n := fake.count(func(c apiCall) bool { return c.Method == "apps.connections.open" }); n != 1 {
+	if n := fake.count(isMethod("apps.connections.open")); n != 1 {
 		t.Errorf("%d connections in 2.5 s with a 1 s ping timeout and pings every 50 ms, want 1", n)
 	}
 	cancel()

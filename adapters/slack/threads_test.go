@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-
-	"troubleshooter/bot"
 )
 
 // TestRootOwner is the table test of reading a thread's starter.
@@ -53,11 +51,7 @@ func FuzzRootOwner(f *testing.F) {
 // thread's owner; once the lookup works they are told whose thread it is,
 // and the owner carries on.
 func TestThreadOwnerLookupFails(t *testing.T) {
-	plain := func(h bot.Handler) bot.Handler { return plainHandler{h} }
-	for _, tc := range []struct {
-		name string
-		wrap func(bot.Handler) bot.Handler
-	}{{"engine", nil}, {"without Resumer", plain}} {
+	for _, tc := range withAndWithoutResumer {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnvWrapped(t, ModeHTTP, nil, nil, tc.wrap)
 			_, q, from := e.start("U1", "C1", "whatsapp backup fails")
@@ -96,9 +90,7 @@ func TestThreadOwnerLookupFails(t *testing.T) {
 				t.Errorf("note = %q", textOf(t, eph))
 			}
 			next, _ := e2.answer(q, "click:on", "U1", from)
-			if got := stepOf(t, next); got != "backup_size" {
-				t.Errorf("U1 after the failed lookups: step %q, %q", got, textOf(t, next))
-			}
+			wantStep(t, next, "backup_size", "U1 after the failed lookups")
 		})
 	}
 }
