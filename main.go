@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"troubleshooter/adapters/boltstore"
 	"troubleshooter/adapters/console"
@@ -23,8 +24,11 @@ import (
 	"troubleshooter/adapters/redisstore"
 	"troubleshooter/adapters/slack"
 	"troubleshooter/adapters/throttle"
+	"troubleshooter/bench"
 	"troubleshooter/bot"
 	"troubleshooter/flows"
+	"troubleshooter/flowscli"
+	"troubleshooter/report"
 )
 
 func main() {
@@ -344,7 +348,7 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	if a.cfg.HTTP.Addr != "off" {
 		mux := newMux(a.store, adapters)
 		mux.Handle("GET /metrics", m.Handler())
-		mux.Handle("GET /report", reportHandler(a.store, a.runner))
+		mux.Handle("GET /report", report.Handler(a.store, a.runner))
 		for pattern, h := range routes {
 			mux.Handle(pattern, h)
 		}
@@ -428,6 +432,175 @@ func (a *app) platforms(h bot.Handler, m *metrics.Metrics) ([]bot.Adapter, map[s
 		}
 	}
 	return adapters, routes, nil
+}
+
+func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, "Usage: troubleshooter flows check|graph|test ...\n")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return flag.ErrHelp
+		}
+		return errUsage
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "check":
+		return cmdFlowsCheck(rest, stdout, stderr)
+	case "graph":
+		return cmdFlowsGraph(rest, stdout, stderr)
+	case "test":
+		return cmdFlowsTest(ctx, rest, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "unknown flows command %q (want check, graph or test)\n", sub)
+		return errUsage
+	}
+}
+
+// cmdFlowsCheck lints guides: the given files alone, or the built-in and
+// configured guides with the configured values.
+func cmdFlowsCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("flows check", "flows check [--config PATH] [FILE...]", stderr)
+	config := configFlag(fs)
+	if err := parseFlags(fs, interspersed(args)); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return flowscli.Check(fs.Args(), nil, true, stdout, stderr)
+	}
+	cfg, err := loadConfig(config())
+	if err != nil {
+		return err
+	}
+	return flowscli.Check(cfg.Guides.Files, cfg.Guides.Values, cfg.Guides.SkipBuiltin, stdout, stderr)
+}
+
+func cmdFlowsGraph(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("flows graph", "flows graph GUIDE [--format mermaid|dot] [--config PATH]", stderr)
+	format := fs.String("format", flows.FormatMermaid, "diagram format: mermaid or dot")
+	config := configFlag(fs)
+	if err := parseFlags(fs, interspersed(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	_, runner, err := configAndGuides(config)
+	if err != nil {
+		return err
+	}
+	return flowscli.Graph(runner, fs.Arg(0), *format, stdout)
+}
+
+// cmdFlowsTest replays transcript files against the configured guides.
+func cmdFlowsTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("flows test", "flows test [--update] [--config PATH] FILE...", stderr)
+	update := fs.Bool("update", false, "rewrite the files with what happens now")
+	config := configFlag(fs)
+	if err := parseFlags(fs, interspersed(args)); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, runner, err := configAndGuides(config)
+	if err != nil {
+		return err
+	}
+	return flowscli.Test(ctx, runner, cfg.Conversation, fs.Args(), *update, stdout)
+}
+
+// interspersed moves flags after positional arguments to the front, so
+// "flows graph GUIDE --format dot" works as people type it.
+func interspersed(args []string) []string {
+	var flagsOut, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			return append(append(flagsOut, "--"), pos...)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			flagsOut = append(flagsOut, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(a) {
+				flagsOut = append(flagsOut, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(append(flagsOut, "--"), pos...)
+}
+
+// takesValue reports whether a flag is one of ours that takes a value.
+func takesValue(flagArg string) bool {
+	switch strings.TrimLeft(flagArg, "-") {
+	case "config", "format", "user", "guide":
+		return true
+	}
+	return false
+}
+
+// configAndGuides reads the config named by a --config flag and loads its
+// guides: what the commands that need guides but no store start with.
+func configAndGuides(config func() (string, bool)) (Config, *flows.Runner, error) {
+	cfg, err := loadConfig(config())
+	if err != nil {
+		return cfg, nil, err
+	}
+	runner, err := loadGuides(cfg)
+	return cfg, runner, err
+}
+
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", "report [--since 7d] [--guide ID] [--format text|json|csv] [--config PATH]", stderr)
+	sinceFlag := fs.String("since", "7d", "report window: a duration (7d, 36h), a date (2026-01-31) or all")
+	guide := fs.String("guide", "", "only this guide")
+	format := fs.String("format", "text", "text, json or csv")
+	config := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	since, err := report.ParseSince(*sinceFlag, time.Now())
+	if err != nil {
+		return err
+	}
+	if *format != "text" && *format != "json" && *format != "csv" {
+		return fmt.Errorf("--format %q: want text, json or csv", *format)
+	}
+	path, explicit := config()
+	a, err := newApp(path, explicit, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fun, err := report.Funnels(ctx, a.store, a.runner, since, *guide)
+	if err != nil {
+		return err
+	}
+	return report.Write(stdout, fun, since, *format)
+}
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine] [--floor] [--preload N]", stderr)
+	opts := bench.Options{Engine: defaultConfig().Conversation, RedisURL: os.Getenv(envRedisURL), Progress: stderr}
+	fs.StringVar(&opts.Store, "store", "memory", "session store: memory, bolt (a temporary file, fsync on) or redis (REDIS_URL; keys under a throwaway prefix)")
+	fs.IntVar(&opts.Replicas, "replicas", 1, "with --store redis: engines sharing the Redis, each with its own connection pool; conversations are spread over them")
+	fs.IntVar(&opts.Conversations, "conversations", 64, "conversations talking at once, each with its own goroutine")
+	fs.DurationVar(&opts.Duration, "duration", 5*time.Second, "how long to measure (bounded to 10m)")
+	fs.StringVar(&opts.Path, "path", "engine", "code path: engine (the engine, guide and store in-process) or slack-http (signed Events API requests over loopback into the real Slack adapter, replies to a local fake Web API)")
+	fs.BoolVar(&opts.Floor, "floor", false, "measure the same driver with a handler that does nothing, for ratios")
+	fs.IntVar(&opts.Preload, "preload", 0, "sessions saved before measuring (for memory and RSS per stored session)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	runner, err := loadGuides(defaultConfig())
+	if err != nil {
+		return err
+	}
+	opts.Flow = runner
+	return bench.Run(ctx, opts, stdout)
 }
 
 func cmdVersion(args []string, stdout, stderr io.Writer) error {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -15,7 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"troubleshooter/adapters/console"
+	"troubleshooter/bench"
+	"troubleshooter/bot"
+	"troubleshooter/flowscli"
+	"troubleshooter/report/reporttest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden transcripts with what happens now")
@@ -40,7 +44,7 @@ func TestTranscripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := console.RunTranscript(context.Background(), file, want, newHarness(runner, defaultConfig().Conversation))
+			got, err := flowscli.Replay(context.Background(), runner, defaultConfig().Conversation, file, want)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +55,7 @@ func TestTranscripts(t *testing.T) {
 				return
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("transcript differs (go test -run TestTranscripts -update to accept):\n%s", firstDifference(want, got))
+				t.Errorf("transcript differs (go test -run TestTranscripts -update to accept):\n%s", flowscli.FirstDifference(want, got))
 			}
 		})
 	}
@@ -464,6 +468,124 @@ func TestBareCommandServesOnlyWhenAPlatformIsConfigured(t *testing.T) {
 	if got := defaultCommand([]string{"--config", cfg}); got != "serve" {
 		t.Errorf("with a Slack token: %s, want serve", got)
 	}
+}
+
+func TestReportMatchesHandCounts(t *testing.T) {
+	cfg := tempConfig(t, "")
+	a, err := newApp(cfg, true, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reporttest.SeedOutcomes(t, a.store, time.Now())
+	a.close()
+
+	code, stdout, stderr := runCLI(t, "", "report", "--since", "7d", "--format", "json", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Guides []struct {
+			Guide                                   string
+			Started, Resolved, Escalated, Abandoned int
+			Fixes                                   []struct {
+				Step  string
+				Count int
+				Share float64
+			} `json:"resolved_by"`
+			DropOuts []struct {
+				Step  string
+				Count int
+			} `json:"dropped_at"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if len(rep.Guides) != 1 {
+		t.Fatalf("%d guides in the report", len(rep.Guides))
+	}
+	g := rep.Guides[0]
+	if g.Started != 10 || g.Resolved != 6 || g.Escalated != 1 || g.Abandoned != 3 {
+		t.Errorf("started %d resolved %d escalated %d abandoned %d; want 10 6 1 3", g.Started, g.Resolved, g.Escalated, g.Abandoned)
+	}
+	// Steps come in guide order: fix_storage before fix_update.
+	if len(g.Fixes) != 2 || g.Fixes[0].Step != "fix_storage" || g.Fixes[0].Count != 4 || g.Fixes[0].Share != 0.4 || g.Fixes[1].Step != "fix_update" {
+		t.Errorf("resolved by %+v", g.Fixes)
+	}
+	if len(g.DropOuts) != 2 || g.DropOuts[0].Step != "backup_size" || g.DropOuts[0].Count != 2 || g.DropOuts[1].Step != "ios_version" {
+		t.Errorf("dropped at %+v", g.DropOuts)
+	}
+
+	code, stdout, _ = runCLI(t, "", "report", "--since", "all", "--config", cfg)
+	if code != 0 || !regexp.MustCompile(`started\s+11\s`).MatchString(stdout) || !regexp.MustCompile(`by Make room in iCloud\s+4\s+36%`).MatchString(stdout) {
+		t.Errorf("text report (all time):\n%s", stdout)
+	}
+	code, stdout, _ = runCLI(t, "", "report", "--format", "csv", "--config", cfg)
+	if code != 0 || !strings.Contains(stdout, "whatsapp-icloud,resolved_by,fix_storage,Make room in iCloud,4,0.4000") {
+		t.Errorf("csv report:\n%s", stdout)
+	}
+	if code, _, stderr := runCLI(t, "", "report", "--since", "soon", "--config", cfg); code != 1 || !strings.Contains(stderr, "want a duration") {
+		t.Errorf("bad --since: exit %d %s", code, stderr)
+	}
+}
+
+func TestBenchSmoke(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "bench", "--duration", "300ms", "--conversations", "4", "--store", "bolt")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res bench.Result
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("last line is not the JSON result: %v\n%s", err, stdout)
+	}
+	if res.Messages == 0 || res.MsgsPerS <= 0 || res.P50us <= 0 || res.P99us < res.P50us || res.Store != "bolt" {
+		t.Errorf("implausible result %+v", res)
+	}
+	code, stdout, stderr = runCLI(t, "", "bench", "--path", "slack-http", "--duration", "300ms", "--conversations", "2")
+	if code != 0 {
+		t.Fatalf("slack-http: exit %d: %s", code, stderr)
+	}
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	res = bench.Result{}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil || res.Path != "slack-http" || res.Messages == 0 {
+		t.Errorf("slack-http result %+v, %v", res, err)
+	}
+	if code, _, stderr := runCLI(t, "", "bench", "--store", "mongo"); code != 1 || !strings.Contains(stderr, "not one of memory, bolt") {
+		t.Errorf("bad store: exit %d %s", code, stderr)
+	}
+}
+
+// conversationScript is one full pass through the guide: storage fix,
+// update fix, manual backup, then restart from the top.
+var conversationScript = []string{"hi", "on", "3 GB", "5 GB", "no", "17.4.1", "2.24.21.77", "no", "restart"}
+
+// BenchmarkEngineStepMemory measures one message through the real engine,
+// guide, parsers and the in-memory store: ns/op is the cost of a message.
+func BenchmarkEngineStepMemory(b *testing.B) {
+	runner, err := loadGuides(defaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := bot.NewEngine(bot.NewMemoryStore(), runner, defaultConfig().Conversation, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		// Each goroutine talks in its own conversations, 64 at a time.
+		var addrs [64]bot.Address
+		for i := range addrs {
+			addrs[i] = bot.Address{Platform: "bench", User: fmt.Sprintf("%p-%d", &addrs, i)}
+		}
+		n := 0
+		for pb.Next() {
+			a := addrs[n%len(addrs)]
+			text := conversationScript[(n/len(addrs))%len(conversationScript)]
+			if _, err := e.Handle(ctx, bot.Message{Address: a, Text: text}); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	})
 }
 
 func FuzzDecodeConfig(f *testing.F) {

@@ -15,12 +15,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"troubleshooter/bench"
 )
 
 // slackPost is one chat.postMessage the fake Web API received.
 type slackPost struct{ channel, body string }
 
-// recordingSlackAPI is the bench's Slack Web API fake (fakeSlackAPI),
+// recordingSlackAPI is the bench's Slack Web API fake (bench.FakeSlackAPI),
 // recording every post, for end-to-end tests of `serve`.
 type recordingSlackAPI struct {
 	srv   *httptest.Server
@@ -31,7 +33,7 @@ type recordingSlackAPI struct {
 func newRecordingSlackAPI(t *testing.T) *recordingSlackAPI {
 	f := &recordingSlackAPI{}
 	var posted atomic.Int64
-	f.srv = fakeSlackAPI(&posted, func(form url.Values) {
+	f.srv = bench.FakeSlackAPI(&posted, func(form url.Values) {
 		body, _ := json.Marshal(form)
 		f.mu.Lock()
 		f.posts = append(f.posts, slackPost{form.Get("channel"), string(body)})
@@ -94,7 +96,7 @@ conversation:
 slack:
   mode: http
   bot_token: xoxb-e2e
-  signing_secret: ` + benchSecret + `
+  signing_secret: ` + bench.SlackSigningSecret + `
   api_url: ` + api.srv.URL + `/
   support_channel: C0SUPPORT
 http:
@@ -132,7 +134,7 @@ http:
 		// 503 until the adapter has connected (auth.test); Slack retries
 		// such deliveries, and so does this test.
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			code, err := postEvent(client, base, id, channel, text)
+			code, err := bench.PostSlackEvent(client, base, id, channel, text)
 			if err == nil && code == http.StatusOK {
 				return
 			}

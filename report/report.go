@@ -1,4 +1,7 @@
-package main
+// Package report summarises the recorded conversation outcomes as the
+// resolution funnel and renders it: as text, JSON or CSV for the report
+// command, and as a self-contained HTML page for /report.
+package report
 
 import (
 	"context"
@@ -17,9 +20,9 @@ import (
 	"troubleshooter/flows"
 )
 
-// parseSince reads "7d", "36h", "90m" or a date (2026-01-31) into the
+// ParseSince reads "7d", "36h", "90m" or a date (2026-01-31) into the
 // start of the report window.
-func parseSince(s string, now time.Time) (time.Time, error) {
+func ParseSince(s string, now time.Time) (time.Time, error) {
 	if s == "" || s == "all" {
 		return time.Time{}, nil
 	}
@@ -37,9 +40,9 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--since %q: want a duration such as 7d or 36h, a date such as 2026-01-31, or all", s)
 }
 
-// funnels reads the outcome records since then and summarises them; only
+// Funnels reads the outcome records since then and summarises them; only
 // is a guide id or "" for all.
-func funnels(ctx context.Context, store bot.Store, runner *flows.Runner, since time.Time, only string) ([]flows.Funnel, error) {
+func Funnels(ctx context.Context, store bot.Store, runner *flows.Runner, since time.Time, only string) ([]flows.Funnel, error) {
 	var outs []bot.Outcome
 	err := store.Outcomes(ctx, since, func(o bot.Outcome) error {
 		if only == "" || o.Guide == only {
@@ -53,36 +56,8 @@ func funnels(ctx context.Context, store bot.Store, runner *flows.Runner, since t
 	return runner.Funnels(outs), nil
 }
 
-func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", "report [--since 7d] [--guide ID] [--format text|json|csv] [--config PATH]", stderr)
-	sinceFlag := fs.String("since", "7d", "report window: a duration (7d, 36h), a date (2026-01-31) or all")
-	guide := fs.String("guide", "", "only this guide")
-	format := fs.String("format", "text", "text, json or csv")
-	config := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	since, err := parseSince(*sinceFlag, time.Now())
-	if err != nil {
-		return err
-	}
-	if *format != "text" && *format != "json" && *format != "csv" {
-		return fmt.Errorf("--format %q: want text, json or csv", *format)
-	}
-	path, explicit := config()
-	a, err := newApp(path, explicit, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	fun, err := funnels(ctx, a.store, a.runner, since, *guide)
-	if err != nil {
-		return err
-	}
-	return writeReport(stdout, fun, since, *format)
-}
-
-func writeReport(w io.Writer, fun []flows.Funnel, since time.Time, format string) error {
+// Write renders the funnel since then in format: text, json or csv.
+func Write(w io.Writer, fun []flows.Funnel, since time.Time, format string) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
@@ -185,10 +160,10 @@ svg{display:block}
 </body></html>
 `))
 
-// reportHandler serves /report?since=7d&guide=ID.
-func reportHandler(store bot.Store, runner *flows.Runner) http.Handler {
+// Handler serves the funnel as a page: /report?since=7d&guide=ID.
+func Handler(store bot.Store, runner *flows.Runner) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		since, err := parseSince(r.URL.Query().Get("since"), time.Now())
+		since, err := ParseSince(r.URL.Query().Get("since"), time.Now())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -196,7 +171,7 @@ func reportHandler(store bot.Store, runner *flows.Runner) http.Handler {
 		if r.URL.Query().Get("since") == "" {
 			since = time.Now().AddDate(0, 0, -7)
 		}
-		fun, err := funnels(r.Context(), store, runner, since, r.URL.Query().Get("guide"))
+		fun, err := Funnels(r.Context(), store, runner, since, r.URL.Query().Get("guide"))
 		if err != nil {
 			http.Error(w, "the store could not be read; try again", http.StatusServiceUnavailable)
 			return

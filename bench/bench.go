@@ -1,4 +1,9 @@
-package main
+// Package bench is the load harness behind `troubleshooter bench`: it
+// drives synthetic conversations through the real engine and guide (or,
+// with the slack-http path, through the Slack adapter over loopback HTTP)
+// and reports throughput, latency and memory as one JSON line. See
+// BENCHMARKS.md.
+package bench
 
 import (
 	"context"
@@ -26,8 +31,8 @@ import (
 // parsing (choices, sizes, versions, yes/no), checks, templates and saves.
 var benchScript = []string{"hi", "on", "3 GB", "5 GB", "no", "17.4.1", "2.24.21.77", "no", "restart"}
 
-// benchResult is the harness's last line.
-type benchResult struct {
+// Result is the harness's last line.
+type Result struct {
 	Store         string  `json:"store"`
 	Path          string  `json:"path"`
 	Conversations int     `json:"conversations"`
@@ -44,47 +49,65 @@ type benchResult struct {
 	HeapPerSessionB float64 `json:"heap_per_session_bytes,omitempty"`
 }
 
-func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine] [--floor] [--preload N]", stderr)
-	storeKind := fs.String("store", "memory", "session store: memory, bolt (a temporary file, fsync on) or redis (REDIS_URL; keys under a throwaway prefix)")
-	replicas := fs.Int("replicas", 1, "with --store redis: engines sharing the Redis, each with its own connection pool; conversations are spread over them")
-	conversations := fs.Int("conversations", 64, "conversations talking at once, each with its own goroutine")
-	duration := fs.Duration("duration", 5*time.Second, "how long to measure (bounded to 10m)")
-	path := fs.String("path", "engine", "code path: engine (the engine, guide and store in-process) or slack-http (signed Events API requests over loopback into the real Slack adapter, replies to a local fake Web API)")
-	floor := fs.Bool("floor", false, "measure the same driver with a handler that does nothing, for ratios")
-	preload := fs.Int("preload", 0, "sessions saved before measuring (for memory and RSS per stored session)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+// Options are what `troubleshooter bench` measures, and what it measures
+// with.
+type Options struct {
+	// Store is the session store: memory, bolt (a temporary file, fsync
+	// on) or redis (keys under a throwaway prefix at RedisURL).
+	Store string
+	// Replicas is, with the redis store, how many engines share it, each
+	// with its own connection pool; conversations are spread over them.
+	Replicas int
+	// Conversations is how many conversations talk at once, each with its
+	// own goroutine.
+	Conversations int
+	// Duration is how long to measure.
+	Duration time.Duration
+	// Path is the code path: engine or slack-http.
+	Path string
+	// Floor measures the same driver with a handler that does nothing.
+	Floor bool
+	// Preload is how many sessions are saved before measuring.
+	Preload int
+
+	// Flow is the guides the engines run; Engine configures the engines.
+	Flow   bot.Flow
+	Engine bot.EngineConfig
+	// RedisURL is the Redis server of the redis store.
+	RedisURL string
+	// Progress receives progress lines as the run goes.
+	Progress io.Writer
+}
+
+// Run measures as opts say and writes the result to out as one JSON line.
+func Run(ctx context.Context, opts Options, out io.Writer) error {
+	stderr := opts.Progress
 	switch {
-	case *conversations < 1 || *conversations > 100000:
+	case opts.Conversations < 1 || opts.Conversations > 100000:
 		return errors.New("bench: --conversations must be between 1 and 100000")
-	case *duration <= 0 || *duration > 10*time.Minute:
+	case opts.Duration <= 0 || opts.Duration > 10*time.Minute:
 		return errors.New("bench: --duration must be between 0 and 10m")
-	case *preload < 0 || *preload > 10_000_000:
+	case opts.Preload < 0 || opts.Preload > 10_000_000:
 		return errors.New("bench: --preload must be between 0 and 10000000")
-	case *replicas < 1 || *replicas > 64 || (*replicas > 1 && *storeKind != "redis"):
+	case opts.Replicas < 1 || opts.Replicas > 64 || (opts.Replicas > 1 && opts.Store != "redis"):
 		return errors.New("bench: --replicas must be between 1 and 64, and above 1 only with --store redis")
-	case *path != "engine" && *path != "slack-http":
-		return fmt.Errorf("bench: --path %q is not one of engine, slack-http", *path)
+	case opts.Path != "engine" && opts.Path != "slack-http":
+		return fmt.Errorf("bench: --path %q is not one of engine, slack-http", opts.Path)
 	}
 
-	runner, err := loadGuides(defaultConfig())
-	if err != nil {
-		return err
-	}
 	var store bot.Store
+	var err error
 	var extra []bot.Store // the other replicas' stores
-	switch *storeKind {
+	switch opts.Store {
 	case "memory":
 		store = bot.NewMemoryStore()
 	case "redis":
-		url := os.Getenv(envRedisURL)
+		url := opts.RedisURL
 		if url == "" {
 			return errors.New("bench: --store redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
 		}
 		prefix := fmt.Sprintf("troubleshooter-bench-%d:", time.Now().UnixNano())
-		for range *replicas {
+		for range opts.Replicas {
 			st, err := redisstore.Open(ctx, redisstore.Config{URL: url, Prefix: prefix})
 			if err != nil {
 				return err
@@ -107,15 +130,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		store = st
 		defer func() { store.Close() }()
 	default:
-		return fmt.Errorf("bench: --store %q is not one of memory, bolt, redis", *storeKind)
+		return fmt.Errorf("bench: --store %q is not one of memory, bolt, redis", opts.Store)
 	}
-	res := benchResult{Store: *storeKind, Path: *path, Conversations: *conversations, Floor: *floor, Replicas: *replicas}
-	if *preload > 0 {
-		heap, err := preloadSessions(ctx, store, *preload, stderr)
+	res := Result{Store: opts.Store, Path: opts.Path, Conversations: opts.Conversations, Floor: opts.Floor, Replicas: opts.Replicas}
+	if opts.Preload > 0 {
+		heap, err := preloadSessions(ctx, store, opts.Preload, stderr)
 		if err != nil {
 			return err
 		}
-		res.Preloaded, res.HeapPerSessionB = *preload, heap
+		res.Preloaded, res.HeapPerSessionB = opts.Preload, heap
 		if bs, ok := store.(*boltstore.Store); ok {
 			// Measure as a restarted bot would run: the sessions are on
 			// disk, and only the pages of active conversations are read.
@@ -130,25 +153,25 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var handlers []bot.Handler
 	for _, st := range append([]bot.Store{store}, extra...) {
-		var h bot.Handler = bot.NewEngine(st, runner, defaultConfig().Conversation, nil)
-		if *floor {
+		var h bot.Handler = bot.NewEngine(st, opts.Flow, opts.Engine, nil)
+		if opts.Floor {
 			h = floorHandler{}
 		}
 		handlers = append(handlers, h)
 	}
 
 	fmt.Fprintf(stderr, "bench: %d conversations, store %s, path %s%s, for %s\n",
-		*conversations, *storeKind, *path, map[bool]string{true: " (floor)"}[*floor], *duration)
+		opts.Conversations, opts.Store, opts.Path, map[bool]string{true: " (floor)"}[opts.Floor], opts.Duration)
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	var lat *histogram
 	var total int64
 	var elapsed time.Duration
-	if *path == "slack-http" {
-		lat, total, elapsed, err = driveSlackHTTP(ctx, handlers[0], *conversations, *duration, stderr)
+	if opts.Path == "slack-http" {
+		lat, total, elapsed, err = driveSlackHTTP(ctx, handlers[0], opts.Conversations, opts.Duration, stderr)
 	} else {
-		lat, total, elapsed, err = drive(ctx, handlers, *conversations, *duration, stderr)
+		lat, total, elapsed, err = drive(ctx, handlers, opts.Conversations, opts.Duration, stderr)
 	}
 	if err != nil {
 		return err
@@ -168,7 +191,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(stdout, string(b))
+	_, err = fmt.Fprintln(out, string(b))
 	return err
 }
 

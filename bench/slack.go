@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -22,13 +22,14 @@ import (
 	"troubleshooter/bot"
 )
 
-// benchSecret signs the bench's Slack requests; it is not a real secret.
-const benchSecret = "bench-signing-secret"
+// SlackSigningSecret signs the bench's Slack requests; it is not a real
+// secret.
+const SlackSigningSecret = "bench-signing-secret"
 
-// fakeSlackAPI is the smallest Slack Web API the adapter needs: auth.test,
+// FakeSlackAPI is the smallest Slack Web API the adapter needs: auth.test,
 // posts, updates, permalinks and thread reads. It counts posts and, when
 // onPost is not nil, hands each one's form to it.
-func fakeSlackAPI(posted *atomic.Int64, onPost func(form url.Values)) *httptest.Server {
+func FakeSlackAPI(posted *atomic.Int64, onPost func(form url.Values)) *httptest.Server {
 	var ts atomic.Int64
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, v map[string]any) {
@@ -67,9 +68,9 @@ func fakeSlackAPI(posted *atomic.Int64, onPost func(form url.Values)) *httptest.
 // histogram, the replies the fake API received, and the elapsed time.
 func driveSlackHTTP(ctx context.Context, h bot.Handler, conversations int, duration time.Duration, progress io.Writer) (*histogram, int64, time.Duration, error) {
 	var posted atomic.Int64
-	api := fakeSlackAPI(&posted, nil)
+	api := FakeSlackAPI(&posted, nil)
 	defer api.Close()
-	ad, err := slack.New(slack.Config{Mode: slack.ModeHTTP, BotToken: "xoxb-bench", SigningSecret: benchSecret, APIURL: api.URL + "/"},
+	ad, err := slack.New(slack.Config{Mode: slack.ModeHTTP, BotToken: "xoxb-bench", SigningSecret: SlackSigningSecret, APIURL: api.URL + "/"},
 		slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, 0, 0, err
@@ -85,7 +86,7 @@ func driveSlackHTTP(ctx context.Context, h bot.Handler, conversations int, durat
 	// Wait until the adapter has identified itself and accepts events.
 	ready := time.Now().Add(5 * time.Second)
 	for {
-		if code, err := postEvent(client, srv.URL, "warmup", "DWARMUP", "hi"); err == nil && code == http.StatusOK {
+		if code, err := PostSlackEvent(client, srv.URL, "warmup", "DWARMUP", "hi"); err == nil && code == http.StatusOK {
 			break
 		}
 		if time.Now().After(ready) {
@@ -111,7 +112,7 @@ func driveSlackHTTP(ctx context.Context, h bot.Handler, conversations int, durat
 			for i := 0; dctx.Err() == nil; i++ {
 				id := fmt.Sprintf("Ev%d-%d", c, i)
 				t0 := time.Now()
-				code, err := postEvent(client, srv.URL, id, fmt.Sprintf("D%dX%d", c, i), "my whatsapp backup to icloud keeps failing")
+				code, err := PostSlackEvent(client, srv.URL, id, fmt.Sprintf("D%dX%d", c, i), "my whatsapp backup to icloud keeps failing")
 				if err != nil || code != http.StatusOK {
 					refused.Add(1)
 					continue
@@ -151,8 +152,9 @@ func driveSlackHTTP(ctx context.Context, h bot.Handler, conversations int, durat
 	return all, posted.Load() - base, elapsed, nil
 }
 
-// postEvent sends one signed message.im event_callback.
-func postEvent(client *http.Client, url, eventID, channel, text string) (int, error) {
+// PostSlackEvent sends one message.im event_callback, signed with
+// SlackSigningSecret, to the Slack adapter's HTTP handler at url.
+func PostSlackEvent(client *http.Client, url, eventID, channel, text string) (int, error) {
 	body, err := json.Marshal(map[string]any{
 		"type": "event_callback", "team_id": "TBENCH", "api_app_id": "ABENCH", "event_id": eventID,
 		"event_time": time.Now().Unix(),
@@ -167,7 +169,7 @@ func postEvent(client *http.Client, url, eventID, channel, text string) (int, er
 		return 0, err
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(benchSecret))
+	mac := hmac.New(sha256.New, []byte(SlackSigningSecret))
 	mac.Write([]byte("v0:" + ts + ":" + string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
