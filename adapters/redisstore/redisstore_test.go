@@ -32,6 +32,19 @@ func openFresh(t testing.TB, url string) *Store {
 	return st
 }
 
+// openReplicas opens two stores over one Redis and one prefix, as two
+// replicas of the bot would; the second is closed when the test ends.
+func openReplicas(t *testing.T) (a, b *Store) {
+	t.Helper()
+	a = openFresh(t, redistest.URL(t))
+	b, err := Open(context.Background(), a.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return a, b
+}
+
 // cleanup removes the test's keys with a fresh client (the store may be
 // closed by then).
 func cleanup(t testing.TB, st *Store) {
@@ -52,13 +65,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestTwoReplicasShareSessions(t *testing.T) {
-	url := redistest.URL(t)
-	a := openFresh(t, url)
-	b, err := Open(context.Background(), a.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := openReplicas(t)
 	ctx := context.Background()
 	s := &bot.Session{Key: "k", Step: "one"}
 	if err := a.Save(ctx, s, nil); err != nil {
@@ -158,13 +165,7 @@ func (f *counterFlow) Outcome(s *bot.Session, kind string, at time.Time) bot.Out
 // conversation to two engines over one Redis: the lease keeps their turns
 // from interleaving and compare-and-swap loses no update.
 func TestTwoReplicasOneConversation(t *testing.T) {
-	url := redistest.URL(t)
-	a := openFresh(t, url)
-	b, err := Open(context.Background(), a.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := openReplicas(t)
 	flow := &counterFlow{}
 	engines := []*bot.Engine{bot.NewEngine(a, flow, bot.EngineConfig{}, nil), bot.NewEngine(b, flow, bot.EngineConfig{}, nil)}
 	addr := bot.Address{Platform: "test", User: "u"}
