@@ -198,11 +198,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.SetHandoffPoster(Platform, a)
-	ctx, cancel := context.WithCancel(ctxT(t))
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, eng) }()
-	t.Cleanup(func() { cancel(); <-done })
-	f.waitConnected(1)
+	runAdapter(t, f, a, eng)
 
 	thread := escalate(t, f, "3 GB")
 	// Failures that log: an interaction answered too late (with an

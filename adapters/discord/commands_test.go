@@ -57,7 +57,7 @@ func TestThreadConversationToResolved(t *testing.T) {
 	if name := body(t, thr)["name"]; name != "Troubleshooting: User 01" {
 		t.Errorf("thread name %v", name)
 	}
-	thread := strings.Split(thr.Path, "/")[6]
+	thread := threadID(thr)
 	first := body(t, f.waitCall(mark, "POST", "/api/v9/channels/"+thread+"/messages"))
 	if c := first["content"].(string); !strings.HasPrefix(c, "<@"+alice+"> Let's get your WhatsApp backup working.\n\nIs **WhatsApp** allowed") {
 		t.Errorf("first question = %q", c)
@@ -137,10 +137,7 @@ func assertOutcome(t *testing.T, st *bot.MemoryStore, kind, step string) {
 func TestEphemeralConversationToEscalation(t *testing.T) {
 	t.Parallel()
 	f := newFakeDiscord(t)
-	eng, st := testEngine(t)
-	cfg := testConfig(f)
-	cfg.Mode = ModeEphemeral
-	runBot(t, f, cfg, eng)
+	st := runEngine(t, f, ModeEphemeral)
 
 	mark := f.Mark()
 	ia := f.slash(testGuild, testChannel, alice)
@@ -162,18 +159,12 @@ func TestEphemeralConversationToEscalation(t *testing.T) {
 	if num(q["flags"]) != 64 {
 		t.Fatalf("question flags = %v", q["flags"])
 	}
-	mark = f.Mark()
-	ia = f.click(testGuild, alice, q, "ts1|c|"+alice+"|icloud@1|off")
-	f.dispatch("INTERACTION_CREATE", ia)
-	fu := followupOf(t, f, mark, ia)
+	fu := clickFollowup(t, f, testGuild, alice, q, "ts1|c|"+alice+"|icloud@1|off")
 	if num(fu["flags"]) != 64 || !strings.Contains(fu["content"].(string), "Turn the WhatsApp switch on.") {
 		t.Fatalf("fix followup = %v", fu)
 	}
 	q = f.lastWithComponents(testChannel, "ts1|c|"+alice+"|fix_switch@1")
-	mark = f.Mark()
-	ia = f.click(testGuild, alice, q, "ts1|c|"+alice+"|fix_switch@1|not_fixed")
-	f.dispatch("INTERACTION_CREATE", ia)
-	fu = followupOf(t, f, mark, ia)
+	fu = clickFollowup(t, f, testGuild, alice, q, "ts1|c|"+alice+"|fix_switch@1|not_fixed")
 	if num(fu["flags"]) != 64 || !strings.HasPrefix(fu["content"].(string), "Please contact support") {
 		t.Errorf("escalation = %v", fu)
 	}
@@ -187,10 +178,7 @@ func TestEphemeralConversationToEscalation(t *testing.T) {
 func TestDMModeSlash(t *testing.T) {
 	t.Parallel()
 	f := newFakeDiscord(t)
-	eng, st := testEngine(t)
-	cfg := testConfig(f)
-	cfg.Mode = ModeDM
-	runBot(t, f, cfg, eng)
+	st := runEngine(t, f, ModeDM)
 	mark := f.Mark()
 	ia := f.slash(testGuild, testChannel, alice)
 	f.dispatch("INTERACTION_CREATE", ia)

@@ -576,22 +576,26 @@ func cloneJSON(m map[string]any) map[string]any {
 // with prefix.
 func customIDs(v any, prefix string) []string {
 	var out []string
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		case map[string]any:
-			if id, ok := x["custom_id"].(string); ok && strings.HasPrefix(id, prefix) {
-				out = append(out, id)
-			}
-			walk(x["components"])
+	eachComponent(v, func(c map[string]any) {
+		if id, ok := c["custom_id"].(string); ok && strings.HasPrefix(id, prefix) {
+			out = append(out, id)
 		}
-	}
-	walk(v)
+	})
 	return out
+}
+
+// eachComponent calls fn on every component in a components JSON value,
+// each before the components it contains.
+func eachComponent(v any, fn func(c map[string]any)) {
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			eachComponent(e, fn)
+		}
+	case map[string]any:
+		fn(x)
+		eachComponent(x["components"], fn)
+	}
 }
 
 // --- gateway ---
@@ -991,6 +995,42 @@ func runBot(t *testing.T, f *fakeDiscord, cfg Config, h bot.Handler) (*Adapter, 
 	return a, stop
 }
 
+// runEngine runs an adapter in mode on f with the real engine over
+// testFlow, and returns the engine's store.
+func runEngine(t *testing.T, f *fakeDiscord, mode string) *bot.MemoryStore {
+	t.Helper()
+	eng, st := testEngine(t)
+	cfg := testConfig(f)
+	cfg.Mode = mode
+	runBot(t, f, cfg, eng)
+	return st
+}
+
+// runAdapter runs a, made by the test, on f until the test ends; unlike
+// runBot it does not check what Run returns.
+func runAdapter(t *testing.T, f *fakeDiscord, a *Adapter, h bot.Handler) {
+	t.Helper()
+	f.mu.Lock()
+	n := len(f.identifies)
+	f.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, h) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f.waitConnected(n + 1)
+}
+
+// notFoundServer is a REST API that answers 404 Unknown to everything.
+func notFoundServer(tb testing.TB) *httptest.Server {
+	rest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(404)
+		_, _ = w.Write([]byte(`{"message":"Unknown","code":0}`))
+	}))
+	tb.Cleanup(rest.Close)
+	return rest
+}
+
 const (
 	supportChannel = "800000000000000009"
 	supportRole    = "600000000000000001"
@@ -1215,9 +1255,22 @@ func startThread(t *testing.T, f *fakeDiscord) (string, map[string]any) {
 	t.Helper()
 	mark := f.Mark()
 	f.dispatch("INTERACTION_CREATE", f.slash(testGuild, testChannel, alice))
-	thr := f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads")
-	thread := strings.Split(thr.Path, "/")[6]
+	thread := threadID(f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads"))
 	return thread, f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud@1")
+}
+
+// threadID is the id of the thread a POST …/messages/{id}/threads call
+// started: a thread started from a message has the message's id.
+func threadID(c fakeCall) string { return strings.Split(c.Path, "/")[6] }
+
+// clickFollowup has user click the control id of message q and returns
+// the click's followup (checked by followupOf).
+func clickFollowup(t *testing.T, f *fakeDiscord, guild, user string, q map[string]any, id string) map[string]any {
+	t.Helper()
+	mark := f.Mark()
+	ia := f.click(guild, user, q, id)
+	f.dispatch("INTERACTION_CREATE", ia)
+	return followupOf(t, f, mark, ia)
 }
 
 // answerByModal clicks a "Type …" button, checks the modal, submits value
@@ -1259,20 +1312,14 @@ func answerByModal(t *testing.T, f *fakeDiscord, q map[string]any, typeID, modal
 func escalate(t *testing.T, f *fakeDiscord, size string) string {
 	t.Helper()
 	thread, q1 := startThread(t, f)
+	clickFollowup(t, f, testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
 	mark := f.Mark()
-	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
-	f.dispatch("INTERACTION_CREATE", ia)
-	followupOf(t, f, mark, ia)
-	mark = f.Mark()
 	f.dispatch("MESSAGE_CREATE", f.messageCreate(testGuild, thread, alice, size, false))
 	f.waitCall(mark, "POST", "/api/v9/channels/"+thread+"/messages")
 	q3 := f.lastWithComponents(thread, "ts1|t|"+alice+"|ios@1")
 	answerByModal(t, f, q3, "ts1|t|"+alice+"|ios@1|version", "ts1|m|"+alice+"|ios@1|version", "17.4.1", "Got it: 17.4.1.")
 	fix := f.lastWithComponents(thread, "ts1|c|"+alice+"|fix_update@1")
-	mark = f.Mark()
-	ia = f.click(testGuild, alice, fix, "ts1|c|"+alice+"|fix_update@1|not_fixed")
-	f.dispatch("INTERACTION_CREATE", ia)
-	fu := followupOf(t, f, mark, ia)
+	fu := clickFollowup(t, f, testGuild, alice, fix, "ts1|c|"+alice+"|fix_update@1|not_fixed")
 	if !strings.Contains(fu["content"].(string), "Please contact support") || !strings.Contains(fu["content"].(string), "a person will reply here") {
 		t.Errorf("escalation turn = %q, want the escalation and bot.HandoffNotice", fu["content"])
 	}
@@ -1330,26 +1377,16 @@ func followupOf(t *testing.T, f *fakeDiscord, mark int, ia map[string]any) map[s
 // is disabled, and returns the custom id of the highlighted (success) one.
 func disabledAll(v any) (bool, string) {
 	all, chosen := true, ""
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case []any:
-			for _, e := range x {
-				walk(e)
+	eachComponent(v, func(c map[string]any) {
+		if num(c["type"]) == 2 || num(c["type"]) == 3 {
+			if c["disabled"] != true {
+				all = false
 			}
-		case map[string]any:
-			if num(x["type"]) == 2 || num(x["type"]) == 3 {
-				if x["disabled"] != true {
-					all = false
-				}
-				if num(x["style"]) == 3 {
-					chosen, _ = x["custom_id"].(string)
-				}
+			if num(c["style"]) == 3 {
+				chosen, _ = c["custom_id"].(string)
 			}
-			walk(x["components"])
 		}
-	}
-	walk(v)
+	})
 	return all, chosen
 }
 

@@ -19,29 +19,20 @@ func TestClickOnEndedConversation(t *testing.T) {
 	eng, _ := testEngine(t)
 	runBot(t, f, testConfig(f), eng)
 	thread, q1 := startThread(t, f)
-	mark := f.Mark()
-	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|off")
-	f.dispatch("INTERACTION_CREATE", ia)
-	followupOf(t, f, mark, ia)
+	clickFollowup(t, f, testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|off")
 	fix := f.lastWithComponents(thread, "ts1|c|"+alice+"|fix_switch@1")
-	mark = f.Mark()
-	ia = f.click(testGuild, alice, fix, "ts1|c|"+alice+"|fix_switch@1|fixed")
-	f.dispatch("INTERACTION_CREATE", ia)
-	if fu := followupOf(t, f, mark, ia); !strings.HasPrefix(fu["content"].(string), "Great") {
+	if fu := clickFollowup(t, f, testGuild, alice, fix, "ts1|c|"+alice+"|fix_switch@1|fixed"); !strings.HasPrefix(fu["content"].(string), "Great") {
 		t.Fatalf("resolution = %v", fu)
 	}
 	// The conversation is over: an old button gets a private note and
 	// starts nothing.
-	mark = f.Mark()
-	ia = f.click(testGuild, alice, fix, "ts1|c|"+alice+"|fix_switch@1|not_fixed")
-	f.dispatch("INTERACTION_CREATE", ia)
-	fu := followupOf(t, f, mark, ia)
+	fu := clickFollowup(t, f, testGuild, alice, fix, "ts1|c|"+alice+"|fix_switch@1|not_fixed")
 	if num(fu["flags"]) != 64 || !strings.Contains(fu["content"].(string), "has ended") || len(ids(fu)) != 0 {
 		t.Errorf("click after the end = %v", fu)
 	}
 	// A button from another bot, or an older id format, is expired too.
-	mark = f.Mark()
-	ia = f.click(testGuild, alice, fix, "ts0|c|"+alice+"|x|y")
+	mark := f.Mark()
+	ia := f.click(testGuild, alice, fix, "ts0|c|"+alice+"|x|y")
 	f.dispatch("INTERACTION_CREATE", ia)
 	cb := callbackOf(t, f, mark, ia)
 	if d, _ := cb["data"].(map[string]any); num(cb["type"]) != 4 || num(d["flags"]) != 64 || !strings.Contains(d["content"].(string), "expired") {
@@ -85,11 +76,7 @@ func TestSelectMenuAndGuideOption(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.SetGuides([]string{"whatsapp-icloud", "printer"})
-	ctx, cancel := context.WithCancel(ctxT(t))
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, h) }()
-	t.Cleanup(func() { cancel(); <-done })
-	f.waitConnected(1)
+	runAdapter(t, f, a, h)
 
 	var cmds []map[string]any
 	_ = json.Unmarshal(f.waitCall(0, "PUT", "/api/v9/applications/*/guilds/*/commands").Body, &cmds)
@@ -105,7 +92,7 @@ func TestSelectMenuAndGuideOption(t *testing.T) {
 	if m := got.Load().(bot.Message); m.Guide != "printer" || m.ID != ia["id"] {
 		t.Errorf("slash message = %+v", m)
 	}
-	thread := strings.Split(f.waitCall(mark, "POST", "/api/v9/channels/*/messages/*/threads").Path, "/")[6]
+	thread := threadID(f.waitCall(mark, "POST", "/api/v9/channels/*/messages/*/threads"))
 	q := f.lastWithComponents(thread, "ts1|s|"+alice+"|model")
 	if menus := ids(q); len(menus) != 2 || menus[0] != "ts1|s|"+alice+"|model|1" || menus[1] != "ts1|s|"+alice+"|model|2" {
 		t.Fatalf("select menus = %v", menus)
@@ -130,21 +117,14 @@ func TestStaleClickOtherUserAndRestart(t *testing.T) {
 	eng, _ := testEngine(t)
 	_, stop := runBot(t, f, testConfig(f), eng)
 
-	mark := f.Mark()
-	f.dispatch("INTERACTION_CREATE", f.slash(testGuild, testChannel, alice))
-	thr := f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads")
-	thread := strings.Split(thr.Path, "/")[6]
-	q1 := f.lastWithComponents(thread, "ts1|c|"+alice+"|icloud@1")
-	mark = f.Mark()
-	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
-	f.dispatch("INTERACTION_CREATE", ia)
-	followupOf(t, f, mark, ia)
+	thread, q1 := startThread(t, f)
+	clickFollowup(t, f, testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
 	q2 := f.lastWithComponents(thread, "ts1|t|"+alice+"|size@1")
 
 	// A second click on the answered question (another device, a stale
 	// client): acknowledged, then a private note and the current question.
-	mark = f.Mark()
-	ia = f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|off")
+	mark := f.Mark()
+	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|off")
 	f.dispatch("INTERACTION_CREATE", ia)
 	if cb := callbackOf(t, f, mark, ia); num(cb["type"]) != 7 {
 		t.Errorf("stale click response = %v", cb)

@@ -73,7 +73,7 @@ func TestMentionStartsThreadAndTypedAnswers(t *testing.T) {
 	msg := f.messageCreate(testGuild, testChannel, alice, "<@"+f.botID+"> it says not enough storage", true)
 	f.dispatch("MESSAGE_CREATE", msg)
 	thr := f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/"+msg["id"].(string)+"/threads")
-	thread := strings.Split(thr.Path, "/")[6]
+	thread := threadID(thr)
 	first := body(t, f.waitCall(mark, "POST", "/api/v9/channels/"+thread+"/messages"))
 	if !strings.Contains(first["content"].(string), "How big") {
 		t.Errorf("mention with 'storage' should jump to the size question: %v", first["content"])

@@ -2,8 +2,6 @@ package discord
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
@@ -16,12 +14,7 @@ import (
 // exactly one initial response. REST calls go to a local server that
 // answers 404.
 func FuzzInteractionPayload(f *testing.F) {
-	rest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(404)
-		_, _ = w.Write([]byte(`{"message":"Unknown","code":0}`))
-	}))
-	f.Cleanup(rest.Close)
+	rest := notFoundServer(f)
 	a, err := New(Config{Token: "t", ApplicationID: "1", APIURL: rest.URL}, nil)
 	if err != nil {
 		f.Fatal(err)
@@ -62,12 +55,7 @@ func FuzzInteractionPayload(f *testing.F) {
 // FuzzMessagePayload feeds arbitrary MESSAGE_CREATE payloads through the
 // adapter's message handling: it must never panic, whatever the mode.
 func FuzzMessagePayload(f *testing.F) {
-	rest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(404)
-		_, _ = w.Write([]byte(`{"message":"Unknown","code":0}`))
-	}))
-	f.Cleanup(rest.Close)
+	rest := notFoundServer(f)
 	eng, _ := testEngine(f)
 	var adapters []*Adapter
 	for _, mode := range []string{ModeThread, ModeEphemeral, ModeDM} {

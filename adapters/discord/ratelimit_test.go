@@ -58,10 +58,7 @@ func TestRateLimitHonoured(t *testing.T) {
 	f := newFakeDiscord(t)
 	f.limit(fakeLimit{Method: "PUT", Prefix: "/applications/", Count: 1, RetryAfter: 0.3})
 	f.limit(fakeLimit{Method: "POST", Prefix: "/webhooks/", Count: 1, RetryAfter: 0.2})
-	eng, _ := testEngine(t)
-	cfg := testConfig(f)
-	cfg.Mode = ModeEphemeral
-	runBot(t, f, cfg, eng)
+	runEngine(t, f, ModeEphemeral)
 
 	puts := f.callsSince(0, "PUT", "/api/v9/applications/*/guilds/*/commands")
 	if len(puts) != 2 || puts[0].Status != 429 || puts[1].Status != 200 {

@@ -48,8 +48,7 @@ func TestOtherUsersInThreadAreIgnored(t *testing.T) {
 	msg := f.messageCreate(testGuild, testChannel, bob, "<@"+f.botID+"> help", true)
 	mark = f.Mark()
 	f.dispatch("MESSAGE_CREATE", msg)
-	thr := f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads")
-	bobThread := strings.Split(thr.Path, "/")[6]
+	bobThread := threadID(f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads"))
 	f.waitCall(mark, "POST", "/api/v9/channels/"+bobThread+"/messages")
 	stop2()
 	runBot(t, f, cfg, eng)
@@ -89,10 +88,7 @@ func TestChannelLookupFailureIsNotGuessed(t *testing.T) {
 		t.Errorf("buttons not restored: %v", restore["components"])
 	}
 	// Trying again works, in the right conversation.
-	mark = f.Mark()
-	ia = f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
-	f.dispatch("INTERACTION_CREATE", ia)
-	if fu := followupOf(t, f, mark, ia); !strings.Contains(fu["content"].(string), "How big") {
+	if fu := clickFollowup(t, f, testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on"); !strings.Contains(fu["content"].(string), "How big") {
 		t.Errorf("retry = %v", fu)
 	}
 }
