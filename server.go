@@ -10,7 +10,12 @@ import (
 	"net/http"
 	"time"
 
+	"troubleshooter/adapters/discord"
+	"troubleshooter/adapters/metrics"
+	"troubleshooter/adapters/slack"
+	"troubleshooter/adapters/throttle"
 	"troubleshooter/bot"
+	"troubleshooter/report"
 )
 
 // HTTPConfig configures the bot's HTTP server (health checks and the
@@ -118,4 +123,114 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 		}
 		return nil
 	}
+}
+
+// serve runs the HTTP server and every configured platform until ctx ends.
+// ready, if not nil, receives the HTTP address once it listens.
+func (a *app) serve(ctx context.Context, ready chan<- string) error {
+	m := metrics.New()
+	a.engine.SetObserver(m)
+	handler := throttle.New(a.engine, a.cfg.Throttle)
+	adapters, routes, err := a.platforms(handler, m)
+	if err != nil {
+		return err
+	}
+	if len(adapters) == 0 {
+		a.log.Warn("no chat platform is configured (see README: Discord, Slack); serving health checks only")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.watchGuides(ctx)
+	// Nudges and expiries come from timers kept in the store, so a restart
+	// loses none, and every replica may sweep: each fires once.
+	go a.engine.RunSweeper(ctx)
+	errc := make(chan error, len(adapters)+1)
+	running := 0
+	if a.cfg.HTTP.Addr != "off" {
+		mux := newMux(a.store, adapters)
+		mux.Handle("GET /metrics", m.Handler())
+		mux.Handle("GET /report", report.Handler(a.store, a.runner))
+		for pattern, h := range routes {
+			mux.Handle(pattern, h)
+		}
+		running++
+		go func() { errc <- serveHTTP(ctx, a.cfg.HTTP.Addr, mux, a.log, ready) }()
+	} else if len(routes) > 0 {
+		return errors.New("serve: a platform is configured for HTTP delivery but http.addr is off")
+	}
+	for _, ad := range adapters {
+		running++
+		go func() {
+			if err := ad.Run(ctx, handler); err != nil {
+				errc <- fmt.Errorf("%s: %w", ad.Name(), err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	if running == 0 {
+		return errors.New("serve: nothing to run: no platform is configured and http.addr is off")
+	}
+	var first error
+	for range running {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel() // one part failing stops the rest, cleanly
+		}
+	}
+	if first == nil {
+		a.log.Info("stopped")
+	}
+	return first
+}
+
+// platform is what main needs of a chat platform adapter beyond
+// bot.Adapter: sending on its own (reminders), posting handoffs, and
+// reporting its API errors.
+type platform interface {
+	bot.Adapter
+	bot.Sender
+	bot.HandoffPoster
+	HandsOff() bool
+	SetAPIErrorHook(func(rateLimited bool))
+}
+
+// platforms builds the configured chat platform adapters and the HTTP
+// routes they serve, and connects them to the engine: reminders go out
+// through them, handoffs to their support channel when one is set, and
+// their API errors to the metrics.
+func (a *app) platforms(h bot.Handler, m *metrics.Metrics) ([]bot.Adapter, map[string]http.Handler, error) {
+	var adapters []bot.Adapter
+	routes := map[string]http.Handler{}
+	connect := func(p platform) {
+		name := p.Name()
+		a.engine.SetSender(name, p)
+		if p.HandsOff() {
+			a.engine.SetHandoffPoster(name, p)
+		}
+		p.SetAPIErrorHook(func(rateLimited bool) { m.APIError(name, rateLimited) })
+		adapters = append(adapters, p)
+	}
+	if a.cfg.Discord.Enabled() {
+		d, err := discord.New(a.cfg.Discord, a.log.With("platform", "discord"))
+		if err != nil {
+			return nil, nil, err
+		}
+		d.SetGuides(a.runner.IDs())
+		connect(d)
+		if a.cfg.Discord.HTTPInteractions {
+			routes["/discord/interactions"] = d.InteractionsHandler(h)
+		}
+	}
+	if a.cfg.Slack.Enabled() {
+		s, err := slack.New(a.cfg.Slack, a.log.With("platform", "slack"))
+		if err != nil {
+			return nil, nil, err
+		}
+		connect(s)
+		if a.cfg.Slack.Mode == "http" {
+			routes["/slack/"] = s.HTTPHandler(h)
+		}
+	}
+	return adapters, routes, nil
 }

@@ -73,28 +73,42 @@ type Options struct {
 	// Flow is the guides the engines run; Engine configures the engines.
 	Flow   bot.Flow
 	Engine bot.EngineConfig
-	// RedisURL is the Redis server of the redis store.
+	// RedisURL is the Redis server of the redis store (main passes
+	// REDIS_URL).
 	RedisURL string
-	// Progress receives progress lines as the run goes.
+	// Progress receives progress lines as the run goes; nil discards
+	// them.
 	Progress io.Writer
 }
 
-// Run measures as opts say and writes the result to out as one JSON line.
-func Run(ctx context.Context, opts Options, out io.Writer) error {
-	stderr := opts.Progress
+// validate checks the options' bounds; the messages name the bench
+// command's flags.
+func (o Options) validate() error {
 	switch {
-	case opts.Conversations < 1 || opts.Conversations > 100000:
+	case o.Conversations < 1 || o.Conversations > 100000:
 		return errors.New("bench: --conversations must be between 1 and 100000")
-	case opts.Duration <= 0 || opts.Duration > 10*time.Minute:
+	case o.Duration <= 0 || o.Duration > 10*time.Minute:
 		return errors.New("bench: --duration must be between 0 and 10m")
-	case opts.Preload < 0 || opts.Preload > 10_000_000:
+	case o.Preload < 0 || o.Preload > 10_000_000:
 		return errors.New("bench: --preload must be between 0 and 10000000")
-	case opts.Replicas < 1 || opts.Replicas > 64 || (opts.Replicas > 1 && opts.Store != "redis"):
+	case o.Replicas < 1 || o.Replicas > 64 || (o.Replicas > 1 && o.Store != "redis"):
 		return errors.New("bench: --replicas must be between 1 and 64, and above 1 only with --store redis")
-	case opts.Path != "engine" && opts.Path != "slack-http":
-		return fmt.Errorf("bench: --path %q is not one of engine, slack-http", opts.Path)
+	case o.Path != "engine" && o.Path != "slack-http":
+		return fmt.Errorf("bench: --path %q is not one of engine, slack-http", o.Path)
 	}
+	return nil
+}
 
+// Run measures as opts say and writes the result to out as one JSON line
+// (a Result).
+func Run(ctx context.Context, opts Options, out io.Writer) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
 	var store bot.Store
 	var err error
 	var extra []bot.Store // the other replicas' stores
@@ -102,13 +116,12 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	case "memory":
 		store = bot.NewMemoryStore()
 	case "redis":
-		url := opts.RedisURL
-		if url == "" {
+		if opts.RedisURL == "" {
 			return errors.New("bench: --store redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
 		}
 		prefix := fmt.Sprintf("troubleshooter-bench-%d:", time.Now().UnixNano())
 		for range opts.Replicas {
-			st, err := redisstore.Open(ctx, redisstore.Config{URL: url, Prefix: prefix})
+			st, err := redisstore.Open(ctx, redisstore.Config{URL: opts.RedisURL, Prefix: prefix})
 			if err != nil {
 				return err
 			}
@@ -116,7 +129,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 			extra = append(extra, st)
 		}
 		store, extra = extra[0], extra[1:]
-		defer cleanupRedis(store.(*redisstore.Store), stderr)
+		defer cleanupRedis(store.(*redisstore.Store), progress)
 	case "bolt":
 		dir, err := os.MkdirTemp("", "troubleshooter-bench-")
 		if err != nil {
@@ -134,7 +147,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	res := Result{Store: opts.Store, Path: opts.Path, Conversations: opts.Conversations, Floor: opts.Floor, Replicas: opts.Replicas}
 	if opts.Preload > 0 {
-		heap, err := preloadSessions(ctx, store, opts.Preload, stderr)
+		heap, err := preloadSessions(ctx, store, opts.Preload, progress)
 		if err != nil {
 			return err
 		}
@@ -148,7 +161,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 			if store, err = boltstore.Open(bs.Path()); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "bench: reopened the store as a restart would; RSS %.1f MB\n", rssMB())
+			fmt.Fprintf(progress, "bench: reopened the store as a restart would; RSS %.1f MB\n", rssMB())
 		}
 	}
 	var handlers []bot.Handler
@@ -160,7 +173,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 		handlers = append(handlers, h)
 	}
 
-	fmt.Fprintf(stderr, "bench: %d conversations, store %s, path %s%s, for %s\n",
+	fmt.Fprintf(progress, "bench: %d conversations, store %s, path %s%s, for %s\n",
 		opts.Conversations, opts.Store, opts.Path, map[bool]string{true: " (floor)"}[opts.Floor], opts.Duration)
 	runtime.GC()
 	var before runtime.MemStats
@@ -169,9 +182,9 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	var total int64
 	var elapsed time.Duration
 	if opts.Path == "slack-http" {
-		lat, total, elapsed, err = driveSlackHTTP(ctx, handlers[0], opts.Conversations, opts.Duration, stderr)
+		lat, total, elapsed, err = driveSlackHTTP(ctx, handlers[0], opts.Conversations, opts.Duration, progress)
 	} else {
-		lat, total, elapsed, err = drive(ctx, handlers, opts.Conversations, opts.Duration, stderr)
+		lat, total, elapsed, err = drive(ctx, handlers, opts.Conversations, opts.Duration, progress)
 	}
 	if err != nil {
 		return err

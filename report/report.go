@@ -56,7 +56,15 @@ func Funnels(ctx context.Context, store bot.Store, runner *flows.Runner, since t
 	return runner.Funnels(outs), nil
 }
 
-// Write renders the funnel since then in format: text, json or csv.
+// CheckFormat reports whether Write knows format: text, json or csv.
+func CheckFormat(format string) error {
+	if format != "text" && format != "json" && format != "csv" {
+		return fmt.Errorf("--format %q: want text, json or csv", format)
+	}
+	return nil
+}
+
+// Write renders the funnel since then in format (see CheckFormat).
 func Write(w io.Writer, fun []flows.Funnel, since time.Time, format string) error {
 	switch format {
 	case "json":
