@@ -138,10 +138,7 @@ func TestCrashRecovery(t *testing.T) {
 }
 
 func crashRecovery(t *testing.T, store string) {
-	runner, err := loadGuides(defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	runner := builtinGuides(t)
 	ends := make([]string, len(scripts))
 	for i, s := range scripts {
 		ends[i], _ = sequentialEnd(t, runner, s)
@@ -165,18 +162,7 @@ func crashRecovery(t *testing.T, store string) {
 	start := func() (*exec.Cmd, io.WriteCloser, *bufio.Scanner) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+store)
-		cmd.Stderr = os.Stderr
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		in, out := startPiped(t, cmd)
 		return cmd, in, bufio.NewScanner(out)
 	}
 

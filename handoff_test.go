@@ -25,16 +25,14 @@ func (d *supportDesk) PostHandoff(_ context.Context, h bot.Handoff) error {
 // TestEscalationPostsTheGuideSummaryToSupport runs the built-in guide to
 // its escalation and checks what the support team is told.
 func TestEscalationPostsTheGuideSummaryToSupport(t *testing.T) {
-	runner, err := loadGuides(defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	runner := builtinGuides(t)
 	desk := &supportDesk{}
 	e := bot.NewEngine(bot.NewMemoryStore(), runner, bot.EngineConfig{}, nil)
 	e.SetHandoffPoster("discord", desk)
 	person := bot.Address{Platform: "discord", Workspace: "G1", Channel: "C1", User: "U1"}
 	ctx := context.Background()
 	var last bot.Result
+	var err error
 	for _, text := range []string{"backup fails", "on", "3 GB", "10 GB", "17.0", "2.20.1", "no", "no", "green", "no", "yes", "no", "no"} {
 		if last, err = e.Handle(ctx, bot.Message{Address: person, Text: text}); err != nil {
 			t.Fatalf("%q: %v", text, err)

@@ -231,6 +231,12 @@ func newApp(configPath string, explicit bool, stderr io.Writer) (*app, error) {
 	return a, nil
 }
 
+// openApp wires the app from the config file a --config flag names.
+func openApp(config func() (string, bool), stderr io.Writer) (*app, error) {
+	path, explicit := config()
+	return newApp(path, explicit, stderr)
+}
+
 func (a *app) close() {
 	if err := a.store.Close(); err != nil {
 		a.log.Error("closing the store", "err", err)
@@ -250,8 +256,7 @@ func cmdChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stderr, "chat takes no arguments (got %q)\n", fs.Args())
 		return errUsage
 	}
-	path, explicit := config()
-	a, err := newApp(path, explicit, stderr)
+	a, err := openApp(config, stderr)
 	if err != nil {
 		return err
 	}
@@ -307,8 +312,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	path, explicit := config()
-	a, err := newApp(path, explicit, stderr)
+	a, err := openApp(config, stderr)
 	if err != nil {
 		return err
 	}
@@ -454,8 +458,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := report.CheckFormat(*format); err != nil {
 		return err
 	}
-	path, explicit := config()
-	a, err := newApp(path, explicit, stderr)
+	a, err := openApp(config, stderr)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"troubleshooter/bench"
 	"troubleshooter/bot"
+	"troubleshooter/flows"
 	"troubleshooter/flowscli"
 	"troubleshooter/report/reporttest"
 )
@@ -34,10 +35,7 @@ func TestTranscripts(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no transcripts found")
 	}
-	runner, err := loadGuides(defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	runner := builtinGuides(t)
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
 			want, err := os.ReadFile(file)
@@ -61,12 +59,42 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
+// builtinGuides loads the built-in guides with the default config, as the
+// bench and a config-less bot do.
+func builtinGuides(t testing.TB) *flows.Runner {
+	t.Helper()
+	runner, err := loadGuides(defaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runner
+}
+
 // runCLI runs the command line in-process and returns exit code and output.
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
+}
+
+// startPiped starts cmd, its stderr going to the test's, and returns pipes
+// to its stdin and from its stdout.
+func startPiped(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, io.Reader) {
+	t.Helper()
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return in, out
 }
 
 // tempConfig writes a config whose store lives in a temp dir.
@@ -202,21 +230,10 @@ func TestResumeAfterKill(t *testing.T) {
 	start := func() (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
 		cmd := exec.Command(bin, "chat", "--json", "--user", "resume-me", "--config", filepath.Join(dir, "none.yaml"))
 		cmd.Env = append(os.Environ(), "TROUBLESHOOTER_STORE="+store)
-		cmd.Stderr = os.Stderr
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
 		if err := os.WriteFile(filepath.Join(dir, "none.yaml"), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		in, out := startPiped(t, cmd)
 		return cmd, in, bufio.NewReader(out)
 	}
 	say := func(in io.Writer, out *bufio.Reader, line string) jsonOut {
@@ -295,10 +312,7 @@ func TestFlowsGraphHasEveryStep(t *testing.T) {
 	if !strings.HasPrefix(stdout, "stateDiagram-v2") {
 		t.Errorf("not a mermaid state diagram:\n%s", stdout)
 	}
-	guides, err := loadGuides(defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	guides := builtinGuides(t)
 	for _, st := range guides.Guide("whatsapp-icloud").Guide.Steps {
 		if !regexp.MustCompile(`\b` + st.ID + `\b`).MatchString(stdout) {
 			t.Errorf("step %s missing from the diagram", st.ID)
@@ -556,17 +570,10 @@ func TestBenchSmoke(t *testing.T) {
 	}
 }
 
-// conversationScript is one full pass through the guide: storage fix,
-// update fix, manual backup, then restart from the top.
-var conversationScript = []string{"hi", "on", "3 GB", "5 GB", "no", "17.4.1", "2.24.21.77", "no", "restart"}
-
 // BenchmarkEngineStepMemory measures one message through the real engine,
 // guide, parsers and the in-memory store: ns/op is the cost of a message.
 func BenchmarkEngineStepMemory(b *testing.B) {
-	runner, err := loadGuides(defaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
+	runner := builtinGuides(b)
 	e := bot.NewEngine(bot.NewMemoryStore(), runner, defaultConfig().Conversation, nil)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -579,7 +586,7 @@ func BenchmarkEngineStepMemory(b *testing.B) {
 		n := 0
 		for pb.Next() {
 			a := addrs[n%len(addrs)]
-			text := conversationScript[(n/len(addrs))%len(conversationScript)]
+			text := bench.Script[(n/len(addrs))%len(bench.Script)]
 			if _, err := e.Handle(ctx, bot.Message{Address: a, Text: text}); err != nil {
 				b.Fatal(err)
 			}

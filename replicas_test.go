@@ -66,10 +66,7 @@ func sequentialEnd(t *testing.T, runner *flows.Runner, script []string) (string,
 // event is answered exactly once.
 func TestTwoReplicasOneRedis(t *testing.T) {
 	url := redistest.URL(t)
-	runner, err := loadGuides(defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	runner := builtinGuides(t)
 	prefix := fmt.Sprintf("tstest-replicas-%d:", time.Now().UnixNano())
 	engines := [2]*bot.Engine{
 		bot.NewEngine(openRedis(t, url, prefix, 0), runner, bot.EngineConfig{}, nil),
@@ -155,10 +152,7 @@ func (f *stallFlow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 // nothing is applied twice.
 func TestLeaseExpiryMidTurn(t *testing.T) {
 	url := redistest.URL(t)
-	runner, err := loadGuides(defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	runner := builtinGuides(t)
 	prefix := fmt.Sprintf("tstest-lease-%d:", time.Now().UnixNano())
 	cfg := bot.EngineConfig{LeaseTTL: 50 * time.Millisecond}
 	storeA, storeB := openRedis(t, url, prefix, 0), openRedis(t, url, prefix, 0)
@@ -245,10 +239,7 @@ func TestRedisOutageMidConversation(t *testing.T) {
 	srv := start()
 	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
 
-	runner, err := loadGuides(defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	runner := builtinGuides(t)
 	st := openRedis(t, fmt.Sprintf("redis://127.0.0.1:%d/0", port), "outage:", 500*time.Millisecond)
 	e := bot.NewEngine(st, runner, bot.EngineConfig{StoreTimeout: time.Second}, nil)
 	const people = 20

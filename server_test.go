@@ -26,6 +26,20 @@ func (fakeAdapter) Name() string                           { return "fake" }
 func (fakeAdapter) Run(context.Context, bot.Handler) error { return nil }
 func (f fakeAdapter) Connected() bool                      { return f.connected }
 
+// waitStopped waits up to 6 s for what, stopped by cancelling its
+// context, to return, and expects it to return no error.
+func waitStopped(t *testing.T, done <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("%s returned %v after a clean stop", what, err)
+		}
+	case <-time.After(6 * time.Second):
+		t.Fatalf("%s did not stop", what)
+	}
+}
+
 func TestHealthAndReadiness(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -63,14 +77,7 @@ func TestHealthAndReadiness(t *testing.T) {
 				t.Errorf("/readyz = %d %s, want %d with %s", code, body, c.code, c.body)
 			}
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("shutdown: %v", err)
-				}
-			case <-time.After(6 * time.Second):
-				t.Fatal("server did not shut down")
-			}
+			waitStopped(t, done, "the HTTP server")
 		})
 	}
 }
@@ -106,12 +113,5 @@ func TestServeRunsHealthChecksAloneAndStopsCleanly(t *testing.T) {
 		}
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve returned %v after a clean stop", err)
-		}
-	case <-time.After(6 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	waitStopped(t, done, "serve")
 }

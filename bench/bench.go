@@ -26,10 +26,10 @@ import (
 	"troubleshooter/bot"
 )
 
-// benchScript is one pass through the guide per conversation: the storage
-// fix, the update fix, the manual backup, then a restart. It exercises
-// parsing (choices, sizes, versions, yes/no), checks, templates and saves.
-var benchScript = []string{"hi", "on", "3 GB", "5 GB", "no", "17.4.1", "2.24.21.77", "no", "restart"}
+// Script is one pass through the guide per conversation: the storage fix,
+// the update fix, the manual backup, then a restart. It exercises parsing
+// (choices, sizes, versions, yes/no), checks, templates and saves.
+var Script = []string{"hi", "on", "3 GB", "5 GB", "no", "17.4.1", "2.24.21.77", "no", "restart"}
 
 // Result is the harness's last line.
 type Result struct {
@@ -290,7 +290,7 @@ func drive(ctx context.Context, handlers []bot.Handler, conversations int, durat
 			h := handlers[c%len(handlers)]
 			for i := 0; ctx.Err() == nil; i++ {
 				t0 := time.Now()
-				_, err := h.Handle(ctx, bot.Message{Address: a, ID: strconv.Itoa(i), Text: benchScript[i%len(benchScript)]})
+				_, err := h.Handle(ctx, bot.Message{Address: a, ID: strconv.Itoa(i), Text: Script[i%len(Script)]})
 				d := time.Since(t0)
 				if err != nil {
 					if ctx.Err() != nil {
