@@ -16,9 +16,12 @@ import (
 type Flow interface {
 	// Respond applies m to s, mutating s, and returns the bot's turn. A
 	// session with no Guide is new: Respond starts it, treating m as the
-	// person's opening words. When the turn ends the conversation,
-	// Respond sets s.Done and s.Outcome and returns the outcome record in
-	// Turn.Outcomes (a restart mid-way also returns one).
+	// person's opening words. A session handed to staff or expired is
+	// passed as it is (the flow stays quiet or offers to resume); any other
+	// ended session is reset first, unless the flow is an AfterEndFlow.
+	// When the turn ends the conversation, Respond sets s.Done and
+	// s.Outcome and returns the outcome record in Turn.Outcomes (a restart
+	// mid-way also returns one).
 	Respond(s *Session, m Message) (Turn, error)
 
 	// Current renders the question s is on without changing s.
@@ -27,6 +30,17 @@ type Flow interface {
 	// Outcome builds the record of s ending now as kind (an Outcome*
 	// constant), for endings the engine decides, such as expiry.
 	Outcome(s *Session, kind string, at time.Time) Outcome
+}
+
+// AfterEndFlow is a Flow that answers messages to finished conversations
+// itself: the engine passes a session that ended (resolved, escalated
+// without staff, stopped) to Respond unchanged instead of resetting it, so
+// a "thanks!" can get a short answer while a new problem starts a new
+// conversation (Respond resets s for that). RespondsAfterEnd reports
+// whether the flow does this.
+type AfterEndFlow interface {
+	Flow
+	RespondsAfterEnd() bool
 }
 
 // Turn is what one message produced.
@@ -119,11 +133,13 @@ func (c EngineConfig) withDefaults() EngineConfig {
 type Engine struct {
 	store Store
 	flow  Flow
-	cfg   EngineConfig
-	log   *slog.Logger
-	queue *turnQueue
-	now   func() time.Time
-	obs   Observer
+	// afterEnd: the flow answers finished conversations (AfterEndFlow).
+	afterEnd bool
+	cfg      EngineConfig
+	log      *slog.Logger
+	queue    *turnQueue
+	now      func() time.Time
+	obs      Observer
 	// senders and posters are per platform; set before handling starts
 	// and read-only after.
 	senders map[string]Sender
@@ -135,14 +151,16 @@ func NewEngine(store Store, flow Flow, cfg EngineConfig, log *slog.Logger) *Engi
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	ae, ok := flow.(AfterEndFlow)
 	return &Engine{
-		store: store,
-		flow:  flow,
-		cfg:   cfg.withDefaults(),
-		log:   log,
-		queue: newTurnQueue(),
-		now:   time.Now,
-		obs:   nopObserver{},
+		store:    store,
+		flow:     flow,
+		afterEnd: ok && ae.RespondsAfterEnd(),
+		cfg:      cfg.withDefaults(),
+		log:      log,
+		queue:    newTurnQueue(),
+		now:      time.Now,
+		obs:      nopObserver{},
 
 		senders: map[string]Sender{},
 		posters: map[string]HandoffPoster{},

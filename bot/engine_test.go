@@ -216,6 +216,38 @@ func TestFinishedConversationStartsFresh(t *testing.T) {
 	}
 }
 
+// afterEndFlow is a countingFlow that answers finished conversations
+// itself: "thanks" gets "welcome" and the session stays done.
+type afterEndFlow struct{ countingFlow }
+
+func (f *afterEndFlow) RespondsAfterEnd() bool { return true }
+
+func (f *afterEndFlow) Respond(s *Session, m Message) (Turn, error) {
+	if s.Done && s.Outcome == OutcomeResolved {
+		if m.Text == "thanks" {
+			return Turn{Replies: []Reply{{Text: "welcome", Done: true}}}, nil
+		}
+		s.Reset(m.Time)
+	}
+	return f.countingFlow.Respond(s, m)
+}
+
+func TestAfterEndFlowSeesTheFinishedConversation(t *testing.T) {
+	e := NewEngine(NewMemoryStore(), &afterEndFlow{}, EngineConfig{}, nil)
+	ctx := context.Background()
+	if res, err := e.Handle(ctx, Message{Address: alice, Text: "end"}); err != nil || !res.Done {
+		t.Fatalf("end: %+v, %v", res, err)
+	}
+	res, err := e.Handle(ctx, Message{Address: alice, Text: "thanks"})
+	if err != nil || !res.Done || res.Outcome != OutcomeResolved || len(res.Replies) != 1 || res.Replies[0].Text != "welcome" {
+		t.Fatalf("thanks after the end: %+v, %v; want the flow's answer, still done", res, err)
+	}
+	res, err = e.Handle(ctx, Message{Address: alice, Text: "again"})
+	if err != nil || res.Done || res.Replies[0].Text != "count 1" {
+		t.Errorf("a new message after the end: %+v, %v; want a new conversation", res, err)
+	}
+}
+
 // flakyStore fails or conflicts on chosen Save calls.
 type flakyStore struct {
 	Store

@@ -57,6 +57,9 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	case s.HandedOff, s.Done && s.Outcome == OutcomeExpired:
 		// The flow decides: quiet while staff have it, or the offer to
 		// resume an expired conversation.
+	case s.Done && e.afterEnd:
+		// The flow decides: a short answer to a thank-you after the end,
+		// or a new conversation.
 	case s.Done:
 		s.Reset(now)
 	case s.Guide != "" && now.Sub(s.Updated) >= e.cfg.IdleTimeout:

@@ -7,7 +7,7 @@ import (
 
 func TestBackUndoesAnswers(t *testing.T) {
 	r := builtinRunner(t)
-	s, _ := chat(t, r, "hi", "on", "3 GB", "5 GB", "back")
+	s, _ := chat(t, r, "hi", "on", "fails", "3 GB", "5 GB", "back")
 	if s.Step != "free_space" {
 		t.Fatalf("back from fix_storage went to %s, want free_space", s.Step)
 	}
@@ -25,19 +25,19 @@ func TestBackUndoesAnswers(t *testing.T) {
 
 func TestBackPastACheckForgetsItsVerdict(t *testing.T) {
 	r := builtinRunner(t)
-	s, _ := chat(t, r, "hi", "on", "3 GB", "5 GB")
+	s, _ := chat(t, r, "hi", "on", "fails", "3 GB", "5 GB")
 	if s.Answers["@storage_check"] != "false" {
 		t.Fatalf("verdict %q", s.Answers["@storage_check"])
 	}
-	s2, turn := chat(t, r, "hi", "on", "3 GB", "5 GB", "back", "status")
+	s2, turn := chat(t, r, "hi", "on", "fails", "3 GB", "5 GB", "back", "status")
 	if s2.Step != "free_space" {
 		t.Fatalf("back went to %s", s2.Step)
 	}
 	if _, ok := s2.Answers["@storage_check"]; ok || strings.Contains(allText(turn), "Enough free iCloud space") {
 		t.Errorf("status after going back still shows the old verdict:\n%s", allText(turn))
 	}
-	s3, _ := chat(t, r, "hi", "on", "3 GB", "5 GB", "back", "6 GB")
-	if s3.Step != "ios_version" || s3.Answers["@storage_check"] != "true" {
+	s3, _ := chat(t, r, "hi", "on", "fails", "3 GB", "5 GB", "back", "6 GB")
+	if s3.Step != "phone_space" || s3.Answers["@storage_check"] != "true" {
 		t.Errorf("after a new answer: step %s verdict %q", s3.Step, s3.Answers["@storage_check"])
 	}
 }

@@ -1,8 +1,10 @@
 package flows
 
 import (
-	"maps"
+	"fmt"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -42,9 +44,15 @@ var (
 // Compiled is a checked guide ready to run. It is immutable and safe for
 // concurrent use.
 type Compiled struct {
-	Guide  *Guide
-	steps  map[string]*compiledStep
+	Guide *Guide
+	steps map[string]*compiledStep
+	// values are the guide's values after config overrides, as texts
+	// (versions in their canonical form); typed holds them as conditions
+	// see them (numbers as float64).
 	values map[string]string
+	typed  map[string]any
+	// wording is the guide's Wording with defaults filled in.
+	wording Wording
 	// vars maps every answer variable to its input kind (choice variables
 	// have kind "choice").
 	vars     map[string]string
@@ -60,6 +68,7 @@ type compiledStep struct {
 	save    string
 	text    *template.Template
 	help    *template.Template
+	tip     *template.Template
 	sayThen *template.Template
 	sayElse *template.Template
 	cond    *vm.Program
@@ -78,15 +87,15 @@ type keyword struct {
 // settings). All problems are returned together as Problems.
 func Compile(g *Guide, values map[string]string) (*Compiled, error) {
 	c := &Compiled{
-		Guide:  g,
-		steps:  make(map[string]*compiledStep, len(g.Steps)),
-		values: make(map[string]string, len(g.Values)+len(values)),
-		vars:   make(map[string]string),
+		Guide:   g,
+		steps:   make(map[string]*compiledStep, len(g.Steps)),
+		values:  make(map[string]string, len(g.Values)+len(values)),
+		typed:   make(map[string]any, len(g.Values)+len(values)),
+		vars:    make(map[string]string),
+		wording: g.Wording.withDefaults(),
 	}
-	maps.Copy(c.values, g.Values)
-	maps.Copy(c.values, values)
-
 	l := &linter{file: g.File}
+	c.setValues(l, values)
 	l.guideFields(g)
 	c.indexSteps(l)
 	c.collectVars(l)
@@ -111,6 +120,44 @@ func Compile(g *Guide, values map[string]string) (*Compiled, error) {
 	c.buildEvents()
 	c.fsmPool.New = func() any { return fsm.NewFSM(g.Start, c.events, nil) }
 	return c, nil
+}
+
+// setValues types the guide's values, applying overrides (config.yaml's,
+// always texts) and reading each as its declared kind.
+func (c *Compiled) setValues(l *linter, overrides map[string]string) {
+	for _, name := range sortedKeys(c.Guide.Values) {
+		v := c.Guide.Values[name]
+		text, where := v.Text, fmt.Sprintf("value %s", name)
+		if o, ok := overrides[name]; ok {
+			text, where = o, fmt.Sprintf("value %s (set in config.yaml)", name)
+		}
+		switch v.Kind {
+		case ValueNumber:
+			n, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+			if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+				l.add(v.Line, "", "%s: %q is not a number (write it like 30 or 2.5)", where, text)
+				continue
+			}
+			c.values[name], c.typed[name] = strconv.FormatFloat(n, 'f', -1, 64), n
+		case ValueVersion:
+			ver, err := answer.Version(text)
+			if err != nil || ver != strings.TrimSpace(text) && ver != strings.TrimPrefix(strings.TrimSpace(text), "v") {
+				l.add(v.Line, "", "%s: %q is not one version number (write it like \"26.1\" or \"2.25.33.75\")", where, text)
+				continue
+			}
+			ver = answer.WithPrefix(ver, v.Prefix)
+			c.values[name], c.typed[name] = ver, ver
+		default:
+			c.values[name], c.typed[name] = text, text
+		}
+	}
+	// Overrides of names the guide does not declare are reported by
+	// LoadSet; they are kept as texts so that Compile alone stays lenient.
+	for name, text := range overrides {
+		if _, declared := c.Guide.Values[name]; !declared {
+			c.values[name], c.typed[name] = text, text
+		}
+	}
 }
 
 func (c *Compiled) indexSteps(l *linter) {
@@ -184,6 +231,13 @@ func (c *Compiled) compileStep(l *linter, cs *compiledStep) {
 	st := cs.Step
 	cs.text = c.parseTemplate(l, st, "text", st.Text)
 	cs.help = c.parseTemplate(l, st, "help", st.Help)
+	cs.tip = c.parseTemplate(l, st, "tip", st.Tip)
+	if st.Tip != "" && st.Kind != KindFix {
+		l.add(st.Line, st.ID, "tip: is said when a fix worked; only fix steps have one")
+	}
+	if st.Prefix != "" && (st.Kind != KindInput || st.Input != InputVersion) {
+		l.add(st.Line, st.ID, "prefix: applies to version inputs only")
+	}
 	c.target(l, st, "skip", st.Skip, false)
 	if len(st.Keywords) > 0 {
 		switch st.Kind {

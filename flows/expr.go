@@ -17,8 +17,8 @@ import (
 // and values with the Go types they have at run time.
 func (c *Compiled) exprEnv() map[string]any {
 	env := make(map[string]any, len(c.vars)+len(c.values))
-	for name := range c.values {
-		env[name] = ""
+	for name, v := range c.typed {
+		env[name] = v
 	}
 	for name, kind := range c.vars {
 		switch kind {
@@ -81,8 +81,8 @@ func (g *Compiled) evaluate(cs *compiledStep, s *bot.Session) string {
 			return eventUnknown
 		}
 	}
-	env := make(map[string]any, len(g.values)+len(cs.uses))
-	for k, v := range g.values {
+	env := make(map[string]any, len(g.typed)+len(cs.uses))
+	for k, v := range g.typed {
 		env[k] = v
 	}
 	for _, name := range cs.uses {

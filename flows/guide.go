@@ -7,6 +7,7 @@ package flows
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -46,8 +47,16 @@ type Guide struct {
 	// Start is the id of the first step.
 	Start string `yaml:"start"`
 	// Values are named settings that checks and texts can use, such as the
-	// current iOS version. config.yaml overrides them.
-	Values map[string]string `yaml:"values"`
+	// current iOS version: a number, a text or a version (see Value).
+	// config.yaml overrides them.
+	Values map[string]Value `yaml:"values"`
+	// Symptoms are phrases in a person's first message that say this guide
+	// is the one to use ("whatsapp backup fails"); steps' keywords count
+	// too. See docs/GUIDES.md for how a guide and a step are picked.
+	Symptoms []string `yaml:"symptoms"`
+	// Wording is what the bot says around fix steps; each field has a
+	// neutral default.
+	Wording Wording `yaml:"wording"`
 	// Steps in any order; the file order is the order of the diagram.
 	Steps []*Step `yaml:"steps"`
 
@@ -98,6 +107,12 @@ type Step struct {
 	Outcome string `yaml:"outcome"`
 	// Keywords: phrases in a person's first message that jump straight here.
 	Keywords []string `yaml:"keywords"`
+	// Tip (fix steps) is said with the resolved ending when this fix is
+	// the one that worked, so the closing advice fits the fix.
+	Tip string `yaml:"tip"`
+	// Prefix (version inputs) is a leading version part some places leave
+	// out: with prefix "2", "25.33.75" is read as "2.25.33.75".
+	Prefix string `yaml:"prefix"`
 
 	// Line is the step's line in its file.
 	Line int `yaml:"-"`
@@ -112,6 +127,9 @@ type Choice struct {
 	Aliases []string `yaml:"aliases"`
 	// Means is "yes" or "no" when a typed yes/no picks this choice.
 	Means string `yaml:"means"`
+	// Summary is how the answer reads in summaries for staff ("on"
+	// rather than the button's "It's on"); defaults to Label.
+	Summary string `yaml:"summary"`
 
 	Line int `yaml:"-"`
 }
@@ -279,4 +297,117 @@ func (ps Problems) Error() string {
 		lines[i] = p.Error()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Wording is what the bot says around a guide's fix steps. Empty fields
+// take the defaults in DefaultWording, so a guide says only what differs.
+type Wording struct {
+	// DidItWork follows every fix's instructions ("Did that fix it?").
+	DidItWork string `yaml:"did_it_work"`
+	// Fixed and NotFixed label the two answers to it.
+	Fixed    string `yaml:"fixed"`
+	NotFixed string `yaml:"not_fixed"`
+	// AskAgain is said when an answer to DidItWork was not a yes or no.
+	AskAgain string `yaml:"ask_again"`
+}
+
+// DefaultWording is the wording of a guide that sets none: neutral, about
+// no product in particular.
+var DefaultWording = Wording{
+	DidItWork: "Did that fix it?",
+	Fixed:     "Yes, that fixed it",
+	NotFixed:  "No, still not working",
+	AskAgain:  "When you've tried the steps above, tell me: did that fix it? Answer yes or no.",
+}
+
+// withDefaults fills w's empty fields from DefaultWording.
+func (w Wording) withDefaults() Wording {
+	if w.DidItWork == "" {
+		w.DidItWork = DefaultWording.DidItWork
+	}
+	if w.Fixed == "" {
+		w.Fixed = DefaultWording.Fixed
+	}
+	if w.NotFixed == "" {
+		w.NotFixed = DefaultWording.NotFixed
+	}
+	if w.AskAgain == "" {
+		w.AskAgain = DefaultWording.AskAgain
+	}
+	return w
+}
+
+// Value kinds.
+const (
+	ValueText    = "text"
+	ValueNumber  = "number"
+	ValueVersion = "version"
+)
+
+// Value is one guide value. In YAML it is a plain scalar (a number is a
+// number, anything else text) or a mapping that names its kind:
+//
+//	current_ios: {version: "26.1"}
+//	current_whatsapp: {version: "2.25.33.75", prefix: "2"}
+//	max_minutes: {number: 30}
+//
+// Conditions see numbers as numbers and versions and texts as strings;
+// versions compare with older() and newer().
+type Value struct {
+	Kind string // ValueText, ValueNumber or ValueVersion
+	// Text is the value as written (a number in decimal).
+	Text string
+	// Prefix (versions) is a leading part some places leave out; values
+	// and answers with and without it compare equal (see Step.Prefix).
+	Prefix string
+
+	Line int
+}
+
+// UnmarshalYAML reads a scalar or a {kind: value} mapping.
+func (v *Value) UnmarshalYAML(node ast.Node) error {
+	v.Line = node.GetToken().Position.Line
+	switch n := node.(type) {
+	case *ast.IntegerNode, *ast.FloatNode:
+		v.Kind, v.Text = ValueNumber, n.GetToken().Value
+		return nil
+	case *ast.MappingNode:
+		var m struct {
+			Version *string  `yaml:"version"`
+			Number  *float64 `yaml:"number"`
+			Text    *string  `yaml:"text"`
+			Prefix  string   `yaml:"prefix"`
+		}
+		if err := yaml.NodeToValue(node, &m, yaml.Strict()); err != nil {
+			return err
+		}
+		set := 0
+		if m.Version != nil {
+			v.Kind, v.Text = ValueVersion, *m.Version
+			set++
+		}
+		if m.Number != nil {
+			v.Kind, v.Text = ValueNumber, strconv.FormatFloat(*m.Number, 'f', -1, 64)
+			set++
+		}
+		if m.Text != nil {
+			v.Kind, v.Text = ValueText, *m.Text
+			set++
+		}
+		if set != 1 {
+			return fmt.Errorf("line %d: a value mapping names exactly one of version:, number: or text:", v.Line)
+		}
+		if m.Prefix != "" && v.Kind != ValueVersion {
+			return fmt.Errorf("line %d: prefix: applies to versions only", v.Line)
+		}
+		v.Prefix = m.Prefix
+		return nil
+	default:
+		var s string
+		if err := yaml.NodeToValue(node, &s); err != nil {
+			return fmt.Errorf("line %d: a value is a number, a text or a mapping such as {version: \"26.1\"}", v.Line)
+		}
+		v.Kind, v.Text = ValueText, s
+		return nil
+	}
 }

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func compileVariant(t *testing.T, version, oldText, newText string) *Compiled {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := strings.Replace(string(data), `version: "1"`, `version: "`+version+`"`, 1)
+	src := regexp.MustCompile(`(?m)^version: "[^"]*"`).ReplaceAllString(string(data), `version: "`+version+`"`)
 	if !strings.Contains(src, oldText) {
 		t.Fatalf("guide lacks %q", oldText)
 	}

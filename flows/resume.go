@@ -19,8 +19,8 @@ var resumeOptions = []answer.Option{
 
 // afterEnd answers a message to a conversation that ended but is not over
 // for the person: handed to staff (quiet unless they restart), or expired
-// (resume or start over). The engine resets every other ended
-// conversation before calling Respond.
+// (resume or start over), or finished (a short answer to thanks; anything
+// else starts a new conversation).
 func (t *turn) afterEnd(m bot.Message, norm string) (bot.Turn, error) {
 	s := t.s
 	// Only the typed command restarts: a click on an old offer's "Start
@@ -32,9 +32,20 @@ func (t *turn) afterEnd(m bot.Message, norm string) (bot.Turn, error) {
 		// talk over them.
 		return t.out, nil
 	}
-	if s.HandedOff || s.Outcome != bot.OutcomeExpired {
+	if s.HandedOff {
 		t.say("OK, starting over.")
 		return t.startOver(s.Guide)
+	}
+	if s.Outcome != bot.OutcomeExpired {
+		// Resolved, escalated without staff, or stopped: a thank-you or
+		// a second stop gets a short answer; anything else is a new
+		// problem, and its words are the new conversation's opening.
+		if m.Choice == "" && isClosingCourtesy(norm) {
+			t.out.Replies = append(t.out.Replies, bot.Reply{Text: closingAnswer(s.Outcome), Done: true})
+			return t.out, nil
+		}
+		s.Reset(t.now)
+		return t.start(m, norm)
 	}
 	// Expired: the outcome is recorded; the conversation is live again,
 	// waiting on the offer (or on the question it stopped at).

@@ -36,12 +36,12 @@ func TestComingBackAfterExpiry(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := chat(t, r, "hi", "on")
+			s, _ := chat(t, r, "hi", "on", "fails")
 			s.Done, s.Outcome = true, bot.OutcomeExpired // as the engine leaves it
 			if tc.wantStep == "" {
 				s, _ = chat(t, r, "hi") // on the iCloud switch question
 				s.Done, s.Outcome = true, bot.OutcomeExpired
-				tc.wantStep = "backup_size"
+				tc.wantStep = "symptom"
 			}
 			var turn bot.Turn
 			for _, m := range tc.messages {
@@ -62,7 +62,7 @@ func TestComingBackAfterExpiry(t *testing.T) {
 
 func TestEscalationCarriesAHandoffAndHandedOffStaysQuiet(t *testing.T) {
 	r := builtinRunner(t)
-	s, turn := chat(t, r, "backup fails", "on", "3 GB", "10 GB", "17.0", "2.20.1", "no", "no", "green", "no", "yes", "no", "no")
+	s, turn := chat(t, r, "backup fails", "on", "fails", "3 GB", "10 GB", "yes", "17.0", "2.20.1", "no", "green", "no", "no", "yes", "no", "no")
 	if turn.Handoff == nil || !strings.Contains(turn.Handoff.Summary, "**Fixes tried**") || turn.Handoff.GuideTitle == "" {
 		t.Fatalf("escalation turn handoff = %+v", turn.Handoff)
 	}

@@ -9,11 +9,11 @@ import (
 
 func TestReloadKeepsConversationsOnTheirVersion(t *testing.T) {
 	r := builtinRunner(t)
-	old, _ := chat(t, r, "hi", "on")
-	if old.Step != "backup_size" || old.GuideVersion != "1" {
+	old, _ := chat(t, r, "hi", "on", "fails")
+	if old.Step != "backup_size" || old.GuideVersion != "2" {
 		t.Fatalf("setup: %s v%s", old.Step, old.GuideVersion)
 	}
-	v2 := compileVariant(t, "2", "How much iCloud space do you have free?", "How much free space does iCloud show?")
+	v2 := compileVariant(t, "3", "How much iCloud space do you have free?", "How much free space does iCloud show?")
 	if err := r.Reload([]*Compiled{v2}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -21,11 +21,11 @@ func TestReloadKeepsConversationsOnTheirVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if old.GuideVersion != "1" || !strings.Contains(allText(turn), "How much iCloud space do you have free?") {
+	if old.GuideVersion != "2" || !strings.Contains(allText(turn), "How much iCloud space do you have free?") {
 		t.Errorf("the old conversation moved to v%s:\n%s", old.GuideVersion, allText(turn))
 	}
-	fresh, turn := chat(t, r, "hi", "on", "3 GB")
-	if fresh.GuideVersion != "2" || !strings.Contains(allText(turn), "How much free space does iCloud show?") {
+	fresh, turn := chat(t, r, "hi", "on", "fails", "3 GB")
+	if fresh.GuideVersion != "3" || !strings.Contains(allText(turn), "How much free space does iCloud show?") {
 		t.Errorf("a new conversation is on v%s:\n%s", fresh.GuideVersion, allText(turn))
 	}
 	// A failed reload changes nothing.
@@ -35,14 +35,14 @@ func TestReloadKeepsConversationsOnTheirVersion(t *testing.T) {
 	if err := r.Reload([]*Compiled{v2}, "nope"); err == nil {
 		t.Error("a reload with an unknown default was accepted")
 	}
-	if got := r.Guide("whatsapp-icloud").Guide.Version; got != "2" {
+	if got := r.Guide("whatsapp-icloud").Guide.Version; got != "3" {
 		t.Errorf("after failed reloads the guide is v%s", got)
 	}
 }
 
 func TestConcurrentReloadAndConversations(t *testing.T) {
 	r := builtinRunner(t)
-	v2 := compileVariant(t, "2", "First: is WhatsApp", "To begin: is WhatsApp")
+	v2 := compileVariant(t, "3", "First: is WhatsApp", "To begin: is WhatsApp")
 	v1 := r.Guide("whatsapp-icloud")
 	done := make(chan struct{})
 	go func() {
@@ -55,7 +55,7 @@ func TestConcurrentReloadAndConversations(t *testing.T) {
 		}
 	}()
 	for range 50 {
-		s, _ := chat(t, r, "hi", "on", "3 GB", "5 GB")
+		s, _ := chat(t, r, "hi", "on", "fails", "3 GB", "5 GB")
 		if s.Step != "fix_storage" {
 			t.Errorf("step %s during reloads", s.Step)
 		}

@@ -49,6 +49,10 @@ func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 	if jump != "" && jump != g.Guide.Start {
 		s.History = append(s.History, bot.Frame{Step: g.Guide.Start})
 		s.Step = jump
+		if s.Answers == nil {
+			s.Answers = map[string]string{}
+		}
+		s.Answers[jumpKey] = jump
 		t.say(fmt.Sprintf("From what you describe, let's go straight to **%s**. (Say *back* to start from the first question instead.)", g.steps[jump].title()))
 	}
 	return t.land()

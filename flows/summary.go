@@ -12,9 +12,20 @@ import (
 
 // answered lists "label: answer" lines for what the person said, in the
 // guide's step order, and "fix: result" lines for the fixes they tried.
+// Steps that share an answer name (one fix offered in two places) are
+// listed once.
 func (g *Compiled) answered(s *bot.Session) (told, tried []string) {
+	listed := make(map[string]bool, len(g.vars))
 	for _, st := range g.Guide.Steps {
 		cs := g.steps[st.ID]
+		if cs.Kind != KindCheck {
+			if listed[cs.save] {
+				continue
+			}
+			if _, ok := s.Answers[cs.save]; ok {
+				listed[cs.save] = true
+			}
+		}
 		switch cs.Kind {
 		case KindAsk, KindInput:
 			raw, ok := s.Answers[cs.save]
@@ -39,13 +50,14 @@ func (g *Compiled) answered(s *bot.Session) (told, tried []string) {
 	return told, tried
 }
 
-// display renders a stored answer for people.
+// display renders a stored answer for summaries: a choice's summary
+// words (written for staff), else its label.
 func (g *Compiled) display(cs *compiledStep, raw string) string {
 	switch {
 	case cs.Kind == KindAsk:
 		for _, ch := range cs.Choices {
 			if ch.ID == raw {
-				return ch.Label
+				return firstNonEmpty(ch.Summary, ch.Label)
 			}
 		}
 	case cs.Input == InputSize:

@@ -9,15 +9,15 @@ import (
 
 func TestEscalationSummary(t *testing.T) {
 	r := builtinRunner(t)
-	s, turn := chat(t, r, "hi", "on", "3 GB", "10 GB", "17.0", "2.20.1",
-		"no", "no", "green", "no", "yes", "no", "no")
+	s, turn := chat(t, r, "hi", "on", "fails", "3 GB", "10 GB", "yes", "17.0", "2.20.1",
+		"no", "green", "no", "no", "yes", "no", "no")
 	if !s.Done || s.Outcome != bot.OutcomeEscalated {
 		t.Fatalf("done %v outcome %q step %s\n%s", s.Done, s.Outcome, s.Step, allText(turn))
 	}
 	text := allText(turn)
 	for _, want := range []string{
 		"Apple Support", "WhatsApp Support",
-		"WhatsApp allowed to use iCloud: It's on", "Backup size: 3 GB", "Free iCloud space: 10 GB",
+		"WhatsApp allowed to use iCloud: on", "Backup size: 3 GB", "Free iCloud space: 10 GB",
 		"Enough free iCloud space (at least twice the backup): yes",
 		"iOS version: 17.0", "WhatsApp version: 2.20.1", "iOS and WhatsApp up to date: no",
 		"Update iOS and WhatsApp: didn't help", "Restart the iPhone: didn't help",
@@ -34,7 +34,7 @@ func TestEscalationSummary(t *testing.T) {
 
 func TestOutcomeNamesTheFixThatWorked(t *testing.T) {
 	r := builtinRunner(t)
-	_, turn := chat(t, r, "hi", "on", "1 GB", "50 GB", "17.0", "2.20", "no", "yes")
+	_, turn := chat(t, r, "hi", "on", "fails", "1 GB", "50 GB", "yes", "17.0", "2.20", "no", "green", "yes")
 	if len(turn.Outcomes) != 1 {
 		t.Fatalf("outcomes %+v", turn.Outcomes)
 	}

@@ -1,16 +1,19 @@
 package flows
 
 import (
+	"fmt"
 	"strings"
 	"text/template"
 	"text/template/parse"
+
+	"troubleshooter/flows/answer"
 )
 
 func (c *Compiled) parseTemplate(l *linter, st *Step, field, text string) *template.Template {
 	if !strings.Contains(text, "{{") {
 		return nil
 	}
-	t, err := template.New(st.ID + "." + field).Option("missingkey=zero").Parse(text)
+	t, err := template.New(st.ID + "." + field).Funcs(templateFuncs).Option("missingkey=zero").Parse(text)
 	if err != nil {
 		l.add(st.Line, st.ID, "%s: %v", field, err)
 		return nil
@@ -25,6 +28,26 @@ func (c *Compiled) parseTemplate(l *linter, st *Step, field, text string) *templ
 		}
 	}
 	return t
+}
+
+// templateFuncs are the functions a guide's texts may call besides
+// text/template's own (and, or, not, eq, len, printf, …): older and newer
+// compare versions as conditions do. A side that is not a version (an
+// unanswered question renders as "") makes both false, so
+// {{if older .ios_version .current_ios}} says nothing when it can't tell.
+var templateFuncs = template.FuncMap{
+	"older": func(a, b any) bool { return compareTexts(a, b) < 0 },
+	"newer": func(a, b any) bool { return compareTexts(a, b) > 0 },
+}
+
+// compareTexts compares two values as versions: -1, 0 or +1, and 0 when
+// either is not a version.
+func compareTexts(a, b any) int {
+	cmp, err := answer.CompareVersions(fmt.Sprint(a), fmt.Sprint(b))
+	if err != nil {
+		return 0
+	}
+	return cmp
 }
 
 // templateFields lists the first name of every .field in a template.

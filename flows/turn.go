@@ -24,6 +24,8 @@ type turn struct {
 	s   *bot.Session
 	now time.Time
 	out bot.Turn
+	// fixedBy is the fix the person just said worked, for its tip.
+	fixedBy *compiledStep
 }
 
 func (t *turn) say(text string) {
@@ -105,6 +107,10 @@ func (t *turn) answer(cs *compiledStep, m bot.Message, norm string) (bot.Turn, e
 		if err != nil {
 			return t.reask(cs, "", inputError(cs, err))
 		}
+		if cs.Input == InputVersion && cs.Prefix != "" {
+			value = answer.WithPrefix(value, cs.Prefix)
+			shown = value
+		}
 		s.SetAnswer(cs.ID, cs.save, value)
 		t.say("Got it: " + shown + ".")
 		return t.advance(eventAnswered)
@@ -120,15 +126,34 @@ func (t *turn) answer(cs *compiledStep, m bot.Message, norm string) (bot.Turn, e
 			fixed, ok = answer.YesNo(norm)
 		}
 		if !ok {
-			return t.reask(cs, norm, "When you've tried the steps above, tell me: did the backup work? Answer yes or no.")
+			return t.reask(cs, norm, t.g.wording.AskAgain)
 		}
 		if fixed {
 			s.SetAnswer(cs.ID, cs.save, "yes")
+			t.fixedBy = cs
 			return t.advance(eventFixed)
 		}
 		s.SetAnswer(cs.ID, cs.save, "no")
-		t.say("OK, that didn't do it. Let's try the next thing.")
-		return t.advance(eventNotFixed)
+		said := len(t.out.Replies)
+		t.say("OK, that didn't do it.")
+		if jumped := s.Answers[jumpKey]; jumped != "" {
+			// The first message jumped past the cheap questions; now
+			// that the fix it pointed at failed, ask them, so the later
+			// fixes and the summary rest on the whole picture. Fixes
+			// already tried are passed over (settle).
+			delete(s.Answers, jumpKey)
+			t.out.Replies[said].Text += " Let me ask a few questions, so we find what else it could be."
+			s.Step = t.g.Guide.Start
+			return t.settle()
+		}
+		out, err := t.advance(eventNotFixed)
+		if err == nil && !s.Done {
+			// Only when there is a next thing: never right before "we've
+			// tried every fix I know".
+			t.out.Replies[said].Text += " Let's try the next thing."
+			out = t.out
+		}
+		return out, err
 	}
 	return t.out, fmt.Errorf("step %q of kind %q cannot take an answer", cs.ID, cs.Kind)
 }
@@ -169,10 +194,45 @@ func (t *turn) advance(event string) (bot.Turn, error) {
 	if err := fire(event); err != nil {
 		return t.out, err
 	}
+	return t.settleWith(fire)
+}
+
+// settle runs the checks and passes over the fixes already tried from the
+// current step, then asks the next question (or ends).
+func (t *turn) settle() (bot.Turn, error) {
+	g, s := t.g, t.s
+	f := g.fsmPool.Get().(*fsm.FSM)
+	defer g.fsmPool.Put(f)
+	return t.settleWith(func(ev string) error {
+		f.SetState(s.Step)
+		if err := f.Event(context.Background(), ev); err != nil {
+			var same fsm.NoTransitionError
+			if !errors.As(err, &same) {
+				return fmt.Errorf("event %q at step %q: %w", ev, s.Step, err)
+			}
+		}
+		s.Step = f.Current()
+		return nil
+	})
+}
+
+// settleWith is settle over an event function, so advance can share its
+// state machine.
+func (t *turn) settleWith(fire func(string) error) (bot.Turn, error) {
+	g, s := t.g, t.s
 	// Checks run without asking anything; the linter rules out loops of
-	// checks, and the bound is a second guard.
-	for i := 0; i <= len(g.steps); i++ {
+	// checks, and the bound is a second guard (a tried fix is passed at
+	// most once per step).
+	for i := 0; i <= 2*len(g.steps); i++ {
 		cs := g.steps[s.Step]
+		if cs.Kind == KindFix && s.Answers[cs.save] == "no" {
+			// Never offer a fix twice: steps that share a save: name
+			// are one fix offered in two places of the guide.
+			if err := fire(eventNotFixed); err != nil {
+				return t.out, err
+			}
+			continue
+		}
 		if cs.Kind != KindCheck {
 			return t.land()
 		}
@@ -193,6 +253,10 @@ func (t *turn) advance(event string) (bot.Turn, error) {
 	return t.out, fmt.Errorf("checks did not settle after %d steps", len(g.steps))
 }
 
+// jumpKey marks, among the answers, a conversation whose first message
+// jumped past the start; "@" keeps it from conditions.
+const jumpKey = "@jump"
+
 // checkKey is where a check's verdict is kept among the answers, for
 // summaries; "@" keeps it apart from variables conditions can read.
 func checkKey(step string) string { return "@" + step }
@@ -204,7 +268,11 @@ func (t *turn) land() (bot.Turn, error) {
 	if cs.Kind == KindEnd {
 		s.Done, s.Outcome = true, cs.Outcome
 		t.out.Outcomes = append(t.out.Outcomes, t.r.Outcome(s, cs.Outcome, t.now))
-		t.out.Replies = append(t.out.Replies, bot.Reply{Text: g.render(cs.Text, cs.text, s), Done: true})
+		text := g.render(cs.Text, cs.text, s)
+		if fb := t.fixedBy; fb != nil && cs.Outcome == bot.OutcomeResolved && fb.Tip != "" {
+			text += "\n\n" + g.render(fb.Tip, fb.tip, s)
+		}
+		t.out.Replies = append(t.out.Replies, bot.Reply{Text: text, Done: true})
 		if cs.Outcome == bot.OutcomeEscalated {
 			t.out.Handoff = &bot.Handoff{
 				Key:        s.Key,
@@ -254,8 +322,8 @@ func (g *Compiled) question(cs *compiledStep, s *bot.Session) bot.Reply {
 			rep.Choices = []bot.Choice{{ID: choiceHelp, Label: "Where do I find it?"}}
 		}
 	case KindFix:
-		rep.Text += "\n\nDid that fix it?"
-		rep.Choices = []bot.Choice{{ID: choiceFixed, Label: "Yes, it works now"}, {ID: choiceNotFixed, Label: "No, still failing"}}
+		rep.Text += "\n\n" + g.wording.DidItWork
+		rep.Choices = []bot.Choice{{ID: choiceFixed, Label: g.wording.Fixed}, {ID: choiceNotFixed, Label: g.wording.NotFixed}}
 	}
 	return rep
 }

@@ -29,7 +29,7 @@ func TestUnparseableAnswersReask(t *testing.T) {
 		"\x00\u202e🙂🙂": "couldn't read that as a size",
 	}
 	for answer, want := range sizeCases {
-		s, turn := chat(t, r, "hi", "on", answer)
+		s, turn := chat(t, r, "hi", "on", "fails", answer)
 		if s.Step != "backup_size" || !strings.Contains(allText(turn), want) {
 			t.Errorf("size %q: step %s\n%s", answer, s.Step, allText(turn))
 		}
@@ -41,7 +41,7 @@ func TestUnparseableAnswersReask(t *testing.T) {
 
 func TestStaleClickGetsTheCurrentQuestion(t *testing.T) {
 	r := builtinRunner(t)
-	s, _ := chat(t, r, "hi", "on")
+	s, _ := chat(t, r, "hi", "on", "fails")
 	turn, err := r.Respond(s, bot.Message{Choice: "off", Step: "icloud_access"})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func FuzzRespond(f *testing.F) {
 	steps := r.Guide("whatsapp-icloud").Guide.Steps
 	f.Fuzz(func(t *testing.T, stepIndex uint8, text string) {
 		st := steps[int(stepIndex)%len(steps)]
-		s := &bot.Session{Key: "k", Guide: "whatsapp-icloud", GuideVersion: "1", Step: st.ID}
+		s := &bot.Session{Key: "k", Guide: "whatsapp-icloud", GuideVersion: "2", Step: st.ID}
 		turn, err := r.Respond(s, bot.Message{Text: text})
 		if err != nil {
 			t.Fatal(err)
@@ -99,7 +99,7 @@ func TestClickFromAnotherGuideVersionIsStale(t *testing.T) {
 	if s.Step != "icloud_access" || !strings.Contains(allText(turn), "already answered") {
 		t.Errorf("a click from guide version 0 was applied: step %s\n%s", s.Step, allText(turn))
 	}
-	if _, err := r.Respond(s, bot.Message{Choice: "on", Step: "icloud_access", GuideVersion: "1"}); err != nil || s.Step != "backup_size" {
+	if _, err := r.Respond(s, bot.Message{Choice: "on", Step: "icloud_access", GuideVersion: "2"}); err != nil || s.Step != "symptom" {
 		t.Errorf("a click from the current version was not applied: %s %v", s.Step, err)
 	}
 }

@@ -250,3 +250,19 @@ func afterSymbol(b []byte, i int) bool {
 	r, _ := utf8.DecodeLastRune(b[:i])
 	return r == '£' || r == '€'
 }
+
+// WithPrefix puts prefix in front of version v unless v already starts
+// with it: some products name one release two ways (WhatsApp's App Info
+// shows 2.25.33.75, the App Store 25.33.75), and a guide declares the
+// leading part ("2") so that both forms compare equal. An empty prefix
+// returns v unchanged.
+func WithPrefix(v, prefix string) string {
+	if prefix == "" || v == "" {
+		return v
+	}
+	first, _, _ := strings.Cut(v, ".")
+	if first == prefix {
+		return v
+	}
+	return prefix + "." + v
+}
