@@ -13,6 +13,7 @@ import (
 	"github.com/looplab/fsm"
 
 	"troubleshooter/flows/answer"
+	"troubleshooter/flows/intent"
 )
 
 // Event names of the compiled state machine besides choice ids.
@@ -252,6 +253,10 @@ func (c *Compiled) compileStep(l *linter, cs *compiledStep) {
 			n := answer.Normalize(k)
 			if n == "" {
 				l.add(st.Line, st.ID, "empty keyword")
+				continue
+			}
+			if err := intent.CheckPhrase(k); err != nil {
+				l.add(st.Line, st.ID, "keyword %v", err)
 				continue
 			}
 			c.keywords = append(c.keywords, keyword{phrase: n, weight: len(strings.Fields(n)), step: st.ID})

@@ -316,3 +316,40 @@ func runnerWithValues(t *testing.T, values map[string]string) *Runner {
 	}
 	return r
 }
+
+// After a first-message jump to a fix that does not help, the questions it
+// skipped are asked, and no fix is offered twice.
+func TestDiagnoseJumpAsksWhatItSkipped(t *testing.T) {
+	w := newWalk(t, builtinRunner(t))
+	w.say("it says not enough iCloud storage")
+	if w.s.Step != "fix_storage" {
+		t.Fatalf("opening words landed on %s", w.s.Step)
+	}
+	turn := w.say("no")
+	if w.s.Step != "icloud_access" || !strings.Contains(allText(turn), "Let me ask a few questions") {
+		t.Fatalf("after the jumped fix failed: step %s\n%s", w.s.Step, allText(turn))
+	}
+	w.run(with(healthy(), "free_space", "5 GB", "backup_size", "3 GB", "videos", "on"))
+	tries := 0
+	for _, step := range w.steps {
+		if step == "fix_storage" || step == "fix_storage_unknown" {
+			tries++
+		}
+	}
+	if tries != 1 || !w.visited("phone_space") || !w.visited("symptom") {
+		t.Errorf("storage fix offered %d times; steps %v", tries, w.steps)
+	}
+	// A stuck backup gets the manual backup first, and never again later.
+	w = newWalk(t, builtinRunner(t))
+	w.say("hi")
+	w.run(with(healthy(), "symptom", "it starts but never finishes"))
+	n := 0
+	for _, step := range w.steps {
+		if step == "fix_manual" || step == "fix_manual_first" {
+			n++
+		}
+	}
+	if !w.visited("fix_manual_first") || n != 1 {
+		t.Errorf("manual backup offered %d times; steps %v", n, w.steps)
+	}
+}

@@ -2,6 +2,8 @@ package flows
 
 import (
 	"fmt"
+
+	"troubleshooter/flows/intent"
 )
 
 // linter collects problems with their place.
@@ -31,6 +33,11 @@ func (l *linter) guideFields(g *Guide) {
 	}
 	if g.Start == "" {
 		l.add(1, "", "guide has no start step")
+	}
+	for _, p := range g.Symptoms {
+		if err := intent.CheckPhrase(p); err != nil {
+			l.add(1, "", "symptom %v", err)
+		}
 	}
 	for name := range g.Values {
 		if !isIdent(name) {

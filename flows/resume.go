@@ -44,6 +44,11 @@ func (t *turn) afterEnd(m bot.Message, norm string) (bot.Turn, error) {
 			t.out.Replies = append(t.out.Replies, bot.Reply{Text: closingAnswer(s.Outcome), Done: true})
 			return t.out, nil
 		}
+		// "It failed again" names no guide: it is about the one we just
+		// finished, unless the words point at another.
+		if m.Guide == "" && t.lib.guides[s.Guide] != nil && t.lib.matcher.Match(m.Text).Guide == "" {
+			m.Guide = s.Guide
+		}
 		s.Reset(t.now)
 		return t.start(m, norm)
 	}

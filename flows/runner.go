@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"troubleshooter/bot"
+	"troubleshooter/flows/intent"
 )
 
 // Choice ids the runner adds itself.
@@ -35,6 +36,12 @@ type library struct {
 	guides map[string]*Compiled // the current version of each guide
 	order  []*Compiled
 	def    *Compiled
+	// explicitDefault: def was configured, so a greeting starts it even
+	// when several guides are loaded (else they get the guide menu).
+	explicitDefault bool
+	// matcher routes first messages to a guide and a step, from every
+	// guide's symptoms and its steps' keywords.
+	matcher *intent.Matcher
 	// versions keeps every version loaded since start, so that a
 	// conversation finishes on the version it started with.
 	versions map[string]map[string]*Compiled
@@ -77,7 +84,17 @@ func newLibrary(guides []*Compiled, defaultID string, old *library) (*library, e
 		l.versions[g.Guide.ID][g.Guide.Version] = g
 	}
 	l.def = guides[0]
+	var entries []intent.Entry
+	for _, g := range guides {
+		entries = append(entries, g.phrases()...)
+	}
+	m, err := intent.New(entries)
+	if err != nil {
+		return nil, err
+	}
+	l.matcher = m
 	if defaultID != "" {
+		l.explicitDefault = true
 		g, ok := l.guides[defaultID]
 		if !ok {
 			return nil, fmt.Errorf("default guide %q is not loaded (loaded: %s)", defaultID, strings.Join(l.ids(), ", "))

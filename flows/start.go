@@ -6,6 +6,7 @@ import (
 
 	"troubleshooter/bot"
 	"troubleshooter/flows/answer"
+	"troubleshooter/flows/intent"
 )
 
 // startOver resets the conversation and starts guide (the default when
@@ -18,27 +19,41 @@ func (t *turn) startOver(guide string) (bot.Turn, error) {
 	return t.start(bot.Message{Guide: guide}, "")
 }
 
-// start begins a conversation: picks the guide, jumps to a step that the
-// opening words clearly match, and asks the first question.
+// start begins a conversation: picks the guide (the one named, else the
+// one the opening words point at), jumps to a step the words clearly point
+// at, and asks the first question. When the words point at no guide, a
+// greeting starts the only (or the configured default) guide and anything
+// else gets the guide menu.
 func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 	s := t.s
 	lib := t.lib
-	t.g = lib.def
 	jump := ""
 	switch {
 	case m.Guide != "" && lib.guides[m.Guide] == nil:
+		if len(lib.order) > 1 && !lib.explicitDefault {
+			return t.menu(false, fmt.Sprintf("I don't have a guide called %q.", clip(m.Guide, 64)))
+		}
 		t.say(fmt.Sprintf("I don't have a guide called %q. I have: %s. Let's use %s.",
 			clip(m.Guide, 64), strings.Join(lib.ids(), ", "), lib.def.Guide.ID))
+		t.g = lib.def
 	case m.Guide != "":
 		t.g = lib.guides[m.Guide]
-		_, jump = lib.match(norm, t.g)
+		if r := lib.matcher.Match(m.Text); r.Guide == m.Guide {
+			jump = r.Step
+		}
 	default:
-		if g, step := lib.match(norm, nil); g != nil {
-			t.g, jump = g, step
+		r := lib.matcher.Match(m.Text)
+		switch {
+		case r.Guide != "":
+			t.g, jump = lib.guides[r.Guide], r.Step
+		case r.Greeting && (len(lib.order) == 1 || lib.explicitDefault):
+			t.g = lib.def
+		default:
+			return t.menu(!r.Greeting, "")
 		}
 	}
 	g := t.g
-	s.Guide, s.GuideVersion, s.Step = g.Guide.ID, g.Guide.Version, g.Guide.Start
+	s.Guide, s.GuideVersion, s.Step, s.Offer = g.Guide.ID, g.Guide.Version, g.Guide.Start, ""
 	if s.Started.IsZero() {
 		s.Started = t.now
 	}
@@ -58,58 +73,18 @@ func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 	return t.land()
 }
 
-// match finds the step a person's opening words clearly point at: the
-// best-scoring keyword match, if no other step scores as high. only limits
-// the search to one guide.
-func (l *library) match(norm string, only *Compiled) (*Compiled, string) {
-	if norm == "" {
-		return nil, ""
+// phrases lists what the matcher routes on for g: its symptoms (pointing
+// at the guide) and its steps' keywords (pointing at the step, and so at
+// the guide too).
+func (g *Compiled) phrases() []intent.Entry {
+	var out []intent.Entry
+	for _, p := range g.Guide.Symptoms {
+		out = append(out, intent.Entry{Target: intent.Target{Guide: g.Guide.ID}, Phrase: p})
 	}
-	var bestG *Compiled
-	best, bestScore, tie := "", 0, false
-	scores := map[string]int{}
-	for _, g := range l.order {
-		if only != nil && g != only {
-			continue
-		}
-		clear(scores)
-		for _, k := range g.keywords {
-			if containsPhrase(norm, k.phrase) {
-				scores[k.step] += k.weight
-			}
-		}
-		for step, score := range scores {
-			switch {
-			case score > bestScore:
-				bestG, best, bestScore, tie = g, step, score, false
-			case score == bestScore && (g != bestG || step != best):
-				tie = true
-			}
+	for _, st := range g.Guide.Steps {
+		for _, k := range st.Keywords {
+			out = append(out, intent.Entry{Target: intent.Target{Guide: g.Guide.ID, Step: st.ID}, Phrase: k})
 		}
 	}
-	if tie || bestScore == 0 {
-		return nil, ""
-	}
-	return bestG, best
-}
-
-// containsPhrase reports whether phrase occurs in text at word boundaries.
-func containsPhrase(text, phrase string) bool {
-	for i := 0; i <= len(text)-len(phrase); {
-		j := strings.Index(text[i:], phrase)
-		if j < 0 {
-			return false
-		}
-		at := i + j
-		end := at + len(phrase)
-		if (at == 0 || !isWordByte(text[at-1])) && (end == len(text) || !isWordByte(text[end])) {
-			return true
-		}
-		i = at + 1
-	}
-	return false
-}
-
-func isWordByte(b byte) bool {
-	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b >= 0x80
+	return out
 }

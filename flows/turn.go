@@ -44,6 +44,9 @@ func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 	m.Text = clip(m.Text, maxMessage)
 	norm := answer.Normalize(m.Text)
 	if s.Guide == "" {
+		if s.Offer == offerMenu {
+			return t.menuAnswer(m, norm)
+		}
 		return t.start(m, norm)
 	}
 	if s.Done {
