@@ -53,7 +53,9 @@ func openCrashStore(spec string) (bot.Store, error) {
 }
 
 func crashChild(spec string, in io.Reader, out io.Writer) error {
-	runner, err := loadGuides(defaultConfig())
+	cfg := defaultConfig()
+	cfg.Guides.Default = "whatsapp-icloud" // the scripts greet with "hi"
+	runner, err := loadGuides(cfg)
 	if err != nil {
 		return err
 	}

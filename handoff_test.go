@@ -33,7 +33,7 @@ func TestEscalationPostsTheGuideSummaryToSupport(t *testing.T) {
 	ctx := context.Background()
 	var last bot.Result
 	var err error
-	for _, text := range []string{"backup fails", "on", "3 GB", "10 GB", "17.0", "2.20.1", "no", "no", "green", "no", "yes", "no", "no"} {
+	for _, text := range []string{"backup fails", "on", "fails", "3 GB", "10 GB", "yes", "17.0", "2.20.1", "no", "green", "no", "no", "yes", "no", "no"} {
 		if last, err = e.Handle(ctx, bot.Message{Address: person, Text: text}); err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
@@ -49,7 +49,7 @@ func TestEscalationPostsTheGuideSummaryToSupport(t *testing.T) {
 		t.Errorf("handoff header = %+v", h)
 	}
 	for _, want := range []string{
-		"WhatsApp allowed to use iCloud: It's on",
+		"WhatsApp allowed to use iCloud: on",
 		"Backup size: 3 GB",
 		"Free iCloud space: 10 GB",
 		"Enough free iCloud space (at least twice the backup): yes",

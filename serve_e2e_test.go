@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -144,10 +145,15 @@ http:
 		}
 	}
 
-	// Escalation: a corrupted backup jumps straight to the last fix.
+	// Escalation: a corrupted backup jumps straight to the last fix; when
+	// it fails, the questions it skipped are asked, then the other fixes.
 	send("Ev1", "D1", "my whatsapp backup is corrupted")
 	api.waitPost(t, "D1", "Did that fix it")
 	send("Ev2", "D1", "no")
+	api.waitPost(t, "D1", "is WhatsApp allowed to use iCloud")
+	for i, answer := range []string{"on", "fails", "1 GB", "50 GB", "yes", "26.1", "2.25.33.75", "green", "no", "no", "off"} {
+		send(fmt.Sprintf("Ev2.%d", i), "D1", answer)
+	}
 	api.waitPost(t, "C0SUPPORT", "Delete the old iCloud backup and back up afresh: didn")
 	api.waitPost(t, "D1", "a person will reply here")
 	before := api.count("D1")
@@ -158,7 +164,7 @@ http:
 	}
 
 	// A reminder: another person starts and goes quiet.
-	send("Ev4", "D2", "hi")
+	send("Ev4", "D2", "my whatsapp backup fails")
 	api.waitPost(t, "D2", "is WhatsApp allowed to use iCloud")
 	api.waitPost(t, "D2", "Still there")
 	time.Sleep(400 * time.Millisecond) // several more sweeps
