@@ -39,16 +39,23 @@ func isClosingCourtesy(norm string) bool {
 	return true
 }
 
-// closingAnswer is the short reply to a courtesy after the end, by how
-// the conversation ended.
-func closingAnswer(outcome string) string {
-	switch outcome {
-	case bot.OutcomeResolved:
+// closingAnswer is the short reply to a courtesy after the end: to
+// thanks, to a repeated stop, or to an acknowledgement, by how the
+// conversation ended.
+func closingAnswer(norm, outcome string) string {
+	thanks := strings.Contains(norm, "thank") || strings.Contains(norm, "thx") || strings.Contains(norm, "cheers") || norm == "ty"
+	stop := strings.Contains(norm, "stop") || strings.Contains(norm, "quit") || strings.Contains(norm, "exit")
+	switch {
+	case stop:
+		return "We're already done here. Send me a message whenever you want help again."
+	case outcome == bot.OutcomeResolved && thanks:
 		return "You're welcome, glad it works! If it acts up again, just tell me what happens."
-	case bot.OutcomeEscalated:
+	case outcome == bot.OutcomeResolved:
+		return "Glad it's working! If it acts up again, just tell me what happens."
+	case thanks:
 		return "You're welcome. If something new comes up, tell me what happens, or say restart to go through the guide again."
 	default:
-		return "We're all done here. Send me a message whenever you want to start again."
+		return "OK. Send me a message whenever you want help again."
 	}
 }
 

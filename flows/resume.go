@@ -41,7 +41,7 @@ func (t *turn) afterEnd(m bot.Message, norm string) (bot.Turn, error) {
 		// a second stop gets a short answer; anything else is a new
 		// problem, and its words are the new conversation's opening.
 		if m.Choice == "" && isClosingCourtesy(norm) {
-			t.out.Replies = append(t.out.Replies, bot.Reply{Text: closingAnswer(s.Outcome), Done: true})
+			t.out.Replies = append(t.out.Replies, bot.Reply{Text: closingAnswer(norm, s.Outcome), Done: true})
 			return t.out, nil
 		}
 		// "It failed again" names no guide: it is about the one we just

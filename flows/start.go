@@ -57,7 +57,10 @@ func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 	if s.Started.IsZero() {
 		s.Started = t.now
 	}
-	t.say(g.render(g.Guide.Intro, g.intro, s))
+	if jump == "" || jump == g.Guide.Start {
+		// The intro promises questions first; a jump skips them.
+		t.say(g.render(g.Guide.Intro, g.intro, s))
+	}
 	if cmd, ok := answer.ParseCommand(norm); ok && cmd == answer.Help {
 		t.say(g.helpText())
 	}
@@ -68,7 +71,7 @@ func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 			s.Answers = map[string]string{}
 		}
 		s.Answers[jumpKey] = jump
-		t.say(fmt.Sprintf("From what you describe, let's go straight to **%s**. (Say *back* to start from the first question instead.)", g.steps[jump].title()))
+		t.say(fmt.Sprintf("From what you describe, let's go straight to **%s**. (Say *back* to start from the first questions instead.)", g.steps[jump].title()))
 	}
 	return t.land()
 }

@@ -10,7 +10,7 @@ func TestFirstMessageJumps(t *testing.T) {
 		"it says not enough iCloud storage":      "fix_storage",
 		"the WhatsApp switch in iCloud is off":   "fix_icloud_access",
 		"my WhatsApp backup keeps failing":       "icloud_access",
-		"the backup is stuck and never finishes": "fix_manual",
+		"the backup is stuck and never finishes": "fix_manual_first",
 		"is icloud down?":                        "apple_status",
 		"":                                       "icloud_access",
 	}

@@ -38,13 +38,21 @@ func (g *Compiled) answered(s *bot.Session) (told, tried []string) {
 				verdict := map[string]string{eventTrue: "yes", eventFalse: "no", eventUnknown: "couldn't tell"}[v]
 				told = append(told, fmt.Sprintf("%s: %s", cs.Title, verdict))
 			}
-		case KindFix:
-			switch s.Answers[cs.save] {
-			case "yes":
-				tried = append(tried, cs.title()+": worked")
-			case "no":
-				tried = append(tried, cs.title()+": didn't help")
-			}
+		}
+	}
+	// Fixes in the order they were tried, each once.
+	seen := map[string]bool{}
+	for _, f := range s.History {
+		cs := g.steps[f.Step]
+		if cs == nil || cs.Kind != KindFix || f.Var == "" || seen[cs.save] {
+			continue
+		}
+		seen[cs.save] = true
+		switch s.Answers[cs.save] {
+		case "yes":
+			tried = append(tried, cs.title()+": worked")
+		case "no":
+			tried = append(tried, cs.title()+": didn't help")
 		}
 	}
 	return told, tried

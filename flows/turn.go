@@ -97,6 +97,11 @@ func (t *turn) answer(cs *compiledStep, m bot.Message, norm string) (bot.Turn, e
 			return t.reask(cs, norm, "Sorry, I didn't catch that. Pick one of the options: tap it, or type its number or its words.")
 		}
 		s.SetAnswer(cs.ID, cs.save, id)
+		if next := cs.next(id); next == cs.ID {
+			// A choice that keeps the question open ("still not
+			// green"): acknowledge it rather than repeat ourselves bare.
+			t.say("OK, take your time.")
+		}
 		return t.advance(id)
 
 	case KindInput:
@@ -329,4 +334,14 @@ func (g *Compiled) question(cs *compiledStep, s *bot.Session) bot.Reply {
 		rep.Choices = []bot.Choice{{ID: choiceFixed, Label: g.wording.Fixed}, {ID: choiceNotFixed, Label: g.wording.NotFixed}}
 	}
 	return rep
+}
+
+// next is where choice id of an ask step leads, or "".
+func (cs *compiledStep) next(id string) string {
+	for _, ch := range cs.Choices {
+		if ch.ID == id {
+			return ch.Next
+		}
+	}
+	return ""
 }
