@@ -325,7 +325,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 
 func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprint(stderr, "Usage: troubleshooter flows check|graph|test ...\n")
+		fmt.Fprint(stderr, "Usage: troubleshooter flows check|graph|paths|test ...\n")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return flag.ErrHelp
 		}
@@ -336,10 +336,12 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdFlowsCheck(rest, stdout, stderr)
 	case "graph":
 		return cmdFlowsGraph(rest, stdout, stderr)
+	case "paths":
+		return cmdFlowsPaths(rest, stdout, stderr)
 	case "test":
 		return cmdFlowsTest(ctx, rest, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "unknown flows command %q (want check, graph or test)\n", sub)
+		fmt.Fprintf(stderr, "unknown flows command %q (want check, graph, paths or test)\n", sub)
 		return errUsage
 	}
 }
@@ -378,6 +380,24 @@ func cmdFlowsGraph(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return flowscli.Graph(runner, fs.Arg(0), *format, stdout)
+}
+
+// cmdFlowsPaths writes the audit table of every path through a guide.
+func cmdFlowsPaths(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("flows paths", "flows paths GUIDE [--config PATH]", stderr)
+	config := configFlag(fs)
+	if err := parseFlags(fs, interspersed(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	_, runner, err := configAndGuides(config)
+	if err != nil {
+		return err
+	}
+	return flowscli.Paths(runner, fs.Arg(0), stdout)
 }
 
 // cmdFlowsTest replays transcript files against the configured guides.

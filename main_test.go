@@ -35,7 +35,12 @@ func TestTranscripts(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no transcripts found")
 	}
-	runner := builtinGuides(t)
+	// As shipped: no default guide, so a greeting gets the menu (menu.txt);
+	// the other transcripts name their guide with "#! guide".
+	runner, err := loadGuides(defaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
 			want, err := os.ReadFile(file)
@@ -329,6 +334,20 @@ func TestFlowsGraphHasEveryStep(t *testing.T) {
 		t.Errorf("dot output: exit %d\n%s", code, stdout)
 	}
 	if code, _, stderr := runCLI(t, "", "flows", "graph", "nope"); code != 1 || !strings.Contains(stderr, `no guide "nope"`) {
+		t.Errorf("unknown guide: exit %d, %s", code, stderr)
+	}
+}
+
+func TestFlowsPathsCommand(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "flows", "paths", "whatsapp-icloud")
+	want, err := os.ReadFile("flows/whatsapp-icloud.paths.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 || stdout != string(want) {
+		t.Errorf("flows paths: exit %d, output differs from flows/whatsapp-icloud.paths.md (%d vs %d bytes)\n%s", code, len(stdout), len(want), stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "flows", "paths", "nope"); code != 1 || !strings.Contains(stderr, `no guide "nope"`) {
 		t.Errorf("unknown guide: exit %d, %s", code, stderr)
 	}
 }

@@ -32,11 +32,9 @@ func (t *turn) menu(offTopic bool, why string) (bot.Turn, error) {
 	default:
 		b.WriteString("Hi! ")
 	}
-	b.WriteString("I can help with:\n")
-	for _, g := range t.lib.order {
-		b.WriteString("- **" + g.Guide.Title + "**\n")
-	}
-	b.WriteString("Which one is it? Pick one, or tell me what's wrong in your own words.")
+	// The guides are the choices (buttons, or numbered lines), so the
+	// text only introduces them: one short message.
+	b.WriteString("I can help with these. Pick one, or tell me what's wrong in your own words.")
 	rep := bot.Reply{Text: b.String(), Choices: make([]bot.Choice, len(t.lib.order))}
 	for i, g := range t.lib.order {
 		rep.Choices[i] = bot.Choice{ID: g.Guide.ID, Label: g.Guide.Title}

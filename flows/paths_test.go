@@ -144,7 +144,8 @@ var whatsappPathRules = append(slices.Clone(commonPathRules),
 	onlyWhen("fix_storage", "storage_check", "false"),
 	onlyWhen("fix_storage_unknown", "storage_check", "unknown"),
 	onlyWhen("fix_phone_storage", "phone_space", "no"),
-	onlyWhen("fix_videos", "videos", "on"),
+	onlyWhen("fix_phone_storage_unknown", "phone_space", PathSkipped),
+	onlyWhen("fix_videos", "videos", "on", PathSkipped),
 	onlyWhen("fix_backup_after_outage", "outage_wait", "green_now"),
 	pathRule{"WhatsApp missing from the list: sign-in and iCloud Drive come before the switch", func(c *Compiled, p Path) string {
 		if !answerIs(p, "icloud_access", "missing") {
@@ -199,7 +200,7 @@ var whatsappPathRules = append(slices.Clone(commonPathRules),
 		return ""
 	}},
 	pathRule{"skipped sizes keep a storage fix on the path", func(c *Compiled, p Path) string {
-		if p.Outcome != PathEscalated || answerIs(p, "free_space", PathAnswered) && answerIs(p, "backup_size", PathAnswered) {
+		if p.Outcome != PathEscalated || answerIs(p, "free_space", PathAnswered) && answerIs(p, "backup_size", PathAnswered) || answerIs(p, "symptom", "auto_only") {
 			return ""
 		}
 		if !slices.Contains(saves(c, p), "make_room") {
@@ -220,14 +221,25 @@ var whatsappPathRules = append(slices.Clone(commonPathRules),
 		if p.Outcome != PathEscalated {
 			return ""
 		}
-		need := []string{"manual_backup", "fix_restart", "fix_delete_backup"}
+		need := []string{"manual_backup", "restart_phone", "fix_delete_backup"}
+		if answerIs(p, "symptom", "auto_only") {
+			// Back Up Now works: only the restart applies besides the
+			// Auto Backup fix itself.
+			need = []string{"restart_phone"}
+		}
+		if answerIs(p, "outage_wait", "green_now") {
+			// The backup after the outage is Back Up Now with WhatsApp
+			// open: the manual backup, already tried.
+			need = slices.DeleteFunc(need, func(f string) bool { return f == "manual_backup" })
+		}
 		when := []struct{ step, answer, fix string }{
 			{"icloud_access", "off", "fix_icloud_access"},
 			{"icloud_access", "missing", "fix_icloud_signin"},
 			{"symptom", "auto_only", "fix_auto_backup"},
 			{"storage_check", "false", "make_room"},
 			{"storage_check", "unknown", "make_room"},
-			{"phone_space", "no", "fix_phone_storage"},
+			{"phone_space", "no", "phone_room"},
+			{"phone_space", PathSkipped, "phone_room"},
 			{"versions_check", "false", "fix_update"},
 			{"versions_check", "unknown", "fix_update"},
 			{"outage_wait", "green_now", "fix_backup_after_outage"},
@@ -252,11 +264,15 @@ var whatsappPathRules = append(slices.Clone(commonPathRules),
 	}},
 )
 
-// whatsappPathFindings are advice the facts argue against that the guide
-// still gives: reported to the guide's owner, logged here (not failed)
-// until the guide changes; move a finding into whatsappPathRules once it
-// holds.
-var whatsappPathFindings = []pathRule{
+// whatsappPathFindings were found by the audit and fixed in the guide;
+// they now hold as rules (appended to whatsappPathRules in init). New
+// findings can be logged here before the guide changes.
+var whatsappPathFindings = []pathRule{}
+
+func init() { whatsappPathRules = append(whatsappPathRules, auditFindings...) }
+
+// auditFindings are what the first run of the audit found.
+var auditFindings = []pathRule{
 	{"Back Up Now works (auto_only): no manual backup and no deleting the iCloud backup", func(c *Compiled, p Path) string {
 		if !answerIs(p, "symptom", "auto_only") {
 			return ""
@@ -277,7 +293,7 @@ var whatsappPathFindings = []pathRule{
 		return ""
 	}},
 	{"skipped iPhone space keeps the iPhone storage fix", func(c *Compiled, p Path) string {
-		if p.Outcome == PathEscalated && answerIs(p, "phone_space", PathSkipped) && p.FixIndex("fix_phone_storage") < 0 {
+		if p.Outcome == PathEscalated && answerIs(p, "phone_space", PathSkipped) && !slices.Contains(saves(c, p), "phone_room") {
 			return "escalated without fix_phone_storage although iPhone space was skipped"
 		}
 		return ""

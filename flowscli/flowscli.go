@@ -50,6 +50,17 @@ func Graph(runner *flows.Runner, id, format string, stdout io.Writer) error {
 	return err
 }
 
+// Paths writes the audit table of every path through the loaded guide id
+// (flows.WritePathsMarkdown): the answers, the fixes offered in order and
+// the outcome of each.
+func Paths(runner *flows.Runner, id string, stdout io.Writer) error {
+	g := runner.Guide(id)
+	if g == nil {
+		return fmt.Errorf("no guide %q is loaded (loaded: %s)", id, strings.Join(runner.IDs(), ", "))
+	}
+	return flows.WritePathsMarkdown(stdout, g)
+}
+
 // Test replays transcript files against the guides, each on a fresh
 // in-memory store, and reports the first difference of each; with update
 // it rewrites the files with what happens now instead.
