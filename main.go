@@ -24,6 +24,7 @@ import (
 	"troubleshooter/flows"
 	"troubleshooter/flowscli"
 	"troubleshooter/report"
+	"troubleshooter/sim"
 )
 
 func main() {
@@ -61,9 +62,11 @@ Usage:
   troubleshooter serve              run the configured chat platforms
   troubleshooter flows check [FILE...]   lint guides (default: built-in and configured)
   troubleshooter flows graph GUIDE [--format mermaid|dot]
+  troubleshooter flows paths GUIDE       every path: answers → fixes offered → outcome
   troubleshooter flows test FILE...      replay transcript files and compare
   troubleshooter report [--since 7d] [--guide ID] [--format text|json|csv]
   troubleshooter bench [--store memory|bolt] [--conversations N] [--duration D] [--floor] [--preload N]
+  troubleshooter simulate [--users N] [--seed S]   how well it diagnoses, with simulated users
   troubleshooter version
 
 Every command takes --config PATH (default config.yaml) and --help.
@@ -90,6 +93,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdVersion(args, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
+	case "simulate":
+		err = cmdSimulate(ctx, args, stdout, stderr)
 	case "report":
 		err = cmdReport(ctx, args, stdout, stderr)
 	case "help":
@@ -511,6 +516,26 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return bench.Run(ctx, opts, stdout)
+}
+
+// cmdSimulate runs the simulated-user harness (package sim) over the
+// built-in WhatsApp guide and prints its report.
+func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("simulate", "simulate [--users N] [--seed S]", stderr)
+	users := fs.Int("users", 1000, "simulated users (1 to 100000)")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same report")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *users < 1 || *users > 100000 {
+		fmt.Fprintf(stderr, "--users must be between 1 and 100000, not %d\n", *users)
+		return errUsage
+	}
+	rep, err := sim.Run(ctx, sim.Options{Users: *users, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	return rep.Write(stdout)
 }
 
 func cmdVersion(args []string, stdout, stderr io.Writer) error {

@@ -635,3 +635,13 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestSimulateCommand(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "simulate", "--users", "60", "--seed", "3")
+	if code != 0 || !strings.Contains(stdout, "Reached the right fix") || !strings.Contains(stdout, "Minutes") {
+		t.Errorf("simulate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "simulate", "--users", "0"); code != exitUsage || !strings.Contains(stderr, "--users") {
+		t.Errorf("simulate --users 0: exit %d, %s", code, stderr)
+	}
+}

@@ -353,3 +353,37 @@ func TestDiagnoseJumpAsksWhatItSkipped(t *testing.T) {
 		t.Errorf("manual backup offered %d times; steps %v", n, w.steps)
 	}
 }
+
+// The guide menu takes a guide's name as typed ("whatsapp", "the discord
+// one"), as well as its number, its words and a click.
+func TestMenuTakesAGuidesName(t *testing.T) {
+	set, err := LoadSet(nil, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(set.Guides, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pick, guide := range map[string]string{
+		"whatsapp": "whatsapp-icloud", "the whatsapp one": "whatsapp-icloud", "WhatsApp please": "whatsapp-icloud",
+		"discord": "discord-notifications", "the discord one": "discord-notifications", "2": "whatsapp-icloud",
+		"my whatsapp backup fails": "whatsapp-icloud",
+	} {
+		w := newWalk(t, r)
+		w.say("hi")
+		if w.s.Step != MenuStep {
+			t.Fatalf("hi with two guides: step %s, want the menu", w.s.Step)
+		}
+		w.say(pick)
+		if w.s.Guide != guide {
+			t.Errorf("%q at the menu started %q, want %q\n%s", pick, w.s.Guide, guide, allText(w.last))
+		}
+	}
+	w := newWalk(t, r)
+	w.say("hi")
+	w.say("the one about printers")
+	if w.s.Step != MenuStep || !strings.Contains(allText(w.last), "didn't catch") {
+		t.Errorf("an unknown pick left the menu: step %s\n%s", w.s.Step, allText(w.last))
+	}
+}

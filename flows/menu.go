@@ -1,7 +1,9 @@
 package flows
 
 import (
+	"slices"
 	"strings"
+	"unicode"
 
 	"troubleshooter/bot"
 	"troubleshooter/flows/answer"
@@ -73,9 +75,49 @@ func (t *turn) menuAnswer(m bot.Message, norm string) (bot.Turn, error) {
 		s.Offer = ""
 		return t.start(bot.Message{Guide: id}, "")
 	}
+	if id := guideNamed(lib, norm); id != "" {
+		s.Offer = ""
+		return t.start(bot.Message{Guide: id}, "")
+	}
 	if r := lib.matcher.Match(m.Text); r.Guide != "" {
 		s.Offer = ""
 		return t.start(m, norm)
 	}
 	return t.menu(false, "Sorry, I didn't catch that.")
+}
+
+// menuFiller are words around a guide's name in a pick ("the whatsapp
+// one, please").
+var menuFiller = map[string]bool{
+	"the": true, "a": true, "an": true, "one": true, "please": true, "pls": true, "i": true, "want": true,
+	"need": true, "pick": true, "choose": true, "take": true, "about": true, "with": true, "guide": true,
+	"that": true, "this": true, "for": true, "help": true, "it": true, "is": true, "its": true, "my": true,
+}
+
+// guideNamed is the one guide whose title or id holds every word of norm
+// besides filler ("whatsapp", "the discord one"), or "".
+func guideNamed(lib *library, norm string) string {
+	words := strings.FieldsFunc(norm, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	found := ""
+	for _, g := range lib.order {
+		name := strings.FieldsFunc(strings.ToLower(g.Guide.Title+" "+g.Guide.ID), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		named, any := true, false
+		for _, w := range words {
+			if menuFiller[w] {
+				continue
+			}
+			any = true
+			if !slices.Contains(name, w) {
+				named = false
+				break
+			}
+		}
+		if named && any {
+			if found != "" {
+				return "" // both guides' names hold the words: not a pick
+			}
+			found = g.Guide.ID
+		}
+	}
+	return found
 }
