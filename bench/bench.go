@@ -26,10 +26,11 @@ import (
 	"troubleshooter/bot"
 )
 
-// Script is one pass through the guide per conversation: the storage fix,
-// the update fix, the manual backup, then a restart. It exercises parsing
-// (choices, sizes, versions, yes/no), checks, templates and saves.
-var Script = []string{"hi", "on", "3 GB", "5 GB", "no", "17.4.1", "2.24.21.77", "no", "restart"}
+// Script is one pass through the WhatsApp guide per conversation: a first
+// message routed by the matcher, the storage fix, the iPhone space, the
+// update fix, Apple's status, then a restart. It exercises routing and
+// parsing (choices, sizes, versions, yes/no), checks, templates and saves.
+var Script = []string{"my whatsapp backup keeps failing", "on", "fails", "3 GB", "5 GB", "no", "yes", "17.4.1", "2.24.21.77", "no", "green", "restart"}
 
 // Result is the harness's last line.
 type Result struct {
@@ -345,7 +346,7 @@ func preloadSessions(ctx context.Context, store bot.Store, n int, progress io.Wr
 			defer wg.Done()
 			for i := w; i < n; i += workers {
 				a := bot.Address{Platform: "preload", Channel: "c", User: "p" + strconv.Itoa(i)}
-				s := &bot.Session{Key: a.Key(), Address: a, Guide: "whatsapp-icloud", GuideVersion: "1",
+				s := &bot.Session{Key: a.Key(), Address: a, Guide: "whatsapp-icloud", GuideVersion: "2",
 					Step: "ios_version", Started: now, Updated: now}
 				s.SetAnswer("icloud_access", "icloud_access", "on")
 				s.SetAnswer("backup_size", "backup_size", "3000000000")

@@ -154,7 +154,7 @@ func (c *Console) Run(ctx context.Context, h bot.Handler) error {
 // greet shows how to use the chat and, for a conversation in progress, the
 // question it is waiting on.
 func (c *Console) greet(ctx context.Context, h bot.Handler) error {
-	fmt.Fprintln(c.out, "Troubleshooter: tell me what's wrong (for example “my WhatsApp backup to iCloud keeps failing”).")
+	fmt.Fprintln(c.out, "Troubleshooter: tell me what's wrong in your own words, or say hi to see what I can help with.")
 	fmt.Fprintln(c.out, "Type a number to pick an option; say help, back, skip, status, restart or stop at any time. Ctrl-D quits.")
 	r, ok := h.(Resumer)
 	if !ok {
