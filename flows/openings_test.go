@@ -145,3 +145,23 @@ func TestOpeningsStartAtTheRightStep(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRouteFirstMessage measures the matcher over the built-in
+// guides, per opening of the table (target: < 20 µs and few allocations
+// per first message).
+func BenchmarkRouteFirstMessage(b *testing.B) {
+	set, err := LoadSet(nil, nil, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := NewRunner(set.Guides, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := r.lib.Load().matcher
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.Match(openings[i%len(openings)].text)
+	}
+}
