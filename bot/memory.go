@@ -35,6 +35,8 @@ type MemoryStore struct {
 
 	mu       sync.RWMutex // guards outcomes
 	outcomes []Outcome    // sorted by Ended; equal Ended in Save order
+
+	claims claimSet
 }
 
 type memoryShard struct {
@@ -43,8 +45,11 @@ type memoryShard struct {
 	_        [32]byte            // pad to a 64-byte cache line
 }
 
-// Compile-time check that MemoryStore implements Store.
-var _ Store = (*MemoryStore)(nil)
+// Compile-time checks that MemoryStore implements Store and Claimer.
+var (
+	_ Store   = (*MemoryStore)(nil)
+	_ Claimer = (*MemoryStore)(nil)
+)
 
 // NewMemoryStore returns an empty, open MemoryStore.
 func NewMemoryStore() *MemoryStore {
@@ -251,12 +256,84 @@ func (m *MemoryStore) Close() error {
 	m.mu.Lock()
 	m.outcomes = nil
 	m.mu.Unlock()
+	m.claims.close()
 	return nil
+}
+
+// Claim implements Claimer within this process: every goroutine using the
+// store sees one claim per id within ttl. It returns ctx.Err() if ctx is
+// already done and ErrClosed after Close.
+func (m *MemoryStore) Claim(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	if m.closed.Load() {
+		return false, ErrClosed
+	}
+	return m.claims.claim(ctx, id, ttl, time.Now())
+}
+
+// processClaims backs Engine.Claim over a store that is not a Claimer:
+// claims then hold within this process only. Platform ids (trigger ids,
+// interaction ids) are unique, so one set serves every engine.
+var processClaims claimSet
+
+// minClaimPrune is the number of claims a claimSet holds before it first
+// looks for expired ones.
+const minClaimPrune = 1024
+
+// claimSet records claimed ids until their expiry. Expired entries are
+// pruned lazily: when the set has doubled since the last prune, so the cost
+// is amortised constant per claim and the set stays within twice the ids
+// claimed in the last ttl. The zero value is an empty, open set.
+type claimSet struct {
+	mu     sync.Mutex
+	until  map[string]time.Time // id → end of its claim
+	prune  int                  // prune when len(until) reaches this
+	closed bool
+}
+
+func (c *claimSet) claim(ctx context.Context, id string, ttl time.Duration, now time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if id == "" {
+		return false, errEmptyClaim
+	}
+	if ttl <= 0 {
+		return false, errClaimTTL
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false, ErrClosed
+	}
+	if end, ok := c.until[id]; ok && now.Before(end) {
+		return false, nil
+	}
+	if c.until == nil {
+		c.until = make(map[string]time.Time)
+	}
+	if len(c.until) >= max(c.prune, minClaimPrune) {
+		for k, end := range c.until {
+			if !now.Before(end) {
+				delete(c.until, k)
+			}
+		}
+		c.prune = 2 * len(c.until)
+	}
+	c.until[id] = now.Add(ttl)
+	return true, nil
+}
+
+func (c *claimSet) close() {
+	c.mu.Lock()
+	c.closed, c.until = true, nil
+	c.mu.Unlock()
 }
 
 var (
 	errNilSession = errors.New("save: nil session")
 	errEmptyKey   = errors.New("save: session has no key")
+	errEmptyClaim = errors.New("claim: empty id")
+	errClaimTTL   = errors.New("claim: ttl must be positive")
 )
 
 // cloneSession returns a deep copy of s that shares no memory with it. Times

@@ -66,3 +66,39 @@ type Locker interface {
 	// Save's compare-and-swap refuses it.
 	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
 }
+
+// Claimer is implemented by stores that can record, once for every process
+// sharing them, that a platform delivery has been taken: adapters claim a
+// slash command's trigger id or an interaction's id before creating anything
+// for it, so that a command delivered to two replicas, or replayed to a
+// restarted one, starts one conversation, not two. (Dedupe of messages within
+// a conversation needs no claim: the session remembers its event ids.)
+//
+// Claim reports first == true to exactly one caller per id within ttl of
+// that claim, whichever process or goroutine it runs in, and false to every
+// other; once ttl has passed since the successful claim, the id can be
+// claimed again (and again exactly once). The check and the record are one
+// atomic step, in the store itself for stores shared between processes.
+// Implementations are safe for concurrent use.
+//
+// An empty id or a ttl that is not positive is an error. A context that is
+// already done makes Claim return an error matching its cause and claim
+// nothing; after Close it fails with an error matching ErrClosed. On any
+// error the caller cannot know whether the id was claimed (a write may have
+// reached the store before the error); adapters then go ahead, preferring a
+// rare duplicate to a lost command.
+type Claimer interface {
+	Claim(ctx context.Context, id string, ttl time.Duration) (first bool, err error)
+}
+
+// Claim claims id for ttl, as Claimer describes, in the engine's store when
+// it is a Claimer (shared across replicas) and otherwise in this process
+// only. Adapters call it through the handler they were given.
+func (e *Engine) Claim(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	if c, ok := e.store.(Claimer); ok {
+		ctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		defer cancel()
+		return c.Claim(ctx, id, ttl)
+	}
+	return processClaims.claim(ctx, id, ttl, time.Now())
+}

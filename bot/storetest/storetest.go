@@ -8,7 +8,8 @@
 // The suite checks the contract written on bot.Store: Load/Save/Delete
 // semantics, compare-and-swap on Session.Version, copy isolation, outcome
 // ordering and filtering, absence of lost updates under concurrency,
-// context cancellation and Close.
+// context cancellation and Close; and, for stores that are a bot.Claimer,
+// its contract (one first claim per id within the ttl, under concurrency).
 package storetest
 
 import (
@@ -50,6 +51,10 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"DueIndex", testDue},
 		{"DueStopOnError", testDueStop},
 		{"Close", testClose},
+		{"ClaimOnce", testClaimOnce},
+		{"ClaimExpires", testClaimExpires},
+		{"ClaimIndependent", testClaimIndependent},
+		{"ClaimErrors", testClaimErrors},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, openStore(t, open))
