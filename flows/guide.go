@@ -52,7 +52,7 @@ type Guide struct {
 	Values map[string]Value `yaml:"values"`
 	// Symptoms are phrases in a person's first message that say this guide
 	// is the one to use ("whatsapp backup fails"); steps' keywords count
-	// too. See docs/GUIDES.md for how a guide and a step are picked.
+	// too. See README.md, "What a first message matches", for how a guide and a step are picked.
 	Symptoms []string `yaml:"symptoms"`
 	// Wording is what the bot says around fix steps; each field has a
 	// neutral default.

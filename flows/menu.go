@@ -25,6 +25,13 @@ const (
 func (t *turn) menu(offTopic bool, why string) (bot.Turn, error) {
 	s := t.s
 	s.Guide, s.GuideVersion, s.Step, s.Offer = "", "", MenuStep, offerMenu
+	t.out.Replies = append(t.out.Replies, menuReply(t.lib, offTopic, why))
+	return t.out, nil
+}
+
+// menuReply is the guide menu as one reply: a short line, and the guides
+// as choices.
+func menuReply(lib *library, offTopic bool, why string) bot.Reply {
 	var b strings.Builder
 	switch {
 	case why != "":
@@ -37,12 +44,11 @@ func (t *turn) menu(offTopic bool, why string) (bot.Turn, error) {
 	// The guides are the choices (buttons, or numbered lines), so the
 	// text only introduces them: one short message.
 	b.WriteString("I can help with these. Pick one, or tell me what's wrong in your own words.")
-	rep := bot.Reply{Text: b.String(), Choices: make([]bot.Choice, len(t.lib.order))}
-	for i, g := range t.lib.order {
+	rep := bot.Reply{Text: b.String(), Choices: make([]bot.Choice, len(lib.order))}
+	for i, g := range lib.order {
 		rep.Choices[i] = bot.Choice{ID: g.Guide.ID, Label: g.Guide.Title}
 	}
-	t.out.Replies = append(t.out.Replies, rep)
-	return t.out, nil
+	return rep
 }
 
 // menuAnswer handles a message while the guide menu is open: a click or a

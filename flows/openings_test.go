@@ -13,6 +13,9 @@ import (
 // the guide menu (choose_guide) when it points at no guide ("hi" with two
 // guides loaded, "my printer is broken").
 var openings = []struct{ text, step string }{
+	{"discord notifications not coming to my phone", "scope"},
+	{"discord notifications aren't coming through", "scope"},
+	{"my icloud storage is not full", "choose_guide"}, // only a denial: no problem named
 	{"my phone storage is fine but whatsapp backup still fails", "icloud_access"},
 	{"video calls work fine but backups fail", "icloud_access"},
 	{"auto backup is off", "fix_auto_backup"},

@@ -143,6 +143,9 @@ func (r *Runner) Guide(id string) *Compiled { return r.lib.Load().guides[id] }
 
 // Current implements bot.Flow.
 func (r *Runner) Current(s *bot.Session) ([]bot.Reply, error) {
+	if s.Guide == "" && s.Offer == offerMenu {
+		return []bot.Reply{menuReply(r.lib.Load(), false, "")}, nil
+	}
 	g := r.lib.Load().forSession(s)
 	if g == nil {
 		return nil, fmt.Errorf("guide %q is not loaded", s.Guide)

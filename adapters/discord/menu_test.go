@@ -155,6 +155,71 @@ func TestMenuSlashCommandNoText(t *testing.T) {
 	assertNoMentions(t, "menu", body(t, posts[0]), alice)
 }
 
+// TestMenuClickStartsGuide: a click on the Discord-notifications button
+// starts that guide, and the menu's buttons are spent: a second click on
+// the menu is answered privately as already answered, with the current
+// question.
+func TestMenuClickStartsGuide(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"dm", ModeThread} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeDiscord(t)
+			order := runMenuBot(t, f, ModeThread)
+			var menu map[string]any
+			guild := testGuild
+			if mode == "dm" {
+				guild = ""
+				menu, _ = dm(t, f, "7700000000000000102", alice, "hi", menuPrefix(alice))
+			} else {
+				mark := f.Mark()
+				f.dispatch("INTERACTION_CREATE", f.slash(testGuild, testChannel, alice))
+				thread := threadID(f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages/*/threads"))
+				menu = f.lastWithComponents(thread, menuPrefix(alice))
+			}
+			checkMenu(t, "menu", menu, alice, menuGreeting, order)
+
+			// Click the Discord-notifications guide.
+			mark := f.Mark()
+			ia := f.click(guild, alice, menu, menuPrefix(alice)+dnGuide)
+			f.dispatch("INTERACTION_CREATE", ia)
+			cb := callbackOf(t, f, mark, ia)
+			d, _ := cb["data"].(map[string]any)
+			if all, chosen := disabledAll(d["components"]); num(cb["type"]) != 7 || !all || chosen != menuPrefix(alice)+dnGuide {
+				t.Errorf("click response = %v, want the menu updated with its buttons disabled and the pick highlighted", cb)
+			}
+			fu := followupOf(t, f, mark, ia)
+			content, _ := fu["content"].(string)
+			if !strings.Contains(content, dnIntro) || strings.Contains(content, waIntro) {
+				t.Fatalf("after clicking %q: %q, want the Discord guide's intro", dnTitle, content)
+			}
+			byID, _ := buttonsIn(fu)
+			for _, c := range []string{"none", "some", "late"} {
+				if byID["ts1|c|"+alice+"|scope@1|"+c] == "" {
+					t.Errorf("the guide's first question has no button %q: %v", c, byID)
+				}
+			}
+			if num(fu["flags"])&64 != 0 {
+				t.Errorf("the guide's first question is ephemeral: %v", fu)
+			}
+
+			// A second click on the old menu: stale, answered privately
+			// with the current question; no second guide is started.
+			mark = f.Mark()
+			ia = f.click(guild, alice, menu, menuPrefix(alice)+waGuide)
+			f.dispatch("INTERACTION_CREATE", ia)
+			fu = followupOf(t, f, mark, ia)
+			content, _ = fu["content"].(string)
+			if num(fu["flags"])&64 == 0 || !strings.Contains(content, "already answered") || strings.Contains(content, waIntro) {
+				t.Errorf("a second click on the menu = %v, want a private already-answered note", fu)
+			}
+			if byID, _ := buttonsIn(fu); byID["ts1|c|"+alice+"|scope@1|none"] == "" {
+				t.Errorf("the stale click's note does not show the current question: %v", fu)
+			}
+		})
+	}
+}
+
 // TestMenuOffTopicThenTyped: an off-topic first message gets the apology
 // and the menu; typed words, or the guide's number, then start a guide,
 // and the menu's buttons are disabled. In a DM, and in the thread

@@ -68,6 +68,18 @@ func checkMenu(t *testing.T, what string, c apiCall, thread, want string) {
 	}
 }
 
+// menuButton is the menu's button for guide.
+func menuButton(t *testing.T, c apiCall, guide string) button {
+	t.Helper()
+	for _, b := range buttonsOf(t, c) {
+		if b.Ref.Choice == guide {
+			return b
+		}
+	}
+	t.Fatalf("no button for %s in %s", guide, textOf(t, c))
+	return button{}
+}
+
 // settle waits a moment so that any further post of a turn already
 // answering would have been made (the fake is in-process).
 func settle() { time.Sleep(300 * time.Millisecond) }
@@ -123,12 +135,71 @@ func TestMenuGreeting(t *testing.T) {
 	}
 }
 
+// TestMenuClickStartsGuide: a click on the Discord-notifications button
+// starts that guide and marks the menu answered; a second click on the
+// menu is stale: answered privately, with the current question.
+func TestMenuClickStartsGuide(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"dm", "slash"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, ModeSocket, nil, nil)
+			text := "hi"
+			if how == "slash" {
+				text = ""
+			}
+			menu, channel, thread, from := menuStart(t, e, how, text)
+			checkMenu(t, how, menu, thread, menuGreeting)
+
+			b := menuButton(t, menu, dnGuide)
+			e.tr.click(t, clickPayload(t, menu, b, "U1", e.id("trigger")))
+			got, i := e.fake.waitFor(from, "a post or a note after the click", func(c apiCall) bool {
+				return isPost(channel, thread)(c) || isEphemeral(channel, "U1")(c)
+			})
+			if got.Method != "chat.postMessage" || !strings.Contains(textOf(t, got), dnIntro) {
+				t.Fatalf("after clicking %q: %s %q, want the Discord guide's intro posted", dnTitle, got.Method, textOf(t, got))
+			}
+			if step := stepOf(t, got); step != "scope" || len(buttonsOf(t, got)) != 3 {
+				t.Errorf("the guide's first question: step %q, buttons %v", step, buttonsOf(t, got))
+			}
+			upd, _ := e.fake.waitFor(from, "chat.update of the menu", func(c apiCall) bool {
+				return c.Method == "chat.update" && c.Form.Get("ts") == menu.TS
+			})
+			if n := len(buttonsOf(t, upd)); n != 0 || !strings.Contains(textOf(t, upd), "You chose: *"+dnTitle+"*") {
+				t.Errorf("the menu after the click: %d buttons, %q", n, textOf(t, upd))
+			}
+
+			// A second click on the old menu.
+			from = i + 1
+			e.tr.click(t, clickPayload(t, menu, menuButton(t, menu, waGuide), "U1", e.id("trigger")))
+			note, _ := e.fake.waitFor(from, "the stale click's note", isEphemeral(channel, "U1"))
+			if txt := textOf(t, note); !strings.Contains(txt, "already answered") || strings.Contains(txt, waIntro) || stepOf(t, note) != "scope" {
+				t.Errorf("a second click on the menu: %q (step %q), want the already-answered note and the current question", txt, stepOf(t, note))
+			}
+			settle()
+			if n := e.fake.count(isPost(channel, thread)); n != 2 {
+				t.Errorf("%d posts in the conversation, want 2 (the menu, the guide's first question)", n)
+			}
+		})
+	}
+}
+
 // TestMenuOffTopicThenTyped: an off-topic first message in a DM gets the
 // apology and the menu; typed words, or the guide's number, then start
 // the WhatsApp guide.
 func TestMenuOffTopicThenTyped(t *testing.T) {
 	t.Parallel()
 	offTopicThenTyped(t, "dm")
+}
+
+// TestMenuOffTopicThenTypedInThread is TestMenuOffTopicThenTyped in the
+// thread a slash command or a mention opens: the person's plain reply in
+// the thread is followed while the menu waits.
+func TestMenuOffTopicThenTypedInThread(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"slash", "mention"} {
+		offTopicThenTyped(t, how)
+	}
 }
 
 // offTopicThenTyped runs TestMenuOffTopicThenTyped's conversation, started

@@ -65,7 +65,9 @@ func (m *Matcher) denied(sc *scratch, h hit) bool {
 		case f&fVerbNeg != 0:
 			return false
 		case f&fCopNeg != 0:
-			if k+1 < len(toks) && toks[k+1].scope == c && toks[k+1].flags&fGood != 0 {
+			if k+1 < len(toks) && toks[k+1].scope == c && toks[k+1].flags&(fGood|fIng) != 0 {
+				// "isn't working", "notifications not coming through": the
+				// negated verb is the complaint, not a denial.
 				return false
 			}
 			return true
