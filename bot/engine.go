@@ -202,7 +202,9 @@ func (e *Engine) Current(ctx context.Context, a Address) (Result, error) {
 	}
 	defer e.queue.release(key)
 	s, err := e.load(ctx, key)
-	if err != nil || s == nil || s.Guide == "" {
+	// A session with no guide but a step waits on a question the flow
+	// asked before any guide (the guide menu): it is live too.
+	if err != nil || s == nil || s.Guide == "" && s.Step == "" {
 		return Result{}, err
 	}
 	listening := Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Listening: true}
@@ -211,7 +213,7 @@ func (e *Engine) Current(ctx context.Context, a Address) (Result, error) {
 		return listening, nil
 	case s.Done:
 		return Result{}, nil
-	case e.now().Sub(s.Updated) >= e.cfg.IdleTimeout:
+	case s.Guide != "" && e.now().Sub(s.Updated) >= e.cfg.IdleTimeout:
 		// Expired, not yet swept: the next message offers to resume.
 		listening.Done, listening.Outcome = true, OutcomeExpired
 		return listening, nil
