@@ -23,6 +23,9 @@ func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
 		dedupeID = ""
 	}
 	return &delivery{id: dedupeID, key: "slash/" + cmd.ChannelID + "/" + cmd.UserID, do: func(ctx context.Context) {
+		if !a.claimSlash(ctx, h, dedupeID) {
+			return // another replica, or this one before a restart, has it
+		}
 		text := unescapeEntities(strings.TrimSpace(cmd.Text))
 		addr := bot.Address{Platform: Platform, Workspace: cmd.TeamID, Channel: cmd.ChannelID, User: cmd.UserID}
 		if !isDM(cmd.ChannelID, "") {
@@ -47,6 +50,33 @@ func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
 			a.cannotPost(ctx, cmd, err)
 		})
 	}}
+}
+
+// slashClaimTTL is how long a slash command's trigger id stays claimed in
+// the shared store: longer than Slack's retries of one command (within
+// seconds) and its 5 minutes of signature freshness, so a copy delivered
+// to another replica or replayed to a restarted one starts nothing.
+const slashClaimTTL = 10 * time.Minute
+
+// claimSlash claims the command's dedupe id through h (a bot.Claimer,
+// such as *bot.Engine, possibly wrapped), before anything is posted. It
+// reports whether this delivery is the first; without an id or a Claimer,
+// or when the claim fails, it goes ahead (a rare duplicate rather than a
+// lost command).
+func (a *Adapter) claimSlash(ctx context.Context, h bot.Handler, id string) bool {
+	c, ok := find[bot.Claimer](h)
+	if id == "" || !ok {
+		return true
+	}
+	first, err := c.Claim(ctx, id, slashClaimTTL)
+	if err != nil {
+		a.log.Warn("could not claim the slash command; handling it anyway", "err", bot.RedactURL(err))
+		return true
+	}
+	if !first {
+		a.log.Debug("duplicate slash command ignored", "id", id)
+	}
+	return first
 }
 
 // withStaffText answers /troubleshoot in a DM whose conversation is with
