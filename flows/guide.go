@@ -5,6 +5,7 @@
 package flows
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -161,8 +162,11 @@ func (c *Choice) UnmarshalYAML(node ast.Node) error {
 // MaxGuideSize bounds a guide file; guides are hand-written and small.
 const MaxGuideSize = 1 << 20
 
-// maxFlowDepth bounds the nesting of [ ] and { } in a guide file.
-const maxFlowDepth = 32
+// maxDepth bounds the nesting of a guide file, of every kind: [ ] and
+// { }, and block lists and maps (by indentation and by "- " runs on one
+// line). Real guides nest under ten levels; the YAML parser recurses per
+// level and, past a few thousand, takes seconds and hundreds of MB.
+const maxDepth = 32
 
 // flowDepth returns the deepest nesting of [ and { in data and the line
 // where it is reached. It counts brackets inside quotes and comments too:
@@ -187,16 +191,137 @@ func flowDepth(data []byte) (line, max int) {
 	return line, max
 }
 
+// blockDepth returns the deepest nesting of block lists and maps in data
+// and the line where it is reached, in one pass without parsing: each
+// line opens a level at its indentation (closing the levels indented as
+// far or further) and one more per "- " (or "? ", ": ") before its
+// content, anchors and tags before and between them skipped. The content of block
+// texts (| and >) is skipped, as the parser reads it as text. It can
+// overcount (a key and its list at the same indentation count once,
+// which undercounts by at most half), which is fine for a guard.
+func blockDepth(data []byte) (line, max int) {
+	var stack []int // columns of the open levels
+	scalarAt := -1  // while >= 0, lines indented further are block text
+	for ln := 1; len(data) > 0; ln++ {
+		var text []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			text, data = data[:i], data[i+1:]
+		} else {
+			text, data = data, nil
+		}
+		indent := 0
+		for indent < len(text) && text[indent] == ' ' {
+			indent++
+		}
+		rest := text[indent:]
+		if blank(rest) {
+			continue
+		}
+		if scalarAt >= 0 {
+			if indent > scalarAt {
+				continue
+			}
+			scalarAt = -1
+		}
+		if rest[0] == '#' {
+			continue
+		}
+		col := indent
+		if bytes.HasPrefix(rest, []byte("--- ")) || bytes.HasPrefix(rest, []byte("---\t")) {
+			col += 4
+			rest = rest[4:]
+		}
+		for len(stack) > 0 && stack[len(stack)-1] >= col {
+			stack = stack[:len(stack)-1]
+		}
+		stack = append(stack, col)
+		for {
+			n := indicator(rest)
+			if n == 0 {
+				break
+			}
+			col += n
+			rest = rest[n:]
+			stack = append(stack, col)
+		}
+		if len(stack) > max {
+			max, line = len(stack), ln
+		}
+		if blockScalarHeader(rest) {
+			scalarAt = stack[len(stack)-1]
+		}
+	}
+	return line, max
+}
+
+// indicator returns the length of the anchors (&a) and tags (!t) at the
+// start of b and of the block indicator ("-", "?" or ":" followed by a
+// blank or the end of the line) after them, blanks included, or 0 when no
+// indicator follows.
+func indicator(b []byte) int {
+	n := 0
+	for n < len(b) && (b[n] == '&' || b[n] == '!') {
+		for n < len(b) && b[n] != ' ' && b[n] != '\t' {
+			n++
+		}
+		for n < len(b) && (b[n] == ' ' || b[n] == '\t') {
+			n++
+		}
+	}
+	if n == len(b) || (b[n] != '-' && b[n] != '?' && b[n] != ':') || (n+1 < len(b) && b[n+1] != ' ' && b[n+1] != '\t') {
+		return 0
+	}
+	n++
+	for n < len(b) && (b[n] == ' ' || b[n] == '\t') {
+		n++
+	}
+	return n
+}
+
+// blockScalarHeader reports whether a line's content ends in a block text
+// header (| or > with optional indicators, then optionally a comment):
+// "text: |", "- >-", "help: |2 # note".
+func blockScalarHeader(rest []byte) bool {
+	if i := bytes.LastIndex(rest, []byte(" #")); i >= 0 {
+		rest = rest[:i]
+	}
+	for len(rest) > 0 && (rest[len(rest)-1] == ' ' || rest[len(rest)-1] == '\t' || rest[len(rest)-1] == '\r') {
+		rest = rest[:len(rest)-1]
+	}
+	i := len(rest)
+	for i > 0 && (rest[i-1] == '+' || rest[i-1] == '-' || (rest[i-1] >= '1' && rest[i-1] <= '9')) {
+		i--
+	}
+	if i == 0 || (rest[i-1] != '|' && rest[i-1] != '>') {
+		return false
+	}
+	// The header stands alone or follows "key:", "-" or a tag or anchor.
+	return i == 1 || rest[i-2] == ' ' || rest[i-2] == '\t'
+}
+
+func blank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
 // Parse decodes a guide file's bytes. file names it in errors. Unknown keys,
 // duplicate keys and syntax errors are a *Problem with the line.
 func Parse(file string, data []byte) (*Guide, error) {
 	if len(data) > MaxGuideSize {
 		return nil, &Problem{File: file, Msg: fmt.Sprintf("file is %d bytes; guides are limited to %d", len(data), MaxGuideSize)}
 	}
-	if line, depth := flowDepth(data); depth > maxFlowDepth {
-		// Deeply nested [ and { make the YAML parser slow far beyond
-		// their size; no guide needs more than a few levels.
-		return nil, &Problem{File: file, Line: line, Msg: fmt.Sprintf("brackets nested %d deep; at most %d levels are allowed", depth, maxFlowDepth)}
+	// Deep nesting makes the YAML parser slow and hungry far beyond the
+	// file's size (20,000 "- " on one line: seconds and 600 MB); no guide
+	// needs more than a few levels, so it is refused before parsing.
+	if line, depth := flowDepth(data); depth > maxDepth {
+		return nil, &Problem{File: file, Line: line, Msg: fmt.Sprintf("brackets nested %d deep; at most %d levels are allowed", depth, maxDepth)}
+	}
+	if line, depth := blockDepth(data); depth > maxDepth {
+		return nil, &Problem{File: file, Line: line, Msg: fmt.Sprintf("lists and maps nested %d deep; at most %d levels are allowed", depth, maxDepth)}
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
