@@ -66,8 +66,16 @@ type Result struct {
 	Done    bool
 	Outcome string
 	// Duplicate is true when the message's event id was already handled;
-	// nothing was changed and nothing should be sent.
+	// nothing was changed and nothing should be sent, unless Outbox is set:
+	// the first delivery's replies are then still unconfirmed (and not yet
+	// taken by the sweeper), and Replies holds them to post and confirm.
 	Duplicate bool
+	// Outbox is the id of the outbox entry holding Replies, on platforms
+	// that keep one (Engine.KeepOutbox): after posting Replies, the
+	// adapter confirms it with Delivered (OutboxConfirmer). "" when the
+	// platform keeps no outbox or there is nothing to send. A handoff
+	// notice appended to Replies is not part of the entry.
+	Outbox string
 	// Listening (from Current only) is true when no question is waiting
 	// but the conversation is not over for the person: it was handed to
 	// staff (the bot stays quiet, but "restart" works) or closed after
@@ -95,6 +103,12 @@ type EngineConfig struct {
 	HandoffTimeout time.Duration `yaml:"handoff_timeout"`
 	// StoreTimeout bounds each store operation. Default 5s.
 	StoreTimeout time.Duration `yaml:"store_timeout"`
+	// TurnTimeout bounds one message's whole turn: waiting behind earlier
+	// messages of the conversation, the lease, the load and the save. A
+	// turn that cannot finish in time is abandoned, never applied later,
+	// and Handle returns an error wrapping ErrTimeout (adapters then say
+	// TroubleReply). Default 2s; negative disables the bound.
+	TurnTimeout time.Duration `yaml:"turn_timeout"`
 	// LeaseTTL bounds how long a replica that stalls or crashes mid-turn
 	// keeps a conversation's lease (shared stores only). Default 10s; a
 	// turn takes milliseconds.
@@ -107,6 +121,9 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	}
 	if c.StoreTimeout <= 0 {
 		c.StoreTimeout = 5 * time.Second
+	}
+	if c.TurnTimeout == 0 {
+		c.TurnTimeout = DefaultTurnTimeout
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 10 * time.Second
@@ -144,6 +161,9 @@ type Engine struct {
 	// and read-only after.
 	senders map[string]Sender
 	posters map[string]HandoffPoster
+	// outboxes holds, per platform keeping an outbox, how long its
+	// entries wait for confirmation (KeepOutbox).
+	outboxes map[string]time.Duration
 }
 
 // NewEngine returns an Engine over store and flow. A nil log discards logs.
@@ -162,8 +182,9 @@ func NewEngine(store Store, flow Flow, cfg EngineConfig, log *slog.Logger) *Engi
 		now:      time.Now,
 		obs:      nopObserver{},
 
-		senders: map[string]Sender{},
-		posters: map[string]HandoffPoster{},
+		senders:  map[string]Sender{},
+		posters:  map[string]HandoffPoster{},
+		outboxes: map[string]time.Duration{},
 	}
 }
 

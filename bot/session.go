@@ -65,6 +65,18 @@ type Session struct {
 	// (to nudge or to expire it); zero when nothing is pending. Stores
 	// index it (Store.Due).
 	Due time.Time `json:"due,omitzero"`
+	// Timer is the sweeper's own timer (nudge, expiry, handoff) while
+	// Outbox is not empty, when Due may be earlier for the outbox's sake;
+	// zero otherwise (Due is then the timer).
+	Timer time.Time `json:"timer,omitzero"`
+	// Outbox holds the replies of recent turns not yet confirmed posted,
+	// oldest first, on platforms that keep an outbox (Engine.KeepOutbox).
+	// Each entry is saved with the turn that produced it, in the same
+	// compare-and-swap, and removed once the platform took it.
+	Outbox []OutboxEntry `json:"outbox,omitempty"`
+	// Turn is a random id of the last turn saved, so that a turn whose
+	// save timed out can tell whether that save landed (see settle).
+	Turn string `json:"turn,omitempty"`
 	// Version is the store's compare-and-swap counter: 0 for a session that
 	// was never saved. Stores set it; nobody else should.
 	Version uint64 `json:"version"`

@@ -22,12 +22,14 @@ type SweepStats struct {
 	Expired  int // conversations closed as abandoned
 	Handoffs int // pending handoffs posted (after a crash or outage)
 	Released int // handoffs staff never closed, released after HandoffTimeout
+	Posted   int // outbox entries posted because the adapter never confirmed them
 	Failed   int // sessions that could not be handled this time
 }
 
 // Sweep handles every session whose timer is due at the engine's clock:
 // it nudges a person who went quiet (once) and closes, as expired, a
-// conversation idle past IdleTimeout. Timers live in the store (Session.Due),
+// conversation idle past IdleTimeout; and it posts outbox entries left
+// unconfirmed (KeepOutbox). Timers live in the store (Session.Due),
 // so they survive restarts; each change is a compare-and-swap saved before
 // its notice is sent, so with several replicas sweeping, each notice goes
 // out once. A session that fails is counted and left for the next sweep;
@@ -73,9 +75,10 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 		kind    string
 		to      Address
 		handoff *Handoff
+		taken   []OutboxEntry
 	)
 	err := e.locked(ctx, key, func() error {
-		notice, kind, handoff = "", "", nil
+		notice, kind, handoff, taken = "", "", nil, nil
 		s, err := e.load(ctx, key)
 		if err == nil && s == nil {
 			// The store forgot the session (TTL) but not its timer.
@@ -89,8 +92,14 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 		}
 		to = s.Address
 		var outcomes []Outcome
+		// Unconfirmed replies first: claimed here (Attempted, saved in
+		// this CAS, so one replica wins), posted after the lock.
+		taken = e.takeOutbox(s, now)
 		idle := now.Sub(s.Updated)
+		timer := s.timer()
 		switch {
+		case timer.IsZero() || timer.After(now):
+			// Only the outbox was due.
 		case s.PendingHandoff != nil && now.Sub(s.PendingHandoff.At) >= handoffGiveUp:
 			// Staff could not be reached for an hour: say so, and answer
 			// the person again.
@@ -127,6 +136,9 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 	})
 	if err != nil {
 		return err
+	}
+	if len(taken) > 0 {
+		st.Posted += e.postOutbox(ctx, key, to, taken)
 	}
 	if handoff != nil {
 		if err := e.postHandoff(ctx, *handoff, 1, handoffSweepTimeout); err != nil {
@@ -180,19 +192,34 @@ func (e *Engine) RunSweeper(ctx context.Context) {
 	}
 }
 
-// schedule sets s.Due to the next time the sweeper must look at s.
+// schedule sets s.Due to the next time the sweeper must look at s: its
+// timer (nudge, expiry, handoff), or sooner when an outbox entry is due
+// (the timer is then kept in s.Timer).
 func (e *Engine) schedule(s *Session) {
+	timer := e.timerDue(s)
+	s.Due, s.Timer = timer, time.Time{}
+	if len(s.Outbox) == 0 {
+		return
+	}
+	s.Timer = timer
+	if d := e.outboxDue(s); timer.IsZero() || d.Before(timer) {
+		s.Due = d
+	}
+}
+
+// timerDue is when the sweeper must next look at s for its timer.
+func (e *Engine) timerDue(s *Session) time.Time {
 	switch {
 	case s.PendingHandoff != nil:
-		s.Due = e.now().Add(handoffRetryAfter)
+		return e.now().Add(handoffRetryAfter)
 	case s.HandedOff && e.cfg.HandoffTimeout > 0:
-		s.Due = s.Updated.Add(e.cfg.HandoffTimeout)
+		return s.Updated.Add(e.cfg.HandoffTimeout)
 	case s.Done || s.Guide == "":
-		s.Due = time.Time{}
+		return time.Time{}
 	case !s.Nudged && e.cfg.NudgeAfter > 0:
-		s.Due = s.Updated.Add(e.cfg.NudgeAfter)
+		return s.Updated.Add(e.cfg.NudgeAfter)
 	default:
-		s.Due = s.Updated.Add(e.cfg.IdleTimeout)
+		return s.Updated.Add(e.cfg.IdleTimeout)
 	}
 }
 

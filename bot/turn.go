@@ -5,24 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 )
 
 // Handle processes one message and returns the replies to send. It blocks
-// while earlier messages of the same conversation are handled. Errors are
-// store failures (wrapped), ErrBusy, ctx's error, or a flow bug; the
-// conversation's saved state is then unchanged and the message may be
-// delivered again.
+// while earlier messages of the same conversation are handled, but never
+// past EngineConfig.TurnTimeout: the whole turn (queue, lease, load, save)
+// runs under that one deadline. Errors are ErrTimeout (wrapped), store
+// failures (wrapped), ErrBusy, ctx's error, or a flow bug; the
+// conversation's saved state is then unchanged, and stays so (see settle),
+// and the message may be delivered again.
+//
+// On platforms that keep an outbox (KeepOutbox), Result.Outbox names the
+// entry holding Result.Replies, saved with the turn; the adapter confirms
+// it with Delivered once posted.
 func (e *Engine) Handle(ctx context.Context, m Message) (res Result, err error) {
 	start := time.Now()
 	defer func() { e.obs.Handled(m.Platform, time.Since(start), len(res.Replies), res.Duplicate, err) }()
 	key := m.Address.Key()
 	var handoff *Handoff
-	err = e.locked(ctx, key, func() error {
-		var err error
-		res, handoff, err = e.turn(ctx, key, m)
-		return err
-	})
+	res, handoff, err = e.timedTurn(ctx, key, m)
 	if err != nil {
 		return Result{}, err
 	}
@@ -35,8 +38,9 @@ func (e *Engine) Handle(ctx context.Context, m Message) (res Result, err error) 
 }
 
 // turn is one load–apply–save attempt. It returns the handoff to post when
-// the turn handed the conversation to staff.
-func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Handoff, error) {
+// the turn handed the conversation to staff, and fills u with what it takes
+// to take the save back (settle) and what to report once it counts.
+func (e *Engine) turn(ctx context.Context, key string, m Message, u *undo) (Result, *Handoff, error) {
 	if m.Time.IsZero() {
 		m.Time = e.now()
 	}
@@ -45,11 +49,19 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	if err != nil {
 		return Result{}, nil, err
 	}
+	*u = undo{key: key, address: m.Address, at: now}
 	if s == nil {
 		s = &Session{Key: key, Address: m.Address, Started: now, Updated: now}
+	} else {
+		u.base = cloneSession(s)
 	}
 	if s.SeenEvent(m.ID) {
-		return Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Duplicate: true}, nil, nil
+		res := Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Duplicate: true}
+		if x, ok := s.unsent(m.ID); ok {
+			// Saved, not yet confirmed posted: the redelivery may post it.
+			res.Replies, res.Step, res.GuideVersion, res.Outbox = slices.Clone(x.Replies), x.Step, x.GuideVersion, x.ID
+		}
+		return res, nil, nil
 	}
 
 	var outcomes []Outcome
@@ -82,6 +94,14 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	s.Updated = now
 	s.Nudged = false
 	s.RememberEvent(m.ID)
+	s.Turn = newTurnID()
+	u.turn = s.Turn
+	var outbox string
+	if _, keep := e.outboxes[m.Platform]; keep && len(t.Replies) > 0 {
+		outbox = s.Turn
+		e.addOutbox(s, OutboxEntry{ID: outbox, Event: m.ID, Replies: slices.Clone(t.Replies),
+			Step: s.Step, GuideVersion: s.GuideVersion, Created: e.now()})
+	}
 	outcomes = append(outcomes, t.Outcomes...)
 	poster := e.posters[m.Platform]
 	if t.Handoff != nil && poster != nil {
@@ -90,19 +110,30 @@ func (e *Engine) turn(ctx context.Context, key string, m Message) (Result, *Hand
 	}
 	e.schedule(s)
 
+	if err := ctx.Err(); err != nil {
+		// Past the turn's deadline before the save began: nothing was
+		// written, so nothing needs taking back.
+		return Result{}, nil, err
+	}
+	u.saving, u.outcomes = true, len(outcomes) > 0
 	if err := e.save(ctx, s, outcomes); err != nil {
 		return Result{}, nil, err
 	}
-	if s.Guide != "" && (wasNew || !s.Started.Equal(startedBefore)) {
-		e.obs.Started(m.Platform, s.Guide)
+	started := s.Guide != "" && (wasNew || !s.Started.Equal(startedBefore))
+	guide, step := s.Guide, s.Step
+	u.report = func() {
+		// Reported only once the turn counts (Handle did not give up).
+		if started {
+			e.obs.Started(m.Platform, guide)
+		}
+		e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", guide, "step", step)
+		e.ended(key, outcomes)
 	}
-	e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", s.Guide, "step", s.Step)
-	e.ended(key, outcomes)
 	var handoff *Handoff
 	if s.PendingHandoff != nil && t.Handoff != nil {
 		handoff = t.Handoff
 	}
-	return Result{Replies: t.Replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome}, handoff, nil
+	return Result{Replies: t.Replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Outbox: outbox}, handoff, nil
 }
 
 // respond runs the flow, turning a panic into an error: one bad guide or

@@ -1,0 +1,284 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// DefaultTurnTimeout is EngineConfig.TurnTimeout's default: the README
+// promises a person an answer or a notice within 2 seconds.
+const DefaultTurnTimeout = 2 * time.Second
+
+// ErrTimeout is wrapped by Handle's error when the turn could not finish
+// within EngineConfig.TurnTimeout (the store stalled, or earlier messages
+// of the conversation held it up). The turn was abandoned: it is not
+// applied, now or later, so the person may simply send the message again.
+var ErrTimeout = errors.New("the turn did not finish in time and was abandoned")
+
+// One deadline per turn, and why a turn the person was told failed is never
+// applied later.
+//
+// Handle runs the turn (queue wait, lease, load, flow, save) in a goroutine
+// under a context with the turn's deadline, and returns at the deadline
+// whatever the store does: a store that ignores contexts, or a lease
+// release that hangs, cannot hold the person's answer. Every store call
+// derives its context from that deadline (each also bounded by
+// StoreTimeout). A turn whose deadline passed before its save began is
+// dropped with nothing written.
+//
+// The hard case is a save that was sent but whose answer did not come in
+// time (Redis stopped with SIGSTOP: the script sits in its socket buffer
+// and runs when Redis continues; a connection reset after the script ran).
+// The person is told it failed, yet the write may land seconds later, and
+// the person's re-send would then be applied on top: a step skipped. Two
+// things protect the state:
+//
+//   - The compare-and-swap on Session.Version: the late write is a CAS on
+//     the version the turn loaded, so it can land only if nothing else was
+//     saved in between, and a turn that loaded that same version (the
+//     re-send) and saved first makes it fail. So the state never moves
+//     twice from one version.
+//   - settle, run by the abandoned turn while it still holds the
+//     conversation (the in-process queue and the lease): it waits for the
+//     store to answer and then either fences the version the turn loaded
+//     (saves the loaded state unchanged, so the late write's CAS fails) or,
+//     if the write already landed (the session carries the turn's random
+//     id, Session.Turn), saves the loaded state back over it. Messages of
+//     the conversation queued meanwhile wait behind it (and time out while
+//     the store is down), so the re-send is applied to the state the
+//     person was last answered from.
+//
+// The event id (Session.Events, saved in the same write as the state)
+// protects a redelivery of the same event: if the turn did land and was
+// answered, a redelivery is a duplicate (and, with an outbox, gets the same
+// unsent entry to post); if it was taken back, its id went with it, so the
+// redelivery is applied once. What settle cannot take back: outcome
+// records the late write appended (for the report; logged), and a late
+// write followed by another replica's turn once the lease expired (settle
+// gives up after LeaseTTL; logged).
+
+// undo is what an abandoned turn needs to take its save back.
+type undo struct {
+	key     string
+	address Address
+	at      time.Time
+	base    *Session // the session as loaded; nil when there was none
+	turn    string   // the Session.Turn the turn's save carries
+	// saving is set once the save was sent: from then on its fate is
+	// unknown until settle looks.
+	saving   bool
+	outcomes bool   // the save carried outcome records
+	report   func() // reports the turn to the observer, once it counts
+}
+
+// turnRun hands a turn's result from the goroutine running it to Handle.
+type turnRun struct {
+	mu      sync.Mutex
+	state   int // runRunning, runCommitted, runDone or runAbandoned
+	done    chan struct{}
+	res     Result
+	handoff *Handoff
+	err     error
+}
+
+const (
+	runRunning = iota
+	runCommitted
+	runDone
+	runAbandoned
+)
+
+// commit claims the saved turn for Handle; false when Handle already gave
+// up and told the person it failed.
+func (r *turnRun) commit() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state == runAbandoned {
+		return false
+	}
+	r.state = runCommitted
+	return true
+}
+
+// abandon gives up on the turn; false when it was already saved (or
+// finished), and its result is coming.
+func (r *turnRun) abandon() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state != runRunning {
+		return false
+	}
+	r.state = runAbandoned
+	return true
+}
+
+// finish hands over the result; called once.
+func (r *turnRun) finish(res Result, h *Handoff, err error) {
+	r.mu.Lock()
+	if r.state != runAbandoned {
+		r.state, r.res, r.handoff, r.err = runDone, res, h, err
+	}
+	r.mu.Unlock()
+	close(r.done)
+}
+
+// timedTurn runs the turn of m under the turn deadline, as described above.
+func (e *Engine) timedTurn(ctx context.Context, key string, m Message) (Result, *Handoff, error) {
+	var (
+		tctx     context.Context
+		cancel   context.CancelFunc
+		deadline time.Time
+	)
+	if e.cfg.TurnTimeout > 0 {
+		deadline = time.Now().Add(e.cfg.TurnTimeout)
+		tctx, cancel = context.WithDeadline(ctx, deadline)
+	} else {
+		tctx, cancel = context.WithCancel(ctx)
+	}
+	run := &turnRun{done: make(chan struct{})}
+	go func() {
+		defer cancel()
+		e.runTurn(tctx, key, m, run)
+	}()
+	select {
+	case <-run.done:
+	case <-tctx.Done():
+		if run.abandon() {
+			if err := ctx.Err(); err != nil {
+				return Result{}, nil, fmt.Errorf("turn abandoned: %w", err)
+			}
+			e.log.Warn("turn abandoned at its deadline", "conversation", LogKey(key), "platform", m.Platform, "timeout", e.cfg.TurnTimeout)
+			return Result{}, nil, fmt.Errorf("%w (turn_timeout %s)", ErrTimeout, e.cfg.TurnTimeout)
+		}
+		<-run.done
+	}
+	err := run.err
+	if err != nil && !deadline.IsZero() && ctx.Err() == nil && !time.Now().Before(deadline) && !errors.Is(err, ErrTimeout) {
+		// A store call gave up at the deadline (a client timeout is not
+		// always the context's error).
+		err = fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return run.res, run.handoff, err
+}
+
+// runTurn holds the conversation (queue, then lease) and applies m,
+// retrying on conflicts, until ctx's deadline. It hands its result over
+// with run.finish as soon as it has one, then settles a save whose fate is
+// unknown before letting the conversation go.
+func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRun) {
+	if err := e.queue.acquire(ctx, key); err != nil {
+		run.finish(Result{}, nil, err)
+		return
+	}
+	defer e.queue.release(key)
+	if l, ok := e.store.(Locker); ok {
+		lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		t0 := time.Now()
+		unlock, err := l.Lock(lctx, key, e.cfg.LeaseTTL)
+		e.obs.StoreOp("lock", time.Since(t0), err)
+		cancel()
+		if err != nil {
+			run.finish(Result{}, nil, fmt.Errorf("lease conversation: %w", err))
+			return
+		}
+		defer unlock()
+	}
+	for range maxConflictRetries {
+		var u undo
+		res, h, err := e.turn(ctx, key, m, &u)
+		switch {
+		case errors.Is(err, ErrConflict):
+			continue
+		case err == nil && run.commit():
+			if u.report != nil {
+				u.report()
+			}
+			run.finish(res, h, nil)
+		case err == nil:
+			// Saved just after Handle gave up and told the person it
+			// failed: take it back.
+			run.finish(Result{}, nil, nil)
+			e.settle(&u)
+		case u.saving:
+			run.finish(Result{}, nil, err)
+			e.settle(&u)
+		default:
+			run.finish(Result{}, nil, err)
+		}
+		return
+	}
+	run.finish(Result{}, nil, ErrBusy)
+}
+
+// settle makes sure the save of an abandoned turn is not applied: once the
+// store answers, it fences the version the turn loaded, or rolls the
+// session back to it if the save landed. It runs while the turn still
+// holds the conversation, for at most LeaseTTL.
+func (e *Engine) settle(u *undo) {
+	stop := time.Now().Add(e.cfg.LeaseTTL)
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			wait := min(time.Duration(attempt)*20*time.Millisecond, 250*time.Millisecond)
+			if time.Now().Add(wait).After(stop) {
+				break
+			}
+			time.Sleep(wait)
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), stop)
+		done, err := e.settleOnce(ctx, u)
+		cancel()
+		if done {
+			return
+		}
+		lastErr = err
+	}
+	e.log.Error("could not check an abandoned turn's save; it may still be applied", "conversation", LogKey(u.key), "err", lastErr)
+}
+
+// settleOnce is one look at the store for settle; done reports that
+// nothing more needs doing.
+func (e *Engine) settleOnce(ctx context.Context, u *undo) (done bool, err error) {
+	cur, err := e.load(ctx, u.key)
+	if err != nil {
+		return false, err
+	}
+	var base uint64
+	if u.base != nil {
+		base = u.base.Version
+	}
+	var (
+		version uint64
+		landed  bool
+	)
+	switch {
+	case cur == nil && base == 0:
+	case cur == nil:
+		return true, nil // deleted meanwhile: nothing to take back
+	case cur.Version == base:
+		version = base // not landed (yet): fence it off
+	case cur.Turn == u.turn:
+		version, landed = cur.Version, true
+	default:
+		// Someone else saved since; the turn's save cannot land any more
+		// (its CAS is on an older version).
+		return true, nil
+	}
+	var back *Session
+	if u.base != nil {
+		back = cloneSession(u.base)
+	} else {
+		back = &Session{Key: u.key, Address: u.address, Started: u.at, Updated: u.at}
+	}
+	back.Version = version
+	if err := e.save(ctx, back, nil); err != nil {
+		return false, err
+	}
+	if landed {
+		e.log.Warn("an abandoned turn's save landed late; it was taken back", "conversation", LogKey(u.key), "outcome_records_kept", u.outcomes)
+	}
+	return true, nil
+}
