@@ -87,7 +87,11 @@ func TestSlashInDMWhileWithStaff(t *testing.T) {
 	e := newEnvOpts(t, ModeSocket, envOpts{cfg: withSupport(""), handoff: true})
 	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "my whatsapp backup is corrupted")), 0)
 	e.fake.waitFor(0, "the fix", func(c apiCall) bool { return isPost("D1", "")(c) && len(buttonsOf(t, c)) > 0 })
-	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), "no")), 0)
+	// The jumped-to fix fails: the questions it skipped come next, then
+	// the remaining fixes (the delete fix is not offered again).
+	for _, text := range []string{"no", "on", "3 GB", "5 GB", "no", "26.1", "25.33.75", "no", "green", "no", "off"} {
+		e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), text)), 0)
+	}
 	_, from := e.fake.waitFor(0, "the handoff post", isPost(supportChannel, ""))
 	e.tr.slash(t, slashPayload("U1", "D1", "hello?", e.id("trigger"), e.fake.srv.URL+"/api/response_url"))
 	note, _ := e.fake.waitFor(from, "the private note", isEphemeral("D1", "U1"))

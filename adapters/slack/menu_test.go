@@ -117,7 +117,7 @@ func TestMenuGreeting(t *testing.T) {
 	for _, how := range []string{"dm", "mention", "slash"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, ModeSocket, nil, nil)
+			e := newEnvOpts(t, ModeSocket, envOpts{flow: shippedRunner(t)})
 			text := "hi"
 			if how == "slash" {
 				text = ""
@@ -143,7 +143,7 @@ func TestMenuClickStartsGuide(t *testing.T) {
 	for _, how := range []string{"dm", "slash"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, ModeSocket, nil, nil)
+			e := newEnvOpts(t, ModeSocket, envOpts{flow: shippedRunner(t)})
 			text := "hi"
 			if how == "slash" {
 				text = ""
@@ -208,7 +208,7 @@ func offTopicThenTyped(t *testing.T, how string) {
 	for _, typed := range []string{"whatsapp backup fails", "number"} {
 		t.Run(how+"/"+typed, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, ModeSocket, nil, nil)
+			e := newEnvOpts(t, ModeSocket, envOpts{flow: shippedRunner(t)})
 			menu, channel, thread, from := menuStart(t, e, how, "my printer is broken")
 			checkMenu(t, how, menu, thread, menuOffTopic)
 			if typed == "number" {
@@ -234,7 +234,7 @@ func TestMenuNamedProblemSkipsMenu(t *testing.T) {
 	for _, how := range []string{"dm", "mention", "slash"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, ModeSocket, nil, nil)
+			e := newEnvOpts(t, ModeSocket, envOpts{flow: shippedRunner(t)})
 			q, channel, thread, _ := menuStart(t, e, how, "my whatsapp backup keeps failing")
 			txt := textOf(t, q)
 			if !strings.Contains(txt, waIntro) || !strings.Contains(txt, waFirst) || strings.Contains(txt, "I can help with these") {
@@ -247,4 +247,19 @@ func TestMenuNamedProblemSkipsMenu(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shippedRunner runs the guides built into the binary (both of them, so
+// greetings get the menu), unlike testRunner's frozen copy.
+func shippedRunner(t *testing.T) *flows.Runner {
+	t.Helper()
+	set, err := flows.LoadSet(nil, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := flows.NewRunner(set.Guides, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
