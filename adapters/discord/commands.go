@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -107,6 +108,12 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	if err := respond(deferred); err != nil {
 		return fmt.Errorf("defer: %w", err)
 	}
+	// After the initial response (no store access before it): a copy of
+	// this interaction that another replica, or this one before a restart,
+	// took starts nothing, and must not touch the response it made.
+	if !a.claimInteraction(ctx, h, i.ID) {
+		return nil
+	}
 	// In place: edit the deferred response, then followups. A turn with
 	// nothing to say (a conversation staff have) must still replace the
 	// deferred "thinking…" response.
@@ -168,6 +175,32 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	a.remember(th.ID, channelInfo{Thread: true, Parent: i.ChannelID, Ours: true, Owner: u.ID})
 	m.Address = bot.Address{Platform: Platform, Workspace: i.GuildID, Channel: i.ChannelID, Thread: th.ID, User: u.ID}
 	return a.turn(ctx, h, m, false, a.toChannel(th.ID, u.ID))
+}
+
+// interactionClaimTTL is how long an interaction id stays claimed in the
+// shared store: longer than an interaction token lives (15 minutes) would
+// be needless; longer than the 5 minutes a signed HTTP interaction is
+// accepted, and any redelivery to another replica, is what counts.
+const interactionClaimTTL = 10 * time.Minute
+
+// claimInteraction claims interaction id through h when h is a
+// bot.Claimer (*bot.Engine is) and reports whether this delivery is the
+// first. Without an id or a Claimer, or when the claim fails, it goes
+// ahead: a rare duplicate rather than a lost interaction.
+func (a *Adapter) claimInteraction(ctx context.Context, h bot.Handler, id string) bool {
+	c, ok := h.(bot.Claimer)
+	if id == "" || !ok {
+		return true
+	}
+	first, err := c.Claim(ctx, "discord:interaction:"+id, interactionClaimTTL)
+	if err != nil {
+		a.log.Warn("could not claim the interaction; handling it anyway", "id", id, "err", bot.RedactURL(err))
+		return true
+	}
+	if !first {
+		a.log.Debug("duplicate interaction ignored", "id", id)
+	}
+	return first
 }
 
 // quietNote answers /troubleshoot when the handler had nothing to say:

@@ -68,7 +68,7 @@ func (a *Adapter) claimSlash(ctx context.Context, h bot.Handler, id string) bool
 	if id == "" || !ok {
 		return true
 	}
-	first, err := c.Claim(ctx, id, slashClaimTTL)
+	first, err := c.Claim(ctx, "slack:"+id, slashClaimTTL)
 	if err != nil {
 		a.log.Warn("could not claim the slash command; handling it anyway", "err", bot.RedactURL(err))
 		return true
