@@ -246,17 +246,11 @@ func TestSlashCommandReplayAfterRestart(t *testing.T) {
 
 // TestAnswerOnceAcrossReplicas sends the same click, then the same modal
 // submit, to two replicas sharing a store, 10 times each: each answer is
-// applied and followed up once. Today the second replica, finding the
-// question already answered, posts "That question was already answered"
-// (10 of 10 clicks and 10 of 10 modal submits). The fix is one line at the
-// top of answer (interactions.go), which clicks and modal submits share,
-// after their initial response:
-//
-//	if !a.claimInteraction(ctx, h, i.ID) { return nil }
-//
-// interactions.go is owned elsewhere for now, hence the skip.
+// applied and followed up once. Before answer (interactions.go) claimed the
+// interaction id, the second replica, finding the question already
+// answered, posted "That question was already answered" (10 of 10 clicks
+// and 10 of 10 modal submits).
 func TestAnswerOnceAcrossReplicas(t *testing.T) {
-	t.Skip("needs the claimInteraction call in onComponent and onModal (interactions.go)")
 	const rounds = 10
 	st := bot.NewMemoryStore()
 	t.Cleanup(func() { _ = st.Close() })

@@ -203,6 +203,9 @@ func (a *Adapter) isEphemeral(i *discordgo.Interaction) bool {
 // anything else is a turn whose replies are followups. When the turn fails
 // the question's controls are restored so the person can try again.
 func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Interaction, addr bot.Address, m bot.Message, eph bool, orig []discordgo.MessageComponent, content string) error {
+	if !a.claimInteraction(ctx, h, i.ID) {
+		return nil // another replica (or an earlier delivery) has it
+	}
 	unlock := a.locks.lock(addr.Key())
 	defer unlock()
 	state, cur := a.current(ctx, h, addr, m.Step)

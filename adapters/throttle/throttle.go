@@ -134,6 +134,16 @@ func (h *Handler) Current(ctx context.Context, a bot.Address) (bot.Result, error
 	return bot.Result{}, nil
 }
 
+// Claim passes through to the wrapped handler's Claim (bot.Claimer), so
+// adapters behind the throttle can still dedupe slash commands across
+// replicas; it is not throttled. Without it underneath, every id is first.
+func (h *Handler) Claim(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	if c, ok := h.next.(bot.Claimer); ok {
+		return c.Claim(ctx, id, ttl)
+	}
+	return true, nil
+}
+
 // CloseHandoff passes through to the wrapped handler's CloseHandoff, so
 // that staff can close handoffs through a throttled handler; staff clicks
 // are not throttled. Without it underneath, it returns an error saying so.
