@@ -94,3 +94,19 @@ func TestCurrentPassesThrough(t *testing.T) {
 		t.Errorf("Current without one underneath = %+v, %v", res, err)
 	}
 }
+
+func TestClaimPassesThrough(t *testing.T) {
+	e := bot.NewEngine(bot.NewMemoryStore(), nil, bot.EngineConfig{}, nil)
+	h := New(e, Config{})
+	ctx := context.Background()
+	first, err := h.Claim(ctx, "slash:1", time.Minute)
+	if err != nil || !first {
+		t.Fatalf("first claim = %v, %v", first, err)
+	}
+	if again, err := h.Claim(ctx, "slash:1", time.Minute); err != nil || again {
+		t.Errorf("second claim through the throttle = %v, %v; want the engine's answer (already claimed)", again, err)
+	}
+	if first, err := New(&countHandler{}, Config{}).Claim(ctx, "x", time.Minute); err != nil || !first {
+		t.Errorf("without a Claimer underneath = %v, %v; want first", first, err)
+	}
+}
