@@ -91,16 +91,24 @@ const (
 	runAbandoned
 )
 
-// commit claims the saved turn for Handle; false when Handle already gave
-// up and told the person it failed.
-func (r *turnRun) commit() bool {
+// commit hands the saved turn's result to Handle, which may return it
+// before finish (the lease is still being released); false when Handle
+// already gave up and told the person it failed.
+func (r *turnRun) commit(res Result, h *Handoff) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.state == runAbandoned {
 		return false
 	}
-	r.state = runCommitted
+	r.state, r.res, r.handoff = runCommitted, res, h
 	return true
+}
+
+// committed reports whether the result was handed over by commit.
+func (r *turnRun) committed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state == runCommitted
 }
 
 // abandon gives up on the turn; false when it was already saved (or
@@ -115,10 +123,10 @@ func (r *turnRun) abandon() bool {
 	return true
 }
 
-// finish hands over the result; called once.
+// finish hands over the result (a committed one stays); called once.
 func (r *turnRun) finish(res Result, h *Handoff, err error) {
 	r.mu.Lock()
-	if r.state != runAbandoned {
+	if r.state == runRunning {
 		r.state, r.res, r.handoff, r.err = runDone, res, h, err
 	}
 	r.mu.Unlock()
@@ -153,8 +161,12 @@ func (e *Engine) timedTurn(ctx context.Context, key string, m Message) (Result, 
 			e.log.Warn("turn abandoned at its deadline", "conversation", LogKey(key), "platform", m.Platform, "timeout", e.cfg.TurnTimeout)
 			return Result{}, nil, fmt.Errorf("%w (turn_timeout %s)", ErrTimeout, e.cfg.TurnTimeout)
 		}
-		<-run.done
+		if !run.committed() {
+			<-run.done // finishing now
+		}
 	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
 	err := run.err
 	if err != nil && !deadline.IsZero() && ctx.Err() == nil && !time.Now().Before(deadline) && !errors.Is(err, ErrTimeout) {
 		// A store call gave up at the deadline (a client timeout is not
@@ -174,6 +186,10 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 		return
 	}
 	defer e.queue.release(key)
+	// The lease is released before the result is handed over (a caller
+	// that returns may be followed at once by a crash, or by the next
+	// message on another replica), except while settling.
+	release := func() {}
 	if l, ok := e.store.(Locker); ok {
 		lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
 		t0 := time.Now()
@@ -184,7 +200,9 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 			run.finish(Result{}, nil, fmt.Errorf("lease conversation: %w", err))
 			return
 		}
-		defer unlock()
+		var once sync.Once
+		release = func() { once.Do(unlock) }
+		defer release()
 	}
 	for range maxConflictRetries {
 		var u undo
@@ -192,10 +210,11 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 		switch {
 		case errors.Is(err, ErrConflict):
 			continue
-		case err == nil && run.commit():
+		case err == nil && run.commit(res, h):
 			if u.report != nil {
 				u.report()
 			}
+			release()
 			run.finish(res, h, nil)
 		case err == nil:
 			// Saved just after Handle gave up and told the person it
@@ -206,10 +225,12 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 			run.finish(Result{}, nil, err)
 			e.settle(&u)
 		default:
+			release()
 			run.finish(Result{}, nil, err)
 		}
 		return
 	}
+	release()
 	run.finish(Result{}, nil, ErrBusy)
 }
 

@@ -20,8 +20,9 @@ type Observer interface {
 	// Handoff is called after posting a handoff to a support channel, with
 	// the error of the last attempt (nil when it was posted).
 	Handoff(platform string, err error)
-	// Notified is called after the sweeper sent kind ("nudge" or
-	// "expired") to a person, with the send error, if any.
+	// Notified is called after the sweeper sent kind ("nudge", "expired",
+	// or "outbox": replies an adapter never confirmed) to a person, with
+	// the send error, if any.
 	Notified(platform, kind string, err error)
 }
 
