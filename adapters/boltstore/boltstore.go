@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,11 @@ var (
 	// dueBucket indexes sessions by Session.Due: keys are the 8-byte
 	// timeKey of Due followed by the session key; values are empty.
 	dueBucket = []byte("due")
+	// storeBucket holds the store's own bookkeeping: cleanKey is written
+	// by Close and deleted by Open, so Open knows whether the last process
+	// closed the file.
+	storeBucket = []byte("store")
+	cleanKey    = []byte("closed-cleanly")
 )
 
 // Config selects the bbolt file. It is the "store" section of the bot's
@@ -95,8 +101,13 @@ func (e *inUseError) Is(target error) bool { return target == ErrInUse }
 // method returns an error matching bot.ErrClosed.
 type Store struct {
 	db     *bbolt.DB
+	file   *os.File // bbolt's handle on the file, which holds the lock
 	path   string
 	closed atomic.Bool
+	damage atomic.Pointer[damagedError] // first damage seen; nil while none
+
+	batchMu sync.Mutex
+	pending *pendingBatch // group commit being gathered
 }
 
 // Compile-time check that Store implements bot.Store.
@@ -107,6 +118,12 @@ var _ bot.Store = (*Store)(nil)
 // If another process holds the file, Open gives up after one second with an
 // error matching ErrInUse that names the path. The caller must Close the
 // store.
+//
+// An existing file is checked before anything is written to it: its meta
+// pages and size always (cheap), and its whole tree plus bbolt's Check when
+// it is small or was not closed cleanly (see checkAlways). A file that fails
+// is refused with an error matching ErrDamaged that says how to recover it;
+// bbolt panicking or faulting on it is turned into that error too.
 func Open(path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("boltstore: empty path")
@@ -114,20 +131,25 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("boltstore: create directory for %s: %w", path, err)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, &inUseError{path: path}
-	}
+	db, file, err := openBolt(path, &bbolt.Options{Timeout: lockTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+		return nil, err
 	}
+	st := &Store{db: db, file: file, path: path}
 	db.MaxBatchDelay = batchDelay
-	err = db.Update(func(tx *bbolt.Tx) error {
+	if err := st.checkOnOpen(); err != nil {
+		st.closeDamaged()
+		return nil, err
+	}
+	err = st.update(func(tx *bbolt.Tx) error {
 		legacy := tx.Bucket(sessionsBucket) != nil && tx.Bucket(dueBucket) == nil
-		for _, name := range [][]byte{sessionsBucket, outcomesBucket, dueBucket} {
+		for _, name := range [][]byte{sessionsBucket, outcomesBucket, dueBucket, storeBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
+		}
+		if err := tx.Bucket(storeBucket).Delete(cleanKey); err != nil {
+			return err
 		}
 		if legacy {
 			return indexLegacySessions(tx)
@@ -135,10 +157,121 @@ func Open(path string) (*Store, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
+		st.closeDamaged()
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	return st, nil
+}
+
+// openBolt is bbolt.Open made safe for damaged files: a panic or fault in
+// it (reading a freelist page that is garbage or past the end of the file)
+// becomes an error matching ErrDamaged, and the file it had opened and
+// locked is closed again.
+func openBolt(path string, opts *bbolt.Options) (*bbolt.DB, *os.File, error) {
+	var file *os.File
+	opts.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, mode)
+		file = f
+		return f, err
+	}
+	var db *bbolt.DB
+	err := guard(func() (err error) {
+		db, err = bbolt.Open(path, 0o600, opts)
+		return err
+	})
+	var p panicError
+	switch {
+	case err == nil:
+		return db, file, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, nil, &inUseError{path: path}
+	case errors.As(err, &p):
+		if file != nil {
+			file.Close() // releases the lock; the map leaks, once
+		}
+		// Say what is wrong when the meta pages tell; else what bbolt said.
+		if _, f, rerr := openRaw(path); rerr != nil {
+			return nil, nil, rerr
+		} else {
+			f.Close()
+		}
+		return nil, nil, damaged(path, p.Error())
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, nil, damaged(path, err.Error())
+	default:
+		return nil, nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+}
+
+// checkAlways is the file size up to which Open checks the whole file
+// every time, not only after an unclean shutdown. See checkOnOpen.
+const checkAlways = 64 << 20
+
+// checkOnOpen checks the file bbolt just opened: its meta pages and size,
+// then, when it is at most checkAlways bytes or the last process did not
+// close it, every page of its tree and bbolt's own Check. A new, empty file
+// passes.
+func (st *Store) checkOnOpen() error {
+	r, f, err := openRaw(st.path)
+	if err != nil {
+		var d *damagedError
+		if errors.As(err, &d) {
+			return err
+		}
+		return fmt.Errorf("boltstore: open %s: %w", st.path, err)
+	}
+	defer f.Close()
+	if r.size <= checkAlways {
+		return st.verify(r)
+	}
+	clean := false
+	err = st.view(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(storeBucket); b != nil {
+			clean = b.Get(cleanKey) != nil
+		}
+		return nil
+	})
+	if err != nil || clean {
+		return err
+	}
+	return st.verify(r)
+}
+
+// verify walks every page of the file's tree with plain reads, then runs
+// bbolt's Check (which assumes readable pages: it reads them on a
+// goroutine of its own, where a fault could not be recovered).
+func (st *Store) verify(r *rawFile) error {
+	if err := r.checkFreelist(); err != nil {
+		return damaged(st.path, err.Error())
+	}
+	if _, problems := r.walk(func(string, []byte, []byte) {}); len(problems) > 0 {
+		return damaged(st.path, summarize(problems))
+	}
+	var problems []string
+	err := st.view(func(tx *bbolt.Tx) error {
+		for err := range tx.Check() {
+			problems = append(problems, err.Error())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return damaged(st.path, "bbolt check: "+summarize(problems))
+	}
+	return nil
+}
+
+// summarize is the first problem and how many more there are.
+func summarize(problems []string) string {
+	if len(problems) == 1 {
+		return problems[0]
+	}
+	return fmt.Sprintf("%s, and %d more problems", problems[0], len(problems)-1)
 }
 
 // Path returns the file the store was opened on.
@@ -155,8 +288,11 @@ func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
 	if st.closed.Load() {
 		return nil, bot.ErrClosed
 	}
+	if err := st.broken(); err != nil {
+		return nil, err
+	}
 	var s *bot.Session
-	err := st.db.View(func(tx *bbolt.Tx) error {
+	err := st.view(func(tx *bbolt.Tx) error {
 		b, err := bucket(tx, sessionsBucket)
 		if err != nil {
 			return err
@@ -169,15 +305,18 @@ func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
 		// valid inside the transaction.
 		s, err = bot.UnmarshalSession(v)
 		if err != nil {
-			return fmt.Errorf("boltstore: session %s: %w", bot.LogKey(key), err)
+			s = nil
+			return fmt.Errorf("boltstore: session %s: %w: %w", bot.LogKey(key), ErrCorrupt, err)
 		}
 		if s.Key != key {
-			return fmt.Errorf("boltstore: session %s: corrupt record holds key %s", bot.LogKey(key), bot.LogKey(s.Key))
+			got := s.Key
+			s = nil
+			return fmt.Errorf("boltstore: session %s: %w: it holds key %s", bot.LogKey(key), ErrCorrupt, bot.LogKey(got))
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, st.mapErr(err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -204,6 +343,9 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 	}
 	if st.closed.Load() {
 		return bot.ErrClosed
+	}
+	if err := st.broken(); err != nil {
+		return err
 	}
 
 	// Encode outside the transaction, which is serialized across the
@@ -237,7 +379,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 	// as an error: an error would make bbolt roll back and redo the whole
 	// batch, every other conversation's Save included.
 	var conflict bool
-	err = st.db.Batch(func(tx *bbolt.Tx) error {
+	err = st.batch(func(tx *bbolt.Tx) error {
 		conflict = false
 		sb, err := bucket(tx, sessionsBucket)
 		if err != nil {
@@ -279,7 +421,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 		return nil
 	})
 	if err != nil {
-		return st.mapErr(err)
+		return err
 	}
 	if conflict {
 		return bot.ErrConflict
@@ -303,10 +445,10 @@ func storedHead(key, v []byte) (head, error) {
 		return h, nil
 	}
 	if err := json.Unmarshal(v, &h); err != nil {
-		return h, fmt.Errorf("boltstore: session %s: decode session: %w", bot.LogKey(string(key)), err)
+		return h, fmt.Errorf("boltstore: session %s: %w: decode session: %w", bot.LogKey(string(key)), ErrCorrupt, err)
 	}
 	if h.Key != string(key) {
-		return h, fmt.Errorf("boltstore: session %s: corrupt record holds key %s", bot.LogKey(string(key)), bot.LogKey(h.Key))
+		return h, fmt.Errorf("boltstore: session %s: %w: it holds key %s", bot.LogKey(string(key)), ErrCorrupt, bot.LogKey(h.Key))
 	}
 	return h, nil
 }
@@ -420,9 +562,12 @@ func (st *Store) Due(ctx context.Context, now time.Time, fn func(key string) err
 		if st.closed.Load() {
 			return bot.ErrClosed
 		}
+		if err := st.broken(); err != nil {
+			return err
+		}
 		var keys []string
 		var last []byte
-		err := st.db.View(func(tx *bbolt.Tx) error {
+		err := st.view(func(tx *bbolt.Tx) error {
 			b, err := bucket(tx, dueBucket)
 			if err != nil {
 				return err
@@ -447,7 +592,7 @@ func (st *Store) Due(ctx context.Context, now time.Time, fn func(key string) err
 			return nil
 		})
 		if err != nil {
-			return st.mapErr(err)
+			return err
 		}
 		for _, k := range keys {
 			if err := fn(k); err != nil {
@@ -470,10 +615,13 @@ func (st *Store) Delete(ctx context.Context, key string) error {
 	if st.closed.Load() {
 		return bot.ErrClosed
 	}
+	if err := st.broken(); err != nil {
+		return err
+	}
 	if key == "" {
 		return nil // bbolt has no empty keys, so nothing is stored there
 	}
-	err := st.db.Batch(func(tx *bbolt.Tx) error {
+	return st.batch(func(tx *bbolt.Tx) error {
 		b, err := bucket(tx, sessionsBucket)
 		if err != nil {
 			return err
@@ -496,7 +644,6 @@ func (st *Store) Delete(ctx context.Context, key string) error {
 		}
 		return b.Delete(k)
 	})
-	return st.mapErr(err)
 }
 
 // Outcomes calls fn for every outcome record whose Ended is at or after
@@ -518,9 +665,12 @@ func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outc
 		if st.closed.Load() {
 			return bot.ErrClosed
 		}
+		if err := st.broken(); err != nil {
+			return err
+		}
 		chunk := make([]bot.Outcome, 0, outcomeChunk)
 		scanned := 0
-		err := st.db.View(func(tx *bbolt.Tx) error {
+		err := st.view(func(tx *bbolt.Tx) error {
 			b, err := bucket(tx, outcomesBucket)
 			if err != nil {
 				return err
@@ -552,7 +702,7 @@ func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outc
 			return nil
 		})
 		if err != nil {
-			return st.mapErr(err)
+			return err
 		}
 		for _, o := range chunk {
 			if err := fn(o); err != nil {
@@ -565,14 +715,34 @@ func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outc
 	}
 }
 
-// Close waits for running transactions, then closes the file and releases
-// its lock. Saves still waiting for their batch fail with bot.ErrClosed.
-// Every later call, including another Close, returns bot.ErrClosed.
+// Close waits for running transactions, marks the file as closed cleanly
+// (unless it is damaged), then closes it and releases its lock. Saves still
+// waiting for their batch fail with bot.ErrClosed. Every later call,
+// including another Close, returns bot.ErrClosed.
 func (st *Store) Close() error {
 	if !st.closed.CompareAndSwap(false, true) {
 		return bot.ErrClosed
 	}
-	if err := st.db.Close(); err != nil {
+	if st.broken() != nil {
+		// A panic inside a write transaction can leave bbolt's writer lock
+		// held, and DB.Close would wait for it forever. Closing the file
+		// releases the lock on it; the memory map stays until the process
+		// exits.
+		if err := st.file.Close(); err != nil {
+			return fmt.Errorf("boltstore: close %s: %w", st.path, err)
+		}
+		return nil
+	}
+	{
+		// Best effort: without the mark the next Open checks the file.
+		_ = st.update(func(tx *bbolt.Tx) error {
+			if b := tx.Bucket(storeBucket); b != nil {
+				return b.Put(cleanKey, []byte(time.Now().UTC().Format(time.RFC3339)))
+			}
+			return nil
+		})
+	}
+	if err := guard(st.db.Close); err != nil {
 		return fmt.Errorf("boltstore: close %s: %w", st.path, err)
 	}
 	return nil
