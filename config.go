@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"troubleshooter/adapters/slack"
 	"troubleshooter/adapters/throttle"
 	"troubleshooter/bot"
+	"troubleshooter/flows"
 )
 
 // Config is config.yaml. Each section belongs to the package that uses it;
@@ -116,10 +118,16 @@ func loadConfig(path string, explicit bool) (Config, error) {
 	if p := os.Getenv(envStorePath); p != "" {
 		cfg.Store.Path = p
 	}
+	redisName := "store.redis.url"
 	if cfg.Store.Redis.URL == "" {
-		cfg.Store.Redis.URL = os.Getenv(envRedisURL)
+		cfg.Store.Redis.URL, redisName = os.Getenv(envRedisURL), envRedisURL
 	}
 	cfg.fillDefaults()
+	if cfg.Store.Kind == "redis" {
+		if err := checkRedisURL(redisName, cfg.Store.Redis.URL); err != nil {
+			return cfg, err
+		}
+	}
 	return cfg, cfg.validate()
 }
 
@@ -258,15 +266,140 @@ func joinPath(a, b string) string {
 }
 
 // decodeConfig decodes config.yaml strictly. The YAML library can panic on
-// some malformed input; that becomes an error, not a crash.
+// some malformed input; that becomes an error, not a crash. Errors are
+// "[line:column] message" without the library's excerpt of the file, which
+// would print any secret written near the mistake; values of keys that
+// look secret are scrubbed from the message too (see scrubConfigError).
 func decodeConfig(data []byte, cfg *Config) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("the YAML could not be decoded (%v); check the indentation and list syntax", r)
+			err = scrubConfigError(data, fmt.Sprintf("the YAML could not be decoded (%v); check the indentation and list syntax", r), 0)
 		}
 	}()
+	if p := flows.CheckNesting("", data); p != nil {
+		return fmt.Errorf("[%d:1] %s", p.Line, p.Msg)
+	}
 	if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
-		return errors.New(yaml.FormatError(err, false, true))
+		var ye yaml.Error
+		if errors.As(err, &ye) {
+			if tok := ye.GetToken(); tok != nil && tok.Position != nil {
+				return scrubConfigError(data, fmt.Sprintf("[%d:%d] %s", tok.Position.Line, tok.Position.Column, strings.TrimSpace(ye.GetMessage())), tok.Position.Line)
+			}
+			return scrubConfigError(data, strings.TrimSpace(ye.GetMessage()), 0)
+		}
+		return scrubConfigError(data, firstLine(err.Error()), 0)
 	}
 	return nil
+}
+
+// secretKey matches config keys whose values are credentials.
+var secretKey = regexp.MustCompile(`(?i)token|secret|password|passwd|credential|key|auth`)
+
+// userinfo matches the user:password@ part of a URL.
+var userinfo = regexp.MustCompile(`://([^/@\s]*)@`)
+
+// quoted matches a double-quoted string in an error message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// plainWord is a quoted text an error may show: a setting's name or a
+// short ordinary value ("tokn", "1x"), never something shaped like a
+// credential (mixed case, long, symbols).
+var plainWord = regexp.MustCompile(`^"[a-z0-9_.:/ -]{0,24}"$`)
+
+// scrubConfigError makes a config error safe to print: every value of a
+// secret-looking key in the file and every URL's user:password is removed
+// from msg, and so is any quoted text that is not a plain word. line, when
+// not 0, is the line the error points at; when it holds a secret written
+// out, the message says to use the environment instead.
+func scrubConfigError(data []byte, msg string, line int) error {
+	var hint string
+	for i, l := range strings.Split(string(data), "\n") {
+		for _, m := range userinfo.FindAllStringSubmatch(l, -1) {
+			if m[1] != "" {
+				msg = strings.ReplaceAll(msg, m[1], "(hidden)")
+			}
+		}
+		key, value, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "- ")), ":")
+		if !ok || !secretKey.MatchString(key) {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		if j := strings.Index(value, " #"); j >= 0 {
+			value = strings.TrimSpace(value[:j])
+		}
+		for _, v := range []string{value, strings.Trim(value, `"'[]{} `)} {
+			if len(v) >= 4 {
+				msg = strings.ReplaceAll(msg, v, "(hidden)")
+			}
+		}
+		if i+1 == line && value != "" && !strings.Contains(value, "${") {
+			hint = fmt.Sprintf(" (line %d holds a secret written out: put it in the environment and write %s: ${NAME})", line, plainKey(key))
+		}
+	}
+	// The library's messages name Go types, not keys: name the key of the
+	// line the error points at, as the excerpt did.
+	if lines := strings.Split(string(data), "\n"); line > 0 && line <= len(lines) {
+		key, _, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(lines[line-1]), "- ")), ":")
+		if k := plainKey(key); ok && k != "the key" && !strings.Contains(msg, `"`+k+`"`) {
+			if i := strings.Index(msg, "] "); i >= 0 {
+				msg = msg[:i+2] + k + ": " + msg[i+2:]
+			}
+		}
+	}
+	msg = quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if plainWord.MatchString(q) {
+			return q
+		}
+		return "(hidden)"
+	})
+	return errors.New(msg + hint)
+}
+
+// plainKey is key when it is a plain word, else "the key".
+func plainKey(key string) string {
+	key = strings.TrimSpace(key)
+	if plainWord.MatchString(`"` + key + `"`) {
+		return key
+	}
+	return "the key"
+}
+
+// firstLine is s up to its first newline: the library's own excerpt of
+// the file, when it adds one, comes after.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// checkRedisURL checks the Redis URL before anything prints it: a URL
+// that does not parse is reported by name (REDIS_URL or store.redis.url)
+// with the reason, never with the URL, which may hold a password.
+func checkRedisURL(name, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		reason := err.Error()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			reason = ue.Err.Error()
+		}
+		if m := userinfo.FindStringSubmatch(raw); m != nil && m[1] != "" {
+			reason = strings.ReplaceAll(reason, m[1], "(hidden)")
+			if user, pass, ok := strings.Cut(m[1], ":"); ok {
+				for _, v := range []string{user, pass} {
+					if len(v) >= 3 {
+						reason = strings.ReplaceAll(reason, v, "(hidden)")
+					}
+				}
+			}
+		}
+		return fmt.Errorf("config: %s is not a valid URL (%s); it should look like redis://:PASSWORD@HOST:6379/0 (the URL is not shown: it may hold a password)", name, reason)
+	}
+	switch u.Scheme {
+	case "redis", "rediss", "unix":
+		return nil
+	}
+	return fmt.Errorf("config: %s must start with redis://, rediss:// or unix:// (the URL is not shown: it may hold a password)", name)
 }

@@ -122,3 +122,51 @@ slack:
 		t.Errorf("the fake APIs never saw a credential (%d requests): the test did not exercise the platforms", len(seenAuth))
 	}
 }
+
+// TestConfigErrorsNeverPrintSecrets writes secrets where they should not
+// be — literally in config.yaml next to a mistake, in a REDIS_URL that does
+// not parse — and runs the real CLI: the error names the file, line and
+// problem, and no secret appears in anything printed.
+func TestConfigErrorsNeverPrintSecrets(t *testing.T) {
+	const (
+		token    = "MTA-literal-discord-SECRET9"
+		signing  = "literal-signing-SECRET8"
+		password = `pa"ss-SECRET7`
+	)
+	cases := []struct {
+		name, config, redisURL, want string
+	}{
+		{"unknown key after a literal token", "discord:\n  token: " + token + "\n  tokn: x\n", "", `config.yaml: [3:3] unknown field "tokn"`},
+		{"unknown key before a literal token", "discord:\n  tokn: x\n  token: " + token + "\n", "", `unknown field "tokn"`},
+		{"syntax error after literal secrets", "slack:\n  bot_token: xoxb-" + token + "\n  signing_secret: " + signing + "\n  app_token: [unclosed\n", "", "[4:"},
+		{"bad value on a secret's line", "slack:\n  signing_secret: [" + signing + "\n", "", "[2:19] signing_secret: sequence end token ']' not found (line 2 holds a secret written out: put it in the environment and write signing_secret: ${NAME})"},
+		{"wrong type for a secret", "discord:\n  token: [" + token + ", " + signing + "]\n", "", "[2:"},
+		{"secret in a quoted key", "slack:\n  \"" + signing + "\": 1\n", "", "unknown field"},
+		{"REDIS_URL password with a quote", "store:\n  kind: redis\n", "redis://:" + password + "@127.0.0.1:1/0", "REDIS_URL"},
+		{"REDIS_URL with a bad port", "store:\n  kind: redis\n", "redis://user:" + password + "@127.0.0.1:port/0", "REDIS_URL"},
+		{"store.redis.url password with a quote", "store:\n  kind: redis\n  redis:\n    url: 'redis://u:" + password + "@h:1/0'\n", "", "store.redis.url"},
+		{"REDIS_URL of another scheme", "store:\n  kind: redis\n", "http://u:" + password + "@h/", "redis://"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("REDIS_URL", tc.redisURL)
+			cfg := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(cfg, []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"serve", "--http", "off"}, {"chat"}, {"flows", "check"}} {
+				code, stdout, stderr := runCLI(t, "", append(args, "--config", cfg)...)
+				out := stdout + stderr
+				if code == 0 || !strings.Contains(out, tc.want) {
+					t.Errorf("%v: exit %d, want an error containing %q:\n%s", args, code, tc.want, out)
+				}
+				for _, secret := range []string{token, signing, password, "SECRET"} {
+					if strings.Contains(out, secret) {
+						t.Errorf("%v prints the secret %q:\n%s", args, secret, out)
+					}
+				}
+				t.Logf("%v: exit %d: %s", args, code, strings.TrimSpace(out))
+			}
+		})
+	}
+}

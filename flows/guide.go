@@ -308,20 +308,30 @@ func blank(b []byte) bool {
 	return true
 }
 
+// CheckNesting refuses YAML nested more than 32 levels deep, of any kind,
+// with a *Problem naming the line, or returns nil. It reads data once and
+// allocates little: deep nesting makes the YAML parser slow and hungry far
+// beyond the file's size (20,000 "- " on one line: seconds and 600 MB),
+// and no guide or config file needs more than a few levels, so callers
+// check before parsing.
+func CheckNesting(file string, data []byte) *Problem {
+	if line, depth := flowDepth(data); depth > maxDepth {
+		return &Problem{File: file, Line: line, Msg: fmt.Sprintf("brackets nested %d deep; at most %d levels are allowed", depth, maxDepth)}
+	}
+	if line, depth := blockDepth(data); depth > maxDepth {
+		return &Problem{File: file, Line: line, Msg: fmt.Sprintf("lists and maps nested %d deep; at most %d levels are allowed", depth, maxDepth)}
+	}
+	return nil
+}
+
 // Parse decodes a guide file's bytes. file names it in errors. Unknown keys,
 // duplicate keys and syntax errors are a *Problem with the line.
 func Parse(file string, data []byte) (*Guide, error) {
 	if len(data) > MaxGuideSize {
 		return nil, &Problem{File: file, Msg: fmt.Sprintf("file is %d bytes; guides are limited to %d", len(data), MaxGuideSize)}
 	}
-	// Deep nesting makes the YAML parser slow and hungry far beyond the
-	// file's size (20,000 "- " on one line: seconds and 600 MB); no guide
-	// needs more than a few levels, so it is refused before parsing.
-	if line, depth := flowDepth(data); depth > maxDepth {
-		return nil, &Problem{File: file, Line: line, Msg: fmt.Sprintf("brackets nested %d deep; at most %d levels are allowed", depth, maxDepth)}
-	}
-	if line, depth := blockDepth(data); depth > maxDepth {
-		return nil, &Problem{File: file, Line: line, Msg: fmt.Sprintf("lists and maps nested %d deep; at most %d levels are allowed", depth, maxDepth)}
+	if p := CheckNesting(file, data); p != nil {
+		return nil, p
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {

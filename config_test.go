@@ -1,0 +1,105 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfigNestingIsBounded: a config.yaml nested thousands deep is
+// refused before the YAML parser sees it (40 KB of "- " cost the parser
+// 2-9 s and 633 MB), with the line; ordinary configs pass.
+func TestConfigNestingIsBounded(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"dash run", "store:\n  kind: memory\nguides:\n  files:\n  " + strings.Repeat("- ", 20_000) + "x\n", "[5:1] lists and maps nested 20002 deep; at most 32 levels are allowed"},
+		{"brackets", "guides:\n  files: " + strings.Repeat("[", 50_000) + "\n", "[2:1] brackets nested 50000 deep; at most 32 levels are allowed"},
+		{"shipped", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := c.body
+			if c.name == "shipped" {
+				body = shippedConfig(t)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			cfg := defaultConfig()
+			err := decodeConfig([]byte(body), &cfg)
+			took := time.Since(start)
+			runtime.ReadMemStats(&after)
+			t.Logf("%d bytes: %v, %.1f MB allocated: %v", len(body), took, float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), err)
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %.200v, want %q", err, c.want)
+			}
+			if took > time.Second || after.TotalAlloc-before.TotalAlloc > 50<<20 {
+				t.Errorf("refusing took %v and %d MB", took, (after.TotalAlloc-before.TotalAlloc)>>20)
+			}
+		})
+	}
+}
+
+func shippedConfig(t testing.TB) string {
+	t.Helper()
+	data, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestScrubConfigError covers the scrubbing rules one by one.
+func TestScrubConfigError(t *testing.T) {
+	cases := []struct {
+		name, data, msg string
+		line            int
+		want            string
+	}{
+		{"plain key kept", "store:\n  pth: x\n", `[2:3] unknown field "pth"`, 2, `[2:3] unknown field "pth"`},
+		{"secret value removed", "slack:\n  bot_token: xoxb-1-abc\n", `[2:14] bad value xoxb-1-abc`, 2, `[2:14] bot_token: bad value (hidden) (line 2 holds a secret written out: put it in the environment and write bot_token: ${NAME})`},
+		{"secret from the env is no hint", "slack:\n  bot_token: ${SLACK_BOT_TOKEN}\n", `[2:14] bad`, 2, `[2:14] bot_token: bad`},
+		{"userinfo removed", "store:\n  redis:\n    url: redis://me:hunter22@h/0\n", `[3:10] x me:hunter22 y`, 3, `[3:10] url: x (hidden) y`},
+		{"odd quoted text hidden", "a: 1\n", `[1:1] unknown field "Zx9-Q"`, 1, `[1:1] a: unknown field (hidden)`},
+		{"short value kept", "conversation:\n  idle_timeout: 1x\n", `[2:17] time: invalid duration "1x"`, 2, `[2:17] idle_timeout: time: invalid duration "1x"`},
+		{"no line", "a: 1\n", `the YAML could not be decoded`, 0, `the YAML could not be decoded`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := scrubConfigError([]byte(c.data), c.msg, c.line).Error(); got != c.want {
+				t.Errorf("got  %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzConfigErrorsHideSecrets puts a literal secret into arbitrary YAML,
+// as the value of a secret-looking key or as a URL's password: whatever
+// error decoding gives must not print it.
+func FuzzConfigErrorsHideSecrets(f *testing.F) {
+	f.Add("discord:\n", "\n  tokn: x\n", "token")
+	f.Add("slack:\n", "  x: [\n", "signing_secret")
+	f.Add("store:\n  redis:\n", "\n    url: 1\n", "url")
+	f.Add("", "conversation: {", "- password")
+	f.Fuzz(func(t *testing.T, before, after, key string) {
+		if len(before)+len(after) > 2048 || strings.ContainsAny(key, ":#\n\"'") || !secretKey.MatchString(key) {
+			return
+		}
+		const secret = "Zq9SENTINELx7Hk"
+		for _, line := range []string{"  " + key + ": " + secret, "  " + key + ": \"" + secret + "\"", "    url: redis://u:" + secret + "@h/0"} {
+			data := before + line + "\n" + after
+			cfg := defaultConfig()
+			if err := decodeConfig([]byte(data), &cfg); err != nil && strings.Contains(err.Error(), "SENTINEL") {
+				t.Errorf("the secret is printed: %v\n--- config:\n%s", err, data)
+			}
+		}
+	})
+}
