@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
+
+	"troubleshooter/bot"
 )
 
 // Modes of connection, the values of Config.Mode.
@@ -40,6 +43,12 @@ type Config struct {
 	// handoff post, so that its members are notified; optional, and only
 	// with SupportChannel.
 	SupportGroup string `yaml:"support_group"`
+	// OutboxAfter is how long a turn's replies, saved with the turn, may
+	// wait to be posted and confirmed before the engine's sweeper posts
+	// them itself (after a crash or a deploy cut posting short). Default
+	// 30s; longer than posting normally takes (about one message a second
+	// per channel).
+	OutboxAfter time.Duration `yaml:"outbox_after"`
 }
 
 // Enabled reports whether Slack is configured at all: a bot token is set.
@@ -74,6 +83,12 @@ func (c Config) validate() (Config, error) {
 	}
 	if c.Mode == ModeHTTP && c.SigningSecret == "" {
 		errs = append(errs, errors.New("slack.signing_secret is empty; http mode needs the Signing Secret from Basic Information, e.g. ${SLACK_SIGNING_SECRET}"))
+	}
+	if c.OutboxAfter < 0 {
+		errs = append(errs, fmt.Errorf("slack.outbox_after is %s; want a positive duration such as 30s", c.OutboxAfter))
+	}
+	if c.OutboxAfter == 0 {
+		c.OutboxAfter = bot.DefaultOutboxAfter
 	}
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL

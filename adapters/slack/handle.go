@@ -57,28 +57,33 @@ const (
 // turn hands m to h and posts the replies where the conversation lives.
 // onFail, when set, is told when the first post fails; before, when set,
 // runs after a successful Handle and before the replies are posted.
+//
+// Inside a delivery (accept), the replies are posted after the delivery is
+// acknowledged, from the conversation's post queue, and confirmed to the
+// engine once posted; a failed turn refuses the delivery (Slack delivers it
+// again) unless it is final, when the person is told to send it again.
 func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail func(error), before ...func(context.Context)) {
 	res, err := h.Handle(ctx, m)
 	if err != nil {
-		a.log.Error("handling a Slack message failed", "err", err, "channel", m.Channel)
+		if refuse(ctx, err) {
+			a.log.Warn("a Slack delivery's turn failed; refusing it so that Slack delivers it again", "err", bot.RedactURL(err), "channel", m.Channel)
+			return
+		}
+		a.log.Error("handling a Slack message failed", "err", bot.RedactURL(err), "channel", m.Channel)
 		a.postMessages(ctx, m.Address, []message{note(bot.TroubleReply)}, onFail)
 		return
 	}
-	if res.Duplicate || len(res.Replies) == 0 {
+	if len(res.Replies) == 0 || (res.Duplicate && res.Outbox == "") {
 		// Nothing to say: a redelivery, or a conversation handed to staff,
-		// where the bot stays quiet while people talk in the thread.
+		// where the bot stays quiet while people talk in the thread. (A
+		// redelivery whose first copy's replies were saved but not yet
+		// posted gets them again, with Outbox set.)
 		return
 	}
 	// A turn the engine applied has a step and replies; a wrapper's
 	// refusal (a throttle notice, say) has no step, and the question
 	// must then keep its buttons.
 	applied := res.Step != "" && len(res.Replies) > 0
-	for _, f := range before {
-		if !applied {
-			break
-		}
-		f(ctx)
-	}
 	a.noteEnding(m.Address, res)
 	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion})
 	if res.Done && m.Thread != "" && !handedOff(res.Replies) {
@@ -86,7 +91,47 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 			slack.NewContextBlock("", mdText(endedText)),
 		}})
 	}
-	a.postMessages(ctx, m.Address, msgs, onFail)
+	a.later(ctx, m.Address.Key(), func(ctx context.Context) {
+		for _, f := range before {
+			if !applied {
+				break
+			}
+			f(ctx)
+		}
+		a.postTurn(ctx, h, m.Address, res.Outbox, msgs, onFail)
+	})
+}
+
+// postTurn posts a turn's messages in order and, when all were posted,
+// confirms outbox entry id to the engine. What is not confirmed stays in
+// the outbox, for the sweeper.
+func (a *Adapter) postTurn(ctx context.Context, h bot.Handler, to bot.Address, id string, msgs []message, onFail func(error)) {
+	if !a.postAll(ctx, to, msgs, onFail) {
+		if id != "" {
+			a.postsLeft.Add(1)
+		}
+		return
+	}
+	a.postsDone.Add(1)
+	a.confirm(ctx, h, to, id)
+}
+
+// confirm tells the engine that outbox entry id of the conversation at to
+// was posted.
+func (a *Adapter) confirm(ctx context.Context, h bot.Handler, to bot.Address, id string) {
+	if id == "" {
+		return
+	}
+	c := a.confirmer
+	if c == nil {
+		var ok bool
+		if c, ok = find[bot.OutboxConfirmer](h); !ok {
+			return
+		}
+	}
+	if err := c.Delivered(ctx, to, id); err != nil {
+		a.log.Warn("could not record posted replies; the outbox sweeper may post them again", "conversation", bot.LogKey(to.Key()), "err", bot.RedactURL(err))
+	}
 }
 
 // handedOff reports whether a turn's replies end with the engine telling
@@ -123,31 +168,56 @@ func (a *Adapter) turnEphemeral(ctx context.Context, h bot.Handler, m bot.Messag
 		a.ephemeralNote(ctx, m.Channel, m.Thread, user, bot.TroubleReply)
 		return
 	}
-	if res.Duplicate || len(res.Replies) == 0 {
+	if len(res.Replies) == 0 || (res.Duplicate && res.Outbox == "") {
 		return
 	}
-	for _, msg := range renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion}) {
-		if err := a.ephemeral(ctx, m.Channel, m.Thread, user, msg); err != nil {
-			return
+	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion})
+	a.later(ctx, m.Address.Key(), func(ctx context.Context) {
+		for _, msg := range msgs {
+			if err := a.ephemeral(ctx, m.Channel, m.Thread, user, msg); err != nil {
+				return
+			}
 		}
-	}
+		a.confirm(ctx, h, m.Address, res.Outbox)
+	})
 }
 
+// postMessages posts msgs in order to the conversation at to (after the
+// delivery is acknowledged, inside one).
 func (a *Adapter) postMessages(ctx context.Context, to bot.Address, msgs []message, onFail func(error)) {
+	a.later(ctx, to.Key(), func(ctx context.Context) { a.postAll(ctx, to, msgs, onFail) })
+}
+
+// postAll posts msgs in order now and reports whether all were posted.
+func (a *Adapter) postAll(ctx context.Context, to bot.Address, msgs []message, onFail func(error)) bool {
 	for i, msg := range msgs {
 		if _, err := a.post(ctx, to.Channel, to.Thread, msg); err != nil {
 			if i == 0 && onFail != nil && !errors.Is(err, context.Canceled) {
 				onFail(err)
 			}
-			return
+			return false
 		}
 	}
+	return true
 }
 
+// ephemeralNote shows text to user only (after the delivery is
+// acknowledged, inside one).
 func (a *Adapter) ephemeralNote(ctx context.Context, channel, thread, user, text string) {
-	if err := a.ephemeral(ctx, channel, thread, user, note(text)); err != nil {
-		a.log.Warn("could not post an ephemeral note", "err", bot.RedactURL(err))
+	a.later(ctx, laterKey(ctx, channel), func(ctx context.Context) {
+		if err := a.ephemeral(ctx, channel, thread, user, note(text)); err != nil {
+			a.log.Warn("could not post an ephemeral note", "err", bot.RedactURL(err))
+		}
+	})
+}
+
+// laterKey is the post queue for adapter notes: the running delivery's
+// key, or the channel outside one.
+func laterKey(ctx context.Context, channel string) string {
+	if j := jobOf(ctx); j != nil {
+		return j.key
 	}
+	return channel
 }
 
 // ephemeralRaw is ephemeralNote for adapter-written mrkdwn whose variable
@@ -156,7 +226,9 @@ func (a *Adapter) ephemeralRaw(ctx context.Context, channel, thread, user, mrkdw
 	m := message{Text: mrkdwnText, Blocks: []slack.Block{
 		slack.NewSectionBlock(mdText(mrkdwnText), nil, nil),
 	}}
-	if err := a.ephemeral(ctx, channel, thread, user, m); err != nil {
-		a.log.Warn("could not post an ephemeral note", "err", bot.RedactURL(err))
-	}
+	a.later(ctx, laterKey(ctx, channel), func(ctx context.Context) {
+		if err := a.ephemeral(ctx, channel, thread, user, m); err != nil {
+			a.log.Warn("could not post an ephemeral note", "err", bot.RedactURL(err))
+		}
+	})
 }

@@ -380,18 +380,15 @@ func closedBlocks(orig []slack.Block, status string) []slack.Block {
 // Send implements bot.Sender: it posts replies, in order, into the
 // conversation at to (its thread, or the DM), paced and honouring 429s
 // like every post, and returns once Slack accepted them, or the first
-// error. It runs on the conversation's worker, so a reminder never lands
+// error. It runs on the conversation's post queue, so a reminder never lands
 // between the messages of a turn. Choices are listed as numbered lines (a
 // notice is not tied to a question, so it carries no buttons); the person
 // can type the number or the label. Safe for concurrent use; not for use
 // from inside a delivery (use send).
 func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply) error {
-	if !a.running.Load() {
-		return a.send(ctx, to, replies) // no workers (not running): post directly
-	}
 	done := make(chan error, 1)
-	if err := a.enqueue(ctx, job{key: to.Key(), do: func(ctx context.Context) { done <- a.send(ctx, to, replies) }}); err != nil {
-		return fmt.Errorf("slack: sending to a conversation: %w", err)
+	if !a.posts.push(to.Key(), func(context.Context) { done <- a.send(ctx, to, replies) }) {
+		return fmt.Errorf("slack: sending to a conversation: %w", errBusy)
 	}
 	select {
 	case err := <-done:

@@ -26,10 +26,11 @@ const maxBody = 1 << 20
 // bot.HandoffCloser (directly or through Unwrap), Close clicks close
 // handoffs. Every request's signature is verified with the signing secret
 // and timestamps more than 5 minutes off are refused; an unverified request
-// gets 401 and nothing is processed. Verified requests are acknowledged at
-// once (200) and handled afterwards by Run's workers; while Run is not
-// running, or its queue stays full, they get 503 so that Slack delivers them
-// again. Bodies over 1 MiB get 413. The handler is safe for concurrent use.
+// gets 401 and nothing is processed. A verified request is handled at once
+// and acknowledged (200) once its turn is saved; the replies are posted
+// afterwards. While Run is not running (or is shutting down), and when the
+// turn fails or cannot finish in time, it gets 503 so that Slack delivers
+// it again. Bodies over 1 MiB get 413. The handler is safe for concurrent use.
 func (a *Adapter) HTTPHandler(h bot.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /slack/events", func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +72,7 @@ func (a *Adapter) HTTPHandler(h bot.Handler) http.Handler {
 			http.Error(w, "bad payload", http.StatusBadRequest)
 			return
 		}
-		a.respond(w, r, a.fromInteraction(h, cb))
+		a.respond(w, r, final(a.fromInteraction(h, cb)))
 	})
 	mux.HandleFunc("POST /slack/commands", func(w http.ResponseWriter, r *http.Request) {
 		body, ok := a.verified(w, r)
@@ -84,20 +85,36 @@ func (a *Adapter) HTTPHandler(h bot.Handler) http.Handler {
 			http.Error(w, "bad form", http.StatusBadRequest)
 			return
 		}
-		a.respond(w, r, a.fromSlash(h, cmd))
+		a.respond(w, r, final(a.fromSlash(h, cmd)))
 	})
 	return mux
 }
 
-// respond queues d and acknowledges the request, or answers 503 when it
-// could not be queued.
+// respond runs d and acknowledges the request once its turn is saved, or
+// answers 503 so that Slack delivers it again: while Run is not running or
+// shutting down, or when the turn failed or could not finish within
+// Slack's 3 seconds. An event already retried (X-Slack-Retry-Num) is not
+// refused again for a failed turn: the person is told to send it again.
+// Clicks and slash commands are never retried by Slack, so they are final
+// from the start.
 func (a *Adapter) respond(w http.ResponseWriter, r *http.Request, d *delivery) {
+	if d != nil && r.Header.Get("X-Slack-Retry-Num") != "" && r.Header.Get("X-Slack-Retry-Num") != "0" {
+		d.final = true
+	}
 	if err := a.accept(r.Context(), d); err != nil {
-		a.log.Warn("refusing a Slack delivery; Slack will retry it", "err", err)
+		a.log.Warn("refusing a Slack delivery; Slack will retry it", "err", bot.RedactURL(err))
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// final marks d as a delivery Slack will not send again.
+func final(d *delivery) *delivery {
+	if d != nil {
+		d.final = true
+	}
+	return d
 }
 
 // verified reads the body (bounded) and checks its signature. On failure

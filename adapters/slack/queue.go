@@ -3,34 +3,63 @@ package slack
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// delivery is a parsed platform delivery, ready to be queued.
+// How a delivery travels (acknowledged = answered):
+//
+//  1. accept dedupes it by its delivery id (event_id, trigger_id) in this
+//     process, so that concurrent copies are handled once;
+//  2. run handles it at once, under the conversation's lock (one turn of a
+//     conversation at a time, in arrival order) and a deadline that fits
+//     Slack's 3 seconds: the engine applies the message and saves the turn
+//     with its replies (the session's outbox) before run returns;
+//  3. only then is the delivery acknowledged (HTTP 200, or the Socket Mode
+//     ack). A turn that failed or could not finish in time is refused
+//     (HTTP 503, or no ack), so Slack delivers it again and the engine,
+//     which dedupes by event id, applies it once;
+//  4. the replies are posted afterwards from the conversation's post queue
+//     (posts), in the order the turns were saved, and confirmed to the
+//     engine (Delivered), which then drops them from the outbox. Replies a
+//     crash or a deploy left unposted are posted by the engine's sweeper
+//     through Send.
+
+// delivery is a parsed platform delivery, ready to be run.
 type delivery struct {
 	id  string // dedupe id: event_id or trigger_id
-	key string // worker key: conversations with one key are handled in order
-	do  func(ctx context.Context)
+	key string // lock key: deliveries with one key run one at a time, in order
+	// final is set when the platform will not deliver it again (clicks,
+	// slash commands, an event's last retries): a failed turn is then
+	// answered with TroubleReply and acknowledged, instead of refused.
+	final bool
+	do    func(ctx context.Context)
 }
 
-// accept dedupes d and queues it. It returns nil for a duplicate (already
-// accepted: acknowledge it and do nothing) and an error when the delivery
-// could not be queued (refuse it so that Slack delivers it again).
+// errNotRunning refuses deliveries while Run is not running or shutting
+// down, so that Slack delivers them again (to another replica).
+var errNotRunning = errors.New("slack adapter is not running or shutting down")
+
+// errBusy refuses deliveries when too many are in progress.
+var errBusy = errors.New("slack adapter is busy")
+
+// accept dedupes d and runs it. It returns nil when the delivery may be
+// acknowledged: its turn was saved (or there was nothing to save), or it
+// is a copy of one already accepted; and an error when it must be refused
+// so that Slack delivers it again.
 func (a *Adapter) accept(ctx context.Context, d *delivery) error {
 	if d == nil {
 		return nil
 	}
-	// A copy arriving while an earlier one is still being queued waits
-	// for it: acknowledging it as a duplicate and then refusing the
-	// earlier copy would lose the delivery (Slack stops retrying after
-	// any 2xx).
+	// A copy arriving while an earlier one is still running waits for it:
+	// acknowledging it as a duplicate and then refusing the earlier copy
+	// would lose the delivery (Slack stops retrying after any 2xx).
 	for range 4 {
 		settle, settled := a.seen.claim(d.id)
 		switch {
 		case settle != nil:
-			err := a.enqueue(ctx, job{key: d.key, do: d.do})
+			err := a.run(ctx, d)
 			settle(err == nil)
 			return err
 		case isClosed(settled):
@@ -45,7 +74,7 @@ func (a *Adapter) accept(ctx context.Context, d *delivery) error {
 			return ctx.Err()
 		}
 	}
-	return errQueueFull
+	return errBusy
 }
 
 // isClosed reports whether ch is closed, without blocking.
@@ -58,72 +87,251 @@ func isClosed(ch <-chan struct{}) bool {
 	}
 }
 
-// job is one delivery's work, run by the worker that owns its key.
-type job struct {
-	key string
-	do  func(ctx context.Context)
-}
-
-// runWorkers starts one goroutine per shard; they stop when ctx is done.
-func (a *Adapter) runWorkers(ctx context.Context, wg *sync.WaitGroup) {
-	a.running.Store(true)
-	for _, ch := range a.shards {
-		wg.Go(func() {
-			defer a.running.Store(false)
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case j := <-ch:
-					a.runJob(ctx, j)
-				}
-			}
-		})
+// run handles d now, holding its key's lock, within the acknowledgement
+// budget, and returns nil once its turn is saved (or had nothing to save).
+func (a *Adapter) run(ctx context.Context, d *delivery) error {
+	if !a.work.start() {
+		return errNotRunning
 	}
-}
-
-// runJob runs j with a bounded context that outlives a shutdown briefly, so
-// that a turn the engine already saved still gets its replies posted.
-func (a *Adapter) runJob(ctx context.Context, j job) {
-	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobTimeout)
+	defer a.work.done()
+	ctx, cancel := context.WithTimeout(ctx, a.ackBudget)
 	defer cancel()
-	defer func() {
-		if r := recover(); r != nil {
-			a.log.Error("slack delivery handler panicked", "panic", r)
-		}
+	unlock, err := a.locks.lockCtx(ctx, d.key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	j := &job{key: d.key, final: d.final}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				a.log.Error("slack delivery handler panicked", "panic", r)
+			}
+		}()
+		d.do(context.WithValue(ctx, jobKey{}, j))
 	}()
-	j.do(jctx)
+	if err := j.refused.Load(); err != nil {
+		return *err
+	}
+	a.work.turns.Add(1)
+	return nil
 }
 
-var errQueueFull = errors.New("slack adapter is busy or not running")
+// job is the state of one delivery being run.
+type job struct {
+	key     string
+	final   bool
+	refused atomic.Pointer[error]
+}
 
-// enqueue hands j to the worker owning j.key, waiting briefly for room. It
-// fails when the workers are not running or stay full, so that the caller
-// can refuse the delivery and Slack retries it.
-func (a *Adapter) enqueue(ctx context.Context, j job) error {
-	if !a.running.Load() {
-		return errQueueFull
+type jobKey struct{}
+
+// jobOf returns the delivery ctx is running, or nil outside one (Send,
+// tests calling a delivery's do directly).
+func jobOf(ctx context.Context) *job {
+	j, _ := ctx.Value(jobKey{}).(*job)
+	return j
+}
+
+// refuse marks the delivery ctx runs as refused with err, unless it is
+// final; it reports whether it did (the caller then says nothing: the
+// delivery comes again).
+func refuse(ctx context.Context, err error) bool {
+	j := jobOf(ctx)
+	if j == nil || j.final {
+		return false
 	}
-	h := fnv.New32a()
-	h.Write([]byte(j.key))
-	ch := a.shards[h.Sum32()%uint32(len(a.shards))]
-	t := time.NewTimer(a.queueWait)
+	j.refused.Store(&err)
+	return true
+}
+
+// later runs fn, posting for the conversation with key, after the running
+// delivery is acknowledged: on key's post queue, behind the posts of the
+// conversation's earlier turns. Outside a delivery it runs fn now.
+func (a *Adapter) later(ctx context.Context, key string, fn func(ctx context.Context)) {
+	if jobOf(ctx) == nil {
+		fn(ctx)
+		return
+	}
+	if !a.posts.push(key, fn) {
+		a.log.Warn("too many replies waiting to be posted; leaving these for the outbox sweeper", "conversation", key)
+	}
+}
+
+// keyedLocks serializes deliveries per key; waiters are served in arrival
+// order (a channel's blocked senders are).
+type keyedLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyedLock
+}
+
+type keyedLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+// lockCtx locks key, giving up when ctx is done first.
+func (k *keyedLocks) lockCtx(ctx context.Context, key string) (unlock func(), err error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = make(map[string]*keyedLock)
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyedLock{ch: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// postQueues posts for each conversation in order, one goroutine per
+// conversation with something to post (no fixed pool: a conversation never
+// waits behind another's posts). Safe for concurrent use.
+type postQueues struct {
+	mu      sync.Mutex
+	q       map[string][]func(context.Context)
+	pending int // queued or running
+	max     int
+	wg      sync.WaitGroup
+	// ctx is the posts' context, cancelled when the shutdown grace ends.
+	ctx  context.Context
+	stop context.CancelFunc
+}
+
+func newPostQueues(max int) *postQueues {
+	ctx, stop := context.WithCancel(context.Background())
+	return &postQueues{q: map[string][]func(context.Context){}, max: max, ctx: ctx, stop: stop}
+}
+
+// push queues fn behind key's earlier posts; false when too many are
+// waiting.
+func (p *postQueues) push(key string, fn func(context.Context)) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending >= p.max {
+		return false
+	}
+	p.pending++
+	if q, ok := p.q[key]; ok {
+		p.q[key] = append(q, fn)
+		return true
+	}
+	p.q[key] = []func(context.Context){fn}
+	p.wg.Add(1)
+	go p.run(key)
+	return true
+}
+
+func (p *postQueues) run(key string) {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		q := p.q[key]
+		if len(q) == 0 {
+			delete(p.q, key)
+			p.mu.Unlock()
+			return
+		}
+		fn := q[0]
+		q[0] = nil
+		p.q[key] = q[1:]
+		p.mu.Unlock()
+		func() {
+			ctx, cancel := context.WithTimeout(p.ctx, jobTimeout)
+			defer cancel()
+			defer func() { _ = recover() }()
+			fn(ctx)
+		}()
+		p.mu.Lock()
+		p.pending--
+		p.mu.Unlock()
+	}
+}
+
+// waiting is how many posts are queued or running.
+func (p *postQueues) waiting() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pending
+}
+
+// drain waits up to grace for every queued post, then cancels the rest
+// (which fail at once) and waits for them to return.
+func (p *postQueues) drain(grace time.Duration) bool {
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
-	case ch <- j:
-		return nil
+	case <-done:
+		return true
 	case <-t.C:
-		return errQueueFull
-	case <-ctx.Done():
-		return ctx.Err()
+		p.stop()
+		<-done
+		return false
 	}
+}
+
+// tracker counts deliveries being run, so that shutdown can refuse new
+// ones and wait for those in progress.
+type tracker struct {
+	mu      sync.Mutex
+	closing bool
+	wg      sync.WaitGroup
+	// turns counts deliveries run to completion (acknowledged).
+	turns atomic.Int64
+}
+
+// start registers one delivery; false once shutdown began.
+func (t *tracker) start() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return false
+	}
+	t.wg.Add(1)
+	return true
+}
+
+func (t *tracker) done() { t.wg.Done() }
+
+// open allows deliveries (Run started).
+func (t *tracker) open() {
+	t.mu.Lock()
+	t.closing = false
+	t.mu.Unlock()
+}
+
+// close refuses new deliveries and waits for those in progress (each is
+// bounded by the acknowledgement budget).
+func (t *tracker) close() {
+	t.mu.Lock()
+	t.closing = true
+	t.mu.Unlock()
+	t.wg.Wait()
 }
 
 // dedupe remembers delivery ids for a while; safe for concurrent use. An
 // id is claimed by the first copy of a delivery, which then settles it:
-// queued (kept) or refused (forgotten, so that a later copy is taken).
-// Copies arriving in between wait for that outcome instead of being
-// acknowledged as duplicates of a copy that may still be refused.
+// kept (acknowledged) or refused (forgotten, so that a later copy is
+// taken). Copies arriving in between wait for that outcome instead of
+// being acknowledged as duplicates of a copy that may still be refused.
 type dedupe struct {
 	mu   sync.Mutex
 	ttl  time.Duration
@@ -134,7 +342,7 @@ type dedupe struct {
 
 type seenEntry struct {
 	at      time.Time
-	settled chan struct{} // closed once the claiming copy was queued or refused
+	settled chan struct{} // closed once the claiming copy was kept or refused
 }
 
 func newDedupe(ttl time.Duration) *dedupe {

@@ -13,10 +13,14 @@
 // through Send. Staff and anyone else writing in a person's thread are
 // ignored.
 //
-// Deliveries are acknowledged at once and handled afterwards by a pool of
-// workers; messages of one conversation are handled in arrival order.
-// Every delivery id (event_id, trigger_id) is handled once per process, and
-// the engine's durable dedupe covers redeliveries across restarts.
+// A delivery is acknowledged only once its turn is saved (see queue.go):
+// the turn runs at once, within Slack's 3 seconds, and a turn that fails
+// or cannot finish in time is refused so that Slack delivers it again.
+// The replies are posted afterwards, in order per conversation, and
+// confirmed to the engine, whose outbox sweeper posts whatever a crash or
+// a deploy left unposted. Every delivery id (event_id, trigger_id) is
+// handled once per process, and the engine's durable dedupe covers
+// redeliveries across restarts.
 package slack
 
 import (
@@ -25,7 +29,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,10 +45,11 @@ const DefaultAPIURL = "https://slack.com/api/"
 
 // Tuning; tests shorten some of these through the unexported fields.
 const (
-	defaultWorkers  = 8
-	queueSize       = 256
-	enqueueWait     = 2 * time.Second  // how long a delivery may wait for queue space before it is refused
-	jobTimeout      = 30 * time.Second // bound on one delivery's handling and posting
+	maxPosts        = 4096                    // replies waiting to be posted, all conversations; more are left to the outbox sweeper
+	ackBudget       = 2500 * time.Millisecond // a delivery's turn must be saved within this, inside Slack's 3 s
+	jobTimeout      = 30 * time.Second        // bound on one turn's posting
+	maxSocketJobs   = 256                     // Socket Mode deliveries run at once; more are left unacknowledged
+	defaultGrace    = 10 * time.Second        // shutdown grace for posts when main sets none
 	maxRetries429   = 3                // retries of one API call after 429s
 	dedupeTTL       = 15 * time.Minute // Slack retries within minutes
 	defaultInterval = time.Second      // chat.postMessage ≈ 1/s per channel
@@ -53,15 +57,22 @@ const (
 )
 
 // Adapter is the Slack adapter. Create it with New; it is safe for
-// concurrent use. Run and HTTPHandler may be used together (HTTP mode) and
-// share one worker pool.
+// concurrent use. Run and HTTPHandler may be used together (HTTP mode):
+// HTTPHandler takes deliveries while Run runs.
 type Adapter struct {
 	cfg Config
 	log *slog.Logger
 	api *slack.Client
 
-	shards  []chan job
 	seen    *dedupe
+	locks   keyedLocks
+	work    tracker
+	posts   *postQueues
+	sockets chan struct{} // Socket Mode deliveries in progress
+	// confirmer is told when a turn's replies were posted (SetConfirmer);
+	// without one, the handler is asked (bot.OutboxConfirmer).
+	confirmer bot.OutboxConfirmer
+	grace     time.Duration
 	pace    *pacer
 	threads *threadOwners
 	// waiting remembers conversations that ended but still take the
@@ -79,13 +90,15 @@ type Adapter struct {
 	botUser atomic.Value // string: the bot's user id, from auth.test
 	botID   atomic.Value // string: the bot's bot id, from auth.test
 
-	// startOnce starts the worker pool; workersCtx stops it.
-	startOnce sync.Once
-	running   atomic.Bool
+	// running is true while Run takes deliveries.
+	running atomic.Bool
+	// postsDone and postsLeft count turns whose replies were posted, and
+	// turns whose posting failed or was cut short (left to the outbox).
+	postsDone, postsLeft atomic.Int64
 
 	// test knobs
 	pingInterval time.Duration
-	queueWait    time.Duration // how long enqueue waits for room (enqueueWait)
+	ackBudget    time.Duration
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -114,13 +127,13 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		threads:  newThreadOwners(4096),
 		waiting:  newKeySet(4096),
 		notConvo: newKeySet(4096),
+		posts:    newPostQueues(maxPosts),
+		sockets:  make(chan struct{}, maxSocketJobs),
+		grace:    defaultGrace,
 
-		queueWait: enqueueWait,
+		ackBudget: ackBudget,
 	}
-	a.shards = make([]chan job, defaultWorkers)
-	for i := range a.shards {
-		a.shards[i] = make(chan job, queueSize/defaultWorkers)
-	}
+	a.work.closing = true // until Run
 	a.botUser.Store("")
 	a.botID.Store("")
 	return a, nil
@@ -174,15 +187,40 @@ func isRateLimited(err error) bool {
 	return err.Error() == "ratelimited"
 }
 
+// SetShutdownGrace sets how long Run, once its context ends, keeps posting
+// the replies of turns already saved before it returns; posts still
+// waiting then are left in the engine's outbox, for the sweeper of this
+// or another replica. Default 10s. Call it before Run.
+func (a *Adapter) SetShutdownGrace(d time.Duration) {
+	if d > 0 {
+		a.grace = d
+	}
+}
+
+// SetConfirmer makes the adapter confirm posted replies to c (the engine's
+// Delivered), for handlers that do not pass OutboxConfirmer through. Call
+// it before Run.
+func (a *Adapter) SetConfirmer(c bot.OutboxConfirmer) { a.confirmer = c }
+
+// OutboxAfter is how long the engine should wait for the adapter to
+// confirm a turn's replies before its sweeper posts them
+// (slack.outbox_after; main passes it to Engine.KeepOutbox).
+func (a *Adapter) OutboxAfter() time.Duration { return a.cfg.OutboxAfter }
+
 // Run blocks until ctx is done, then stops cleanly and returns nil. It
 // checks the bot token with auth.test first (an invalid token is returned
 // as an error). In socket mode it connects, reconnecting whenever Slack asks
-// or the connection drops, and delivers events to h; in http mode it only
-// runs the workers that handle what HTTPHandler accepted. If h implements
-// bot.HandoffCloser (directly or through Unwrap), staff's Close clicks on
-// handoff posts close handoffs; otherwise staff are told it can't. Deliveries still
-// queued when ctx ends are dropped (they were acknowledged; the engine's
-// state is unchanged for them). Call Run once per Adapter.
+// or the connection drops, and delivers events to h; in http mode it lets
+// HTTPHandler take deliveries. If h implements bot.HandoffCloser (directly
+// or through Unwrap), staff's Close clicks on handoff posts close handoffs;
+// otherwise staff are told it can't.
+//
+// When ctx ends Run stops taking deliveries (HTTP gets 503, Socket Mode
+// envelopes are left unacknowledged, so Slack delivers them elsewhere or
+// again), lets the deliveries in progress finish (a few seconds at most),
+// disconnects, posts the replies of saved turns for up to the shutdown
+// grace (SetShutdownGrace), logs what it finished and what it left to the
+// engine's outbox, and returns. Call Run once per Adapter.
 func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	if err := a.identify(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -190,19 +228,41 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 		}
 		return err
 	}
-	var wg sync.WaitGroup
-	a.runWorkers(ctx, &wg)
-	var err error
+	a.work.open()
+	a.running.Store(true)
+	sockCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSocket()
+	sockDone := make(chan error, 1)
 	if a.cfg.Mode == ModeSocket {
-		err = a.runSocket(ctx, h)
-	} else {
-		<-ctx.Done()
+		go func() { sockDone <- a.runSocket(sockCtx, h) }()
 	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return nil
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-sockDone:
+		sockDone <- nil
 	}
+	a.shutdown(stopSocket, sockDone)
 	return err
+}
+
+// shutdown stops taking deliveries, waits for those in progress, stops the
+// socket connection, and posts what is queued within the grace.
+func (a *Adapter) shutdown(stopSocket context.CancelFunc, sockDone <-chan error) {
+	start := time.Now()
+	turns0, done0, left0 := a.work.turns.Load(), a.postsDone.Load(), a.postsLeft.Load()
+	a.running.Store(false)
+	a.work.close()
+	stopSocket()
+	if a.cfg.Mode == ModeSocket {
+		<-sockDone
+	}
+	waiting := a.posts.waiting()
+	a.posts.drain(max(a.grace-time.Since(start), time.Second))
+	a.log.Info("slack adapter stopped: turns in progress finished, replies posted within the grace; the rest stay in the outbox for the sweeper",
+		"turns_finished", a.work.turns.Load()-turns0, "posts_waiting", waiting,
+		"posts_finished", a.postsDone.Load()-done0, "posts_left_for_outbox", a.postsLeft.Load()-left0,
+		"took", time.Since(start).Round(time.Millisecond))
 }
 
 // identify learns the bot's own ids with auth.test, retrying transient

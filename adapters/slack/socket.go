@@ -43,9 +43,10 @@ func (a *Adapter) runSocket(ctx context.Context, h bot.Handler) error {
 	}
 }
 
-// onSocketEvent handles one socket mode event: requests from Slack are
-// queued first and then acknowledged, so that a request that could not be
-// queued is left unacknowledged and Slack delivers it again.
+// onSocketEvent handles one socket mode event: each request from Slack is
+// run in its own goroutine and acknowledged once its turn is saved, so
+// that a request whose turn failed, or that arrived while shutting down,
+// is left unacknowledged and Slack delivers it again.
 func (a *Adapter) onSocketEvent(ctx context.Context, h bot.Handler, smc *socketmode.Client, evt socketmode.Event) error {
 	var d *delivery
 	switch evt.Type {
@@ -78,12 +79,25 @@ func (a *Adapter) onSocketEvent(ctx context.Context, h bot.Handler, smc *socketm
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
 		return nil
 	}
-	if err := a.accept(ctx, d); err != nil {
-		a.log.Warn("not acknowledging a socket mode request; Slack will redeliver it", "err", err)
+	if d != nil && (evt.Type != socketmode.EventTypeEventsAPI || evt.Request.RetryAttempt > 0) {
+		d.final = true // Slack will not send it again
+	}
+	select {
+	case a.sockets <- struct{}{}:
+	default:
+		a.log.Warn("too many Socket Mode deliveries in progress; leaving one unacknowledged, Slack will redeliver it")
 		return nil
 	}
-	if err := smc.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil && ctx.Err() == nil {
-		a.log.Warn("socket mode ack failed", "err", err)
-	}
+	envelope := evt.Request.EnvelopeID
+	go func() {
+		defer func() { <-a.sockets }()
+		if err := a.accept(ctx, d); err != nil {
+			a.log.Warn("not acknowledging a socket mode request; Slack will redeliver it", "err", bot.RedactURL(err))
+			return
+		}
+		if err := smc.AckCtx(ctx, envelope, nil); err != nil && ctx.Err() == nil {
+			a.log.Warn("socket mode ack failed", "err", err)
+		}
+	}()
 	return nil
 }
