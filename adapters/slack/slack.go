@@ -50,9 +50,9 @@ const (
 	jobTimeout      = 30 * time.Second        // bound on one turn's posting
 	maxSocketJobs   = 256                     // Socket Mode deliveries run at once; more are left unacknowledged
 	defaultGrace    = 10 * time.Second        // shutdown grace for posts when main sets none
-	maxRetries429   = 3                // retries of one API call after 429s
-	dedupeTTL       = 15 * time.Minute // Slack retries within minutes
-	defaultInterval = time.Second      // chat.postMessage ≈ 1/s per channel
+	maxRetries429   = 3                       // retries of one API call after 429s
+	dedupeTTL       = 15 * time.Minute        // Slack retries within minutes
+	defaultInterval = time.Second             // chat.postMessage ≈ 1/s per channel
 	defaultBurst    = 4
 )
 
@@ -73,8 +73,8 @@ type Adapter struct {
 	// without one, the handler is asked (bot.OutboxConfirmer).
 	confirmer bot.OutboxConfirmer
 	grace     time.Duration
-	pace    *pacer
-	threads *threadOwners
+	pace      *pacer
+	threads   *threadOwners
 	// waiting remembers conversations that ended but still take the
 	// person's thread replies: handed to staff (the engine stays quiet or
 	// restarts on "restart"), closed by staff, or expired with an offer to
