@@ -66,7 +66,16 @@ type Console struct {
 	last bot.Result // what the bot last asked, to map typed numbers
 	// lastHandled is the result of the last line, duplicates included.
 	lastHandled bot.Result
+	// replies holds the output line of each JSON line with an id, so that
+	// the id sent again gets the same reply; order is the ids oldest first,
+	// for forgetting past MaxRemembered.
+	replies map[string]jsonLine
+	order   []string
 }
+
+// MaxRemembered is how many JSON lines with ids a console remembers the
+// reply of; an older id sent again gets the current question instead.
+const MaxRemembered = 10000
 
 // New returns a Console reading in and writing out. A nil log discards.
 func New(in io.Reader, out io.Writer, cfg Config, log *slog.Logger) *Console {
@@ -98,6 +107,11 @@ type jsonLine struct {
 	Step    string      `json:"step"`
 	Done    bool        `json:"done"`
 	Outcome string      `json:"outcome"`
+	// ID echoes the input line's "id", when it had one.
+	ID string `json:"id,omitempty"`
+	// Duplicate is true when the line's id had already been applied: the
+	// line was not applied again (see Console.Run).
+	Duplicate bool `json:"duplicate,omitempty"`
 	// Error is set only when the line could not be handled; the replies
 	// then say what to do.
 	Error string `json:"error,omitempty"`
@@ -112,8 +126,9 @@ type jsonInput struct {
 // Run chats until the input ends (returning nil) or ctx is done.
 //
 // In JSON mode each input line is plain text, or a JSON object
-// {"text": "..."} or {"choice": "<choice id>"}, and for each input line
-// exactly one line of JSON is written:
+// {"text": "..."} or {"choice": "<choice id>"}, either with an optional
+// "id": "<your id>", and for each input line exactly one line of JSON is
+// written:
 //
 //	{"replies":[{"text":"…","choices":[{"id":"yes","label":"Yes"}],"input":"size"}],"step":"<step id>","done":false,"outcome":""}
 //
@@ -122,6 +137,21 @@ type jsonInput struct {
 // ended and outcome is then resolved, escalated or stopped. A line that
 // cannot be handled still gets its one line, with an "error" field and a
 // reply saying what to do.
+//
+// Objects are read strictly: the keys are exactly text, choice and id
+// (case included), each at most once, with string values, and nothing may
+// follow the object on the line. A line is at most MaxLine bytes; a longer
+// object is refused with "line longer than 65536 bytes" (a longer plain
+// line is read up to the limit, with a notice).
+//
+// An id makes a line safe to send again (say, after a crash): the output
+// echoes it as "id", and a line whose id was already applied to this
+// conversation is not applied again but answered with "duplicate": true
+// and, when this process answered it, the same replies and step as the
+// first time (the last MaxRemembered ids are kept in memory), otherwise
+// (after a restart) the question the conversation is on now. The id
+// becomes the message's event id ("json:" + id), which the engine keeps
+// with the conversation, as it does for platform event ids.
 func (c *Console) Run(ctx context.Context, h bot.Handler) error {
 	if c.cfg.Mode == Interactive {
 		if err := c.greet(ctx, h); err != nil {
@@ -187,7 +217,12 @@ func (c *Console) Say(ctx context.Context, h bot.Handler, line string) error {
 func (c *Console) turn(ctx context.Context, h bot.Handler, line string, cut bool) error {
 	m := bot.Message{Address: c.Address(), Guide: c.cfg.Guide}
 	if c.cfg.Mode == JSON {
-		if err := parseJSONInput(line, &m); err != nil {
+		err := parseJSONInput(line, &m)
+		if cut && strings.HasPrefix(strings.TrimSpace(line), "{") {
+			// The object was cut off: say so, not "unexpected EOF".
+			err = fmt.Errorf("line longer than %d bytes; the rest was not read", MaxLine)
+		}
+		if err != nil {
 			return c.writeJSON(jsonLine{
 				Replies: []jsonReply{{Text: "I couldn't read that line: " + err.Error() + `. Send plain text, {"text": "..."} or {"choice": "<choice id>"}.`, Choices: []bot.Choice{}}},
 				Step:    c.last.Step,
@@ -222,16 +257,69 @@ func (c *Console) turn(ctx context.Context, h bot.Handler, line string, cut bool
 	}
 	res.Replies = append(prefix, res.Replies...)
 	if c.cfg.Mode == JSON {
-		out := jsonLine{Replies: make([]jsonReply, len(res.Replies)), Step: res.Step, Done: res.Done, Outcome: res.Outcome}
-		for i, r := range res.Replies {
-			out.Replies[i] = jsonReply{Text: r.Text, Choices: r.Choices, Input: r.Input}
-			if out.Replies[i].Choices == nil {
-				out.Replies[i].Choices = []bot.Choice{}
-			}
+		if m.ID != "" && res.Duplicate {
+			return c.writeJSON(c.duplicate(ctx, h, m.ID, res))
+		}
+		out := toJSONLine(res)
+		if m.ID != "" {
+			out.ID = strings.TrimPrefix(m.ID, IDPrefix)
+			c.remember(out)
 		}
 		return c.writeJSON(out)
 	}
 	return c.printText(res.Replies)
+}
+
+// toJSONLine is the JSON interface's line for a result.
+func toJSONLine(res bot.Result) jsonLine {
+	out := jsonLine{Replies: make([]jsonReply, len(res.Replies)), Step: res.Step, Done: res.Done, Outcome: res.Outcome}
+	for i, r := range res.Replies {
+		out.Replies[i] = jsonReply{Text: r.Text, Choices: r.Choices, Input: r.Input}
+		if out.Replies[i].Choices == nil {
+			out.Replies[i].Choices = []bot.Choice{}
+		}
+	}
+	return out
+}
+
+// remember keeps out as the reply to its id, forgetting the oldest past
+// MaxRemembered.
+func (c *Console) remember(out jsonLine) {
+	if c.replies == nil {
+		c.replies = make(map[string]jsonLine)
+	}
+	if _, ok := c.replies[out.ID]; !ok {
+		c.order = append(c.order, out.ID)
+	}
+	c.replies[out.ID] = out
+	if len(c.order) > MaxRemembered {
+		delete(c.replies, c.order[0])
+		c.order = c.order[1:]
+	}
+}
+
+// duplicate is the line answering an id the engine had already applied:
+// the reply given the first time when this console remembers it; else the
+// replies the engine still holds unsent for it; else (after a restart)
+// the question the conversation is on now. All say "duplicate": true.
+func (c *Console) duplicate(ctx context.Context, h bot.Handler, id string, res bot.Result) jsonLine {
+	id = strings.TrimPrefix(id, IDPrefix)
+	if out, ok := c.replies[id]; ok {
+		out.Duplicate = true
+		return out
+	}
+	if len(res.Replies) == 0 {
+		if r, ok := h.(Resumer); ok {
+			if cur, err := r.Current(ctx, c.Address()); err == nil {
+				res.Replies, res.Step = cur.Replies, cur.Step
+			} else {
+				c.log.Error("could not look up the conversation in progress", "err", err)
+			}
+		}
+	}
+	out := toJSONLine(res)
+	out.ID, out.Duplicate = id, true
+	return out
 }
 
 // pickByNumber turns a typed bare number into a click on the option the
@@ -254,35 +342,135 @@ func (c *Console) pickByNumber(m *bot.Message) {
 	m.Choice, m.Step, m.Text = choices[n-1].ID, c.last.Step, ""
 }
 
+// MaxID bounds an input line's "id".
+const MaxID = 200
+
+// IDPrefix starts the bot.Message.ID of a JSON line with an "id", so that
+// script ids never collide with other event ids.
+const IDPrefix = "json:"
+
+// parseJSONInput reads one JSON-mode input line into m. A line not
+// starting with "{" is plain text. An object is read strictly: its keys
+// are exactly "text", "choice" and "id" (case included), each at most
+// once, with string values, and nothing may follow it on the line.
 func parseJSONInput(line string, m *bot.Message) error {
 	trimmed := strings.TrimSpace(line)
 	if !strings.HasPrefix(trimmed, "{") {
 		m.Text = line
 		return nil
 	}
-	var in jsonInput
-	dec := json.NewDecoder(strings.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return fmt.Errorf("invalid JSON (%v)", err)
+	fields, err := strictObject(trimmed)
+	if err != nil {
+		return err
 	}
-	if dec.More() {
-		return errors.New("more than one JSON value on the line")
+	str := func(key string) (*string, error) {
+		raw, ok := fields[key]
+		if !ok {
+			return nil, nil
+		}
+		var v string
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &v) != nil {
+			return nil, fmt.Errorf("%q must be a string", key)
+		}
+		return &v, nil
+	}
+	text, err := str("text")
+	if err != nil {
+		return err
+	}
+	choice, err := str("choice")
+	if err != nil {
+		return err
+	}
+	id, err := str("id")
+	if err != nil {
+		return err
 	}
 	switch {
-	case in.Text != nil && in.Choice != nil:
+	case text != nil && choice != nil:
 		return errors.New(`give either "text" or "choice", not both`)
-	case in.Text != nil:
-		m.Text = *in.Text
-	case in.Choice != nil:
-		if *in.Choice == "" {
+	case text != nil:
+		m.Text = *text
+	case choice != nil:
+		if *choice == "" {
 			return errors.New(`"choice" is empty`)
 		}
-		m.Choice = *in.Choice
+		m.Choice = *choice
 	default:
 		return errors.New(`the object has neither "text" nor "choice"`)
 	}
+	if id != nil {
+		switch {
+		case *id == "":
+			return errors.New(`"id" is empty`)
+		case len(*id) > MaxID:
+			return fmt.Errorf(`"id" is longer than %d bytes`, MaxID)
+		}
+		m.ID = IDPrefix + *id
+	}
 	return nil
+}
+
+// strictObject decodes one JSON object with the keys text, choice and id,
+// walking its tokens so that keys match exactly (encoding/json would match
+// "TEXT" to text) and a key given twice is an error (encoding/json would
+// keep the last), and refusing anything after the object.
+func strictObject(line string) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(strings.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("invalid JSON (%v)", tokenError(err))
+	}
+	fields := make(map[string]json.RawMessage, 3)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("invalid JSON (%v)", tokenError(err))
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "text", "choice", "id":
+		default:
+			return nil, fmt.Errorf(`unknown key %q; the keys are "text", "choice" and "id"`, key)
+		}
+		if _, dup := fields[key]; dup {
+			return nil, fmt.Errorf("key %q given twice", key)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("invalid JSON (%v)", tokenError(err))
+		}
+		fields[key] = raw
+	}
+	if _, err := dec.Token(); err != nil { // the closing }
+		return nil, fmt.Errorf("invalid JSON (%v)", tokenError(err))
+	}
+	// Only blanks may follow. The decoder reads tokens, not characters:
+	// a stray "}" or "]" is a token error, a second value is not.
+	rest := strings.TrimSpace(line[dec.InputOffset():])
+	switch {
+	case rest == "":
+		return fields, nil
+	case rest[0] == '}' || rest[0] == ']':
+		return nil, fmt.Errorf("invalid JSON (unexpected %q after the object)", rest[:1])
+	case json.Valid([]byte(rest)):
+		return nil, errors.New("more than one JSON value on the line")
+	}
+	return nil, fmt.Errorf("invalid JSON (unexpected %q after the object)", firstRune(rest))
+}
+
+// tokenError names a decoding error; io.EOF means the object was cut off.
+func tokenError(err error) error {
+	if err == nil || errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func firstRune(s string) string {
+	for _, r := range s {
+		return string(r)
+	}
+	return ""
 }
 
 func (c *Console) writeJSON(v jsonLine) error {
