@@ -190,7 +190,9 @@ func openBolt(path string, opts *bbolt.Options) (*bbolt.DB, *os.File, error) {
 		return nil, nil, &inUseError{path: path}
 	case errors.As(err, &p):
 		if file != nil {
-			file.Close() // releases the lock; the map leaks, once
+			// The map, if made, leaks (once); the lock must not.
+			unlockFile(file)
+			file.Close()
 		}
 		// Say what is wrong when the meta pages tell; else what bbolt said.
 		if _, f, rerr := openRaw(path); rerr != nil {
@@ -736,11 +738,7 @@ func (st *Store) Close() error {
 		return bot.ErrClosed
 	}
 	if st.broken() != nil {
-		// A panic inside a write transaction can leave bbolt's writer lock
-		// held, and DB.Close would wait for it forever. Closing the file
-		// releases the lock on it; the memory map stays until the process
-		// exits.
-		if err := st.file.Close(); err != nil {
+		if err := st.release(); err != nil {
 			return fmt.Errorf("boltstore: close %s: %w", st.path, err)
 		}
 		return nil

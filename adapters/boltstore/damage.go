@@ -103,15 +103,29 @@ func (st *Store) update(fn func(*bbolt.Tx) error) error {
 	return st.run(func() error { return st.db.Update(fn) })
 }
 
-// closeDamaged closes a store Open gave up on: through bbolt when no panic
-// happened, else by closing the file (see Close).
+// closeDamaged closes a store Open gave up on (see release).
 func (st *Store) closeDamaged() {
 	st.closed.Store(true)
-	if st.broken() != nil {
-		st.file.Close()
-		return
+	_ = st.release()
+}
+
+// release closes a damaged store's file. bbolt's DB.Close comes first, but
+// a panic inside a write transaction can leave bbolt's writer lock held,
+// and DB.Close would wait for it forever: after a second, the file's lock
+// is released and the file closed directly (its memory map then stays
+// until the process exits, and one goroutine stays blocked).
+func (st *Store) release() error {
+	done := make(chan error, 1)
+	go func() { done <- guard(st.db.Close) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			return nil
+		}
+	case <-time.After(time.Second):
 	}
-	_ = guard(st.db.Close)
+	unlockFile(st.file)
+	return st.file.Close()
 }
 
 // Ping reports whether the store can be used: nil when it can, an error
