@@ -67,6 +67,7 @@ Usage:
   troubleshooter report [--since 7d] [--guide ID] [--format text|json|csv]
   troubleshooter bench [--store memory|bolt] [--conversations N] [--duration D] [--floor] [--preload N]
   troubleshooter simulate [--users N] [--seed S]   how well it diagnoses, with simulated users
+  troubleshooter store check | recover --to NEW.db   check the bolt store file; copy what is readable
   troubleshooter version
 
 Every command takes --config PATH (default config.yaml) and --help.
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdSimulate(ctx, args, stdout, stderr)
 	case "report":
 		err = cmdReport(ctx, args, stdout, stderr)
+	case "store":
+		err = cmdStore(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 	default:

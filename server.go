@@ -56,7 +56,21 @@ func newMux(store bot.Store, adapters []bot.Adapter) *http.ServeMux {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
 			if err := p.Ping(ctx); err != nil {
-				problems["store"] = "not reachable"
+				// A damaged store (bolt) gives a short reason, no path;
+				// any other failure only that the store does not answer.
+				var d interface{ Reason() string }
+				switch {
+				case errors.As(err, &d):
+					reason := d.Reason()
+					if len(reason) > 200 {
+						reason = reason[:200] + "…"
+					}
+					problems["store"] = "store damaged: " + reason + " (run `troubleshooter store check`)"
+				case errors.Is(err, bot.ErrClosed):
+					problems["store"] = "store closed"
+				default:
+					problems["store"] = "not reachable"
+				}
 			}
 		}
 		for _, a := range adapters {
