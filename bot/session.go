@@ -178,10 +178,10 @@ func MarshalSession(s *Session) ([]byte, error) {
 func UnmarshalSession(data []byte) (*Session, error) {
 	var s Session
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("decode session: %w", err)
+		return nil, fmt.Errorf("decode session: %w: %w", ErrCorrupt, err)
 	}
 	if s.Key == "" {
-		return nil, fmt.Errorf("decode session: record has no key")
+		return nil, fmt.Errorf("decode session: %w: record has no key", ErrCorrupt)
 	}
 	return &s, nil
 }

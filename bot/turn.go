@@ -46,6 +46,19 @@ func (e *Engine) turn(ctx context.Context, key string, m Message, u *undo) (Resu
 	}
 	now := m.Time
 	s, err := e.load(ctx, key)
+	corrupt := false
+	if errors.Is(err, ErrCorrupt) {
+		// One unreadable record must not trap its person forever: clear
+		// it, say so, and start afresh.
+		e.log.Error("a conversation's saved record was unreadable; starting it afresh", "conversation", LogKey(key), "err", err)
+		dctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		derr := e.store.Delete(dctx, key)
+		cancel()
+		if derr != nil {
+			return Result{}, nil, fmt.Errorf("clear corrupt session: %w", derr)
+		}
+		s, err, corrupt = nil, nil, true
+	}
 	if err != nil {
 		return Result{}, nil, err
 	}
@@ -90,6 +103,9 @@ func (e *Engine) turn(ctx context.Context, key string, m Message, u *undo) (Resu
 	t, err := e.respond(s, m)
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
+	}
+	if corrupt {
+		t.Replies = append([]Reply{{Text: CorruptNotice}}, t.Replies...)
 	}
 	s.Updated = now
 	s.Nudged = false

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -49,9 +50,22 @@ func LoadFile(file string) (*Guide, error) {
 	if fi.Size() > MaxGuideSize {
 		return nil, &Problem{File: file, Msg: fmt.Sprintf("file is %d bytes; guides are limited to %d", fi.Size(), MaxGuideSize)}
 	}
-	data, err := os.ReadFile(file)
+	if !fi.Mode().IsRegular() {
+		return nil, &Problem{File: file, Msg: "not a regular file (a guide is a YAML file)"}
+	}
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("guide file: %w", err)
+	}
+	defer f.Close()
+	// Read through a limit too: the file may change between Stat and
+	// Open (swapped for /dev/zero under a running serve).
+	data, err := io.ReadAll(io.LimitReader(f, MaxGuideSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("guide file: %w", err)
+	}
+	if len(data) > MaxGuideSize {
+		return nil, &Problem{File: file, Msg: fmt.Sprintf("file is over %d bytes; guides are limited to %d", MaxGuideSize, MaxGuideSize)}
 	}
 	return Parse(file, data)
 }

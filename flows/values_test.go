@@ -105,3 +105,11 @@ func TestWithPrefix(t *testing.T) {
 		t.Errorf("25.33.75 and 2.25.33.75 compare %d, %v; want equal", cmp, err)
 	}
 }
+
+func TestLoadFileRefusesWhatIsNotAGuideFile(t *testing.T) {
+	for _, file := range []string{"/dev/zero", t.TempDir()} {
+		if _, err := LoadFile(file); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("LoadFile(%s) = %v; want refused as not a regular file", file, err)
+		}
+	}
+}

@@ -25,7 +25,7 @@ var ErrDamaged = errors.New("store file is damaged")
 // version) returns for one session record that cannot be decoded or that
 // holds another key. Only that conversation is affected: Delete clears it
 // and the key is usable again. The rest of the store is fine.
-var ErrCorrupt = errors.New("session record is corrupt")
+var ErrCorrupt = bot.ErrCorrupt
 
 // damagedError says what is wrong with the file and what to do about it.
 type damagedError struct {

@@ -100,7 +100,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // redactErr keeps a secret-bearing URL out of an error message.
 func redactErr(err error, url string) error {
-	return errors.New(strings.ReplaceAll(err.Error(), url, "REDIS_URL"))
+	msg := err.Error()
+	// url.Error quotes the URL with %q, escaping quotes and backslashes in
+	// the password: replace both spellings.
+	quoted := strconv.Quote(url)
+	msg = strings.ReplaceAll(msg, quoted[1:len(quoted)-1], "REDIS_URL")
+	return errors.New(strings.ReplaceAll(msg, url, "REDIS_URL"))
 }
 
 func (st *Store) sessionKey(key string) string { return st.cfg.Prefix + "s:" + key }
