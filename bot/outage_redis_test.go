@@ -195,7 +195,7 @@ func TestRedisStoppedMidRunAnswersInTimeAndAppliesNothingLate(t *testing.T) {
 	if failed == 0 {
 		t.Error("no message failed: Redis was not stopped mid-run?")
 	}
-	t.Logf("%d conversations over 2 replicas, Redis stopped 3 s: %d answered, %d failed (re-sent; %d of them sent after Redis was back), slowest %v, %d conversations not equal to their answered messages; late saves taken back %d, fenced or unchecked %d",
+	t.Logf("%d conversations over 2 replicas, Redis stopped 3 s: %d answered, %d failed (re-sent; %d of them sent after Redis was back), slowest %v, %d conversations not equal to their answered messages; late saves taken back %d, abandoned saves left unchecked %d",
 		people, answered, failed, after, slowest.Round(time.Millisecond), wrong,
 		logs.count("an abandoned turn's save landed late; it was taken back"), logs.count("could not check an abandoned turn's save; it may still be applied"))
 	if n := logs.count("could not check an abandoned turn's save; it may still be applied"); n > 0 {
