@@ -64,7 +64,9 @@ func crashChild(spec string, in io.Reader, out io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	e := bot.NewEngine(st, runner, bot.EngineConfig{}, nil)
+	// No turn deadline: the test floods each conversation with a burst
+	// (no throttle in front), and checks durability, not latency.
+	e := bot.NewEngine(st, runner, bot.EngineConfig{TurnTimeout: -1}, nil)
 	var outMu sync.Mutex
 	var redelivered atomic.Int64
 	w := bufio.NewWriter(out)

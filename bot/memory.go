@@ -348,6 +348,8 @@ func cloneSession(s *Session) *Session {
 	c.Started = s.Started.Round(0)
 	c.Updated = s.Updated.Round(0)
 	c.Due = s.Due.Round(0)
+	c.Timer = s.Timer.Round(0)
+	c.Outbox = cloneOutbox(s.Outbox)
 	if s.PendingHandoff != nil {
 		h := *s.PendingHandoff
 		c.PendingHandoff = &h

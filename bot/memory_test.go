@@ -57,7 +57,8 @@ func TestMemoryStoreRejectsBadSessions(t *testing.T) {
 // value) gains a field that shares memory when copied, which MemoryStore's
 // deep copy would then have to handle.
 func TestCloneSessionCoversFields(t *testing.T) {
-	handled := map[string]bool{"Session.Answers": true, "Session.History": true, "Session.Events": true, "Session.PendingHandoff": true}
+	handled := map[string]bool{"Session.Answers": true, "Session.History": true, "Session.Events": true, "Session.PendingHandoff": true,
+		"Session.Outbox": true, "Session.Outbox[].Replies": true, "Session.Outbox[].Replies[].Choices": true}
 	var walk func(prefix string, typ reflect.Type)
 	walk = func(prefix string, typ reflect.Type) {
 		for i := range typ.NumField() {

@@ -42,7 +42,9 @@ func (f *counterFlow) Outcome(s *bot.Session, kind string, at time.Time) bot.Out
 // answered exactly once, and, on one engine, turns never overlap.
 func testEngineTurns(t *testing.T, st bot.Store) {
 	flow := &counterFlow{}
-	engines := []*bot.Engine{bot.NewEngine(st, flow, bot.EngineConfig{}, nil), bot.NewEngine(st, flow, bot.EngineConfig{}, nil)}
+	// No turn deadline: these tests queue dozens of deliveries per
+	// conversation at once to check dedupe, not latency.
+	engines := []*bot.Engine{bot.NewEngine(st, flow, bot.EngineConfig{TurnTimeout: -1}, nil), bot.NewEngine(st, flow, bot.EngineConfig{TurnTimeout: -1}, nil)}
 	addr := bot.Address{Platform: "storetest", User: "racer"}
 	const n = 50
 	var wg sync.WaitGroup
@@ -89,7 +91,9 @@ func testEngineTurns(t *testing.T, st bot.Store) {
 // conversation counts each of its events once.
 func testReplay(t *testing.T, st bot.Store) {
 	flow := &counterFlow{}
-	engines := []*bot.Engine{bot.NewEngine(st, flow, bot.EngineConfig{}, nil), bot.NewEngine(st, flow, bot.EngineConfig{}, nil)}
+	// No turn deadline: these tests queue dozens of deliveries per
+	// conversation at once to check dedupe, not latency.
+	engines := []*bot.Engine{bot.NewEngine(st, flow, bot.EngineConfig{TurnTimeout: -1}, nil), bot.NewEngine(st, flow, bot.EngineConfig{TurnTimeout: -1}, nil)}
 	const conversations, perConversation, deliveries = 100, 10, 5
 	var wg sync.WaitGroup
 	var replies, duplicates atomic.Int64
