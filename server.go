@@ -25,6 +25,24 @@ type HTTPConfig struct {
 	// container) or "127.0.0.1:8080". Default ":8080". The --http flag
 	// overrides it; "off" disables the server.
 	Addr string `yaml:"addr"`
+	// ShutdownGrace is how long `serve`, on SIGTERM or SIGINT, keeps
+	// finishing what it accepted (turns in progress, then posting their
+	// replies) before it exits; replies still unposted then stay in the
+	// store's outbox and are posted by the sweeper after a restart or by
+	// another replica. Default 20s: inside Kubernetes' default
+	// terminationGracePeriodSeconds (30s).
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+}
+
+// DefaultShutdownGrace is HTTPConfig.ShutdownGrace's default.
+const DefaultShutdownGrace = 20 * time.Second
+
+// shutdownGrace is c's grace, defaulted.
+func (c HTTPConfig) shutdownGrace() time.Duration {
+	if c.ShutdownGrace > 0 {
+		return c.ShutdownGrace
+	}
+	return DefaultShutdownGrace
 }
 
 // maxRequestBody bounds every request body; platform payloads are a few KB.
@@ -186,10 +204,23 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 		return errors.New("serve: nothing to run: no platform is configured and http.addr is off")
 	}
 	var first error
+	stopping := false
 	for range running {
+		select {
+		case err := <-errc:
+			if err != nil && first == nil {
+				first = err
+				cancel() // one part failing stops the rest, cleanly
+			}
+			continue
+		case <-ctx.Done():
+		}
+		if !stopping {
+			stopping = true
+			a.log.Info("stopping: no new deliveries; finishing the turns in progress and posting their replies", "grace", a.cfg.HTTP.shutdownGrace())
+		}
 		if err := <-errc; err != nil && first == nil {
 			first = err
-			cancel() // one part failing stops the rest, cleanly
 		}
 	}
 	if first == nil {
@@ -199,26 +230,35 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 }
 
 // platform is what main needs of a chat platform adapter beyond
-// bot.Adapter: sending on its own (reminders), posting handoffs, and
-// reporting its API errors.
+// bot.Adapter: sending on its own (reminders, and replies left in the
+// outbox), posting handoffs, reporting its API errors, confirming posted
+// replies, and a shutdown grace.
 type platform interface {
 	bot.Adapter
 	bot.Sender
 	bot.HandoffPoster
 	HandsOff() bool
 	SetAPIErrorHook(func(rateLimited bool))
+	SetConfirmer(bot.OutboxConfirmer)
+	SetShutdownGrace(time.Duration)
+	OutboxAfter() time.Duration
 }
 
 // platforms builds the configured chat platform adapters and the HTTP
 // routes they serve, and connects them to the engine: reminders go out
 // through them, handoffs to their support channel when one is set, and
-// their API errors to the metrics.
+// their API errors to the metrics. Their turns keep their replies in the
+// session's outbox until the adapter confirms them posted; the sweeper
+// posts, through the same adapter, what a crash or deploy left unposted.
 func (a *app) platforms(h bot.Handler, m *metrics.Metrics) ([]bot.Adapter, map[string]http.Handler, error) {
 	var adapters []bot.Adapter
 	routes := map[string]http.Handler{}
 	connect := func(p platform) {
 		name := p.Name()
 		a.engine.SetSender(name, p)
+		a.engine.KeepOutbox(name, p.OutboxAfter())
+		p.SetConfirmer(a.engine)
+		p.SetShutdownGrace(a.cfg.HTTP.shutdownGrace())
 		if p.HandsOff() {
 			a.engine.SetHandoffPoster(name, p)
 		}

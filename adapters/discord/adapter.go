@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -58,6 +59,14 @@ type Adapter struct {
 
 	locks keyedLocks
 	work  tracker
+	// grace is how long Run waits for turns in flight on shutdown.
+	grace time.Duration
+	// confirmer is told when a turn's replies were sent (SetConfirmer);
+	// without one, the handler is asked (bot.OutboxConfirmer).
+	confirmer bot.OutboxConfirmer
+	// sentTurns and leftTurns count turns whose replies were all sent,
+	// and turns whose sending failed (left to the outbox sweeper).
+	sentTurns, leftTurns atomic.Int64
 }
 
 var _ bot.Adapter = (*Adapter)(nil)
@@ -88,6 +97,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		channels:  make(map[string]channelInfo),
 		lastStep:  make(map[string]string),
 		questions: make(map[string]question),
+		grace:     defaultShutdownGrace,
 	}
 	if cfg.PublicKey != "" {
 		a.publicKey, _ = parsePublicKey(cfg.PublicKey)
@@ -144,8 +154,9 @@ const (
 	// turnTimeout bounds one interaction or message from receipt to the
 	// last reply sent; interaction tokens last 15 minutes.
 	turnTimeout = 2 * time.Minute
-	// shutdownGrace is how long Run waits for turns in flight on shutdown.
-	shutdownGrace = 10 * time.Second
+	// defaultShutdownGrace is how long Run waits for turns in flight on
+	// shutdown, unless SetShutdownGrace says otherwise.
+	defaultShutdownGrace = 10 * time.Second
 	// threadArchiveMinutes is the auto-archive duration of the bot's
 	// threads (one day of inactivity).
 	threadArchiveMinutes = 1440
@@ -222,13 +233,59 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	}
 	s.State.RUnlock()
 	<-ctx.Done()
-	if !a.work.shutdown(shutdownGrace) {
-		a.log.Warn("shutting down with turns still in flight")
-	}
+	// Stop taking deliveries first: the gateway closes (Discord does not
+	// redeliver messages, so the turns already taken are finished rather
+	// than dropped), HTTP interactions get 503. Then finish the turns in
+	// flight and their replies within the grace.
+	start := time.Now()
+	inflight, sent0, left0 := a.work.active(), a.sentTurns.Load(), a.leftTurns.Load()
 	if err := s.Close(); err != nil {
 		a.log.Warn("closing the gateway connection", "err", bot.RedactURL(err))
 	}
+	finished := a.work.shutdown(a.grace)
+	a.log.Info("discord adapter stopped: turns in progress finished and their replies sent within the grace; unsent replies stay in the outbox for the sweeper",
+		"turns_in_flight", inflight, "turns_unfinished", a.work.active(), "all_finished", finished,
+		"replies_sent", a.sentTurns.Load()-sent0, "replies_left_for_outbox", a.leftTurns.Load()-left0,
+		"took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// SetShutdownGrace sets how long Run, once its context ends, waits for the
+// turns in flight and their replies before it returns; replies still
+// unsent then stay in the engine's outbox, for the sweeper. Default 10s.
+// Call it before Run.
+func (a *Adapter) SetShutdownGrace(d time.Duration) {
+	if d > 0 {
+		a.grace = d
+	}
+}
+
+// SetConfirmer makes the adapter confirm sent replies to c (the engine's
+// Delivered), for handlers that do not implement bot.OutboxConfirmer
+// themselves. Call it before Run.
+func (a *Adapter) SetConfirmer(c bot.OutboxConfirmer) { a.confirmer = c }
+
+// OutboxAfter is how long the engine should wait for the adapter to
+// confirm a turn's replies before its sweeper posts them
+// (discord.outbox_after; main passes it to Engine.KeepOutbox).
+func (a *Adapter) OutboxAfter() time.Duration { return a.cfg.OutboxAfter }
+
+// confirm tells the engine that outbox entry id of the conversation at to
+// was sent.
+func (a *Adapter) confirm(ctx context.Context, h bot.Handler, to bot.Address, id string) {
+	if id == "" {
+		return
+	}
+	c := a.confirmer
+	if c == nil {
+		var ok bool
+		if c, ok = h.(bot.OutboxConfirmer); !ok {
+			return
+		}
+	}
+	if err := c.Delivered(ctx, to, id); err != nil {
+		a.log.Warn("could not record sent replies; the outbox sweeper may send them again", "conversation", bot.LogKey(to.Key()), "err", bot.RedactURL(err))
+	}
 }
 
 // Send implements bot.Sender: it posts replies, in order, to the

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
+
+	"troubleshooter/bot"
 )
 
 // Platform is the Address.Platform of Discord conversations.
@@ -71,6 +74,11 @@ type Config struct {
 	// with this role (or Manage Messages) may close handoffs. Requires
 	// SupportChannel.
 	SupportRole string `yaml:"support_role"`
+	// OutboxAfter is how long a turn's replies, saved with the turn, may
+	// wait to be sent and confirmed before the engine's sweeper posts them
+	// itself (after a crash or a deploy cut sending short), in the
+	// conversation's thread or channel. Default 30s.
+	OutboxAfter time.Duration `yaml:"outbox_after"`
 }
 
 // Enabled reports whether the adapter is configured at all: a token is set.
@@ -97,6 +105,12 @@ func (c Config) validate() (Config, error) {
 	case ModeThread, ModeEphemeral, ModeDM:
 	default:
 		errs = append(errs, fmt.Errorf("discord.mode %q: want thread, ephemeral or dm", c.Mode))
+	}
+	if c.OutboxAfter < 0 {
+		errs = append(errs, fmt.Errorf("discord.outbox_after is %s; want a positive duration such as 30s", c.OutboxAfter))
+	}
+	if c.OutboxAfter == 0 {
+		c.OutboxAfter = bot.DefaultOutboxAfter
 	}
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL

@@ -58,6 +58,7 @@ type tracker struct {
 	mu      sync.Mutex
 	closing bool
 	wg      sync.WaitGroup
+	n       int // in flight
 }
 
 // start registers one piece of work; false once shutdown began.
@@ -68,10 +69,23 @@ func (t *tracker) start() bool {
 		return false
 	}
 	t.wg.Add(1)
+	t.n++
 	return true
 }
 
-func (t *tracker) done() { t.wg.Done() }
+func (t *tracker) done() {
+	t.mu.Lock()
+	t.n--
+	t.mu.Unlock()
+	t.wg.Done()
+}
+
+// active is how much work is in flight.
+func (t *tracker) active() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
 
 // reopen allows work again (a later Run after a shutdown).
 func (t *tracker) reopen() {

@@ -65,7 +65,9 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 		}
 		return err
 	}
-	if res.Duplicate {
+	if res.Duplicate && (res.Outbox == "" || len(res.Replies) == 0) {
+		// A redelivery; one whose first copy's replies were saved but
+		// not yet sent gets them again (Outbox set) and sends them.
 		return nil
 	}
 	if res.Step == "" && !res.Done {
@@ -80,7 +82,17 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 	}
 	a.setLastStep(m.Address, res.Step, res.Done)
 	a.retireQuestion(m.Address.Key(), clicked)
-	return a.sendTracked(m.Address.Key(), renderTurn(res.Replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send)
+	if err := a.sendTracked(m.Address.Key(), renderTurn(res.Replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send); err != nil {
+		if res.Outbox != "" {
+			a.leftTurns.Add(1) // the sweeper sends them
+		}
+		return err
+	}
+	if res.Outbox != "" {
+		a.sentTurns.Add(1)
+		a.confirm(ctx, h, m.Address, res.Outbox)
+	}
+	return nil
 }
 
 // errNotApplied reports a turn the handler did not apply; the caller gives
