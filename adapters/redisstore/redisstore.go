@@ -344,6 +344,12 @@ func (st *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(
 	for {
 		ok, err := st.rdb.SetNX(ctx, lk, token, ttl).Result()
 		if err != nil {
+			// The SETNX may have reached Redis with only its reply lost
+			// (a timeout during an outage): then the lease is ours, and
+			// nobody would release it, blocking the conversation for ttl
+			// after Redis is back. Release it in the background, once
+			// Redis answers again, for as long as the lease could live.
+			go st.releaseLost(lk, token, ttl)
 			return nil, fmt.Errorf("redis lock: %w", err)
 		}
 		if ok {
@@ -360,6 +366,21 @@ func (st *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(
 			return nil, fmt.Errorf("redis lock: conversation busy: %w", ctx.Err())
 		case <-time.After(lockPoll):
 		}
+	}
+}
+
+// releaseLost deletes lease lk if it holds token, retrying until it
+// succeeds, the lease must have expired anyway (ttl), or the store closes.
+func (st *Store) releaseLost(lk, token string, ttl time.Duration) {
+	deadline := time.Now().Add(ttl)
+	for time.Now().Before(deadline) && !st.closed.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), st.cfg.Timeout)
+		err := unlockScript.Run(ctx, st.rdb, []string{lk}, token).Err()
+		cancel()
+		if err == nil || errors.Is(err, redis.Nil) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
