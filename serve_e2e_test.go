@@ -102,6 +102,11 @@ slack:
   support_channel: C0SUPPORT
 http:
   addr: 127.0.0.1:0
+# The script answers faster than a person could: each message is applied
+# before its delivery is acknowledged, so the flood limit sees that rate.
+throttle:
+  per_minute: 600
+  burst: 100
 `
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
