@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"troubleshooter/adapters/redisstore"
+	"troubleshooter/adapters/redisstore/redistest"
 	"troubleshooter/bot"
 )
 
@@ -39,43 +38,8 @@ func (logFlow) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
 }
 
 // startRedis starts a throwaway redis-server on a free loopback port and
-// returns its URL and process. It skips the test when redis-server is not
-// installed, unless TROUBLESHOOTER_REQUIRE_REDIS=1.
-func startRedis(t *testing.T) (string, *os.Process) {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("TROUBLESHOOTER_REQUIRE_REDIS") == "1" {
-			t.Fatal("redis-server is not installed, and TROUBLESHOOTER_REQUIRE_REDIS=1")
-		}
-		t.Skip("redis-server is not installed: this test stops a real Redis (set TROUBLESHOOTER_REQUIRE_REDIS=1 to make this an error)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	for range 100 {
-		c, err := net.Dial("tcp", "127.0.0.1:"+port)
-		if err == nil {
-			c.Close()
-			return "redis://127.0.0.1:" + port + "/0", cmd.Process
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("redis-server did not start")
-	return "", nil
-}
+// returns its URL and process (redistest.Start).
+func startRedis(t *testing.T) (string, *os.Process) { return redistest.Start(t) }
 
 // TestRedisStoppedMidRunAnswersInTimeAndAppliesNothingLate is issue 13 §3:
 // many conversations over two replicas, Redis stopped (SIGSTOP) for 3 s
