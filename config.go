@@ -195,6 +195,9 @@ func (c *Config) validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("config: log.format %q is not one of text, json", c.Log.Format))
 	}
+	if c.HTTP.ShutdownGrace < 0 {
+		errs = append(errs, fmt.Errorf("config: http.shutdown_grace (%s) must be positive, e.g. 20s (inside Kubernetes' terminationGracePeriodSeconds)", c.HTTP.ShutdownGrace))
+	}
 	return errors.Join(errs...)
 }
 
