@@ -112,8 +112,8 @@ func (a *Adapter) postTurn(ctx context.Context, h bot.Handler, to bot.Address, i
 		}
 		return
 	}
-	a.postsDone.Add(1)
 	a.confirm(ctx, h, to, id)
+	a.postsDone.Add(1)
 }
 
 // confirm tells the engine that outbox entry id of the conversation at to
