@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
@@ -81,6 +82,12 @@ func TestKubernetesManifestsMatchTheCode(t *testing.T) {
 		t.Errorf("Deployment replicas = %v, want at least 2", dig(dep, "spec", "replicas"))
 	}
 	c := dig(dep, "spec", "template", "spec", "containers", "0").(map[string]any)
+
+	// Kubernetes must wait for the drain: the shutdown grace, plus time to
+	// exit, before it sends SIGKILL.
+	if g, _ := dig(dep, "spec", "template", "spec", "terminationGracePeriodSeconds").(uint64); time.Duration(g)*time.Second < DefaultShutdownGrace+5*time.Second {
+		t.Errorf("terminationGracePeriodSeconds = %v, want at least the shutdown grace (%s) + 5s", g, DefaultShutdownGrace)
+	}
 
 	// The config file: where it is mounted and what it says.
 	args := toStrings(c["args"])
