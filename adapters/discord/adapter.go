@@ -58,7 +58,10 @@ type Adapter struct {
 	questions map[string]question
 
 	locks keyedLocks
-	work  tracker
+	// held are HTTP interactions' initial responses held for their turn's
+	// save (webhook.go).
+	held heldResponses
+	work tracker
 	// grace is how long Run waits for turns in flight on shutdown.
 	grace time.Duration
 	// confirmer is told when a turn's replies were sent (SetConfirmer);

@@ -149,7 +149,7 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 			a.log.Warn("could not start a DM conversation", "user", bot.LogKey(u.ID), "err", bot.RedactURL(err))
 			note = "I couldn't send you a direct message. Please allow direct messages from server members (Privacy Settings of this server) and try again."
 		}
-		_, eerr := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})
+		_, eerr := a.editOriginal(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})
 		return eerr
 	}
 	// Thread mode.
@@ -159,7 +159,7 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 		return inPlace(addr, false)
 	}
 	intro := fmt.Sprintf("**Troubleshooting** for <@%s> continues in the thread below.", u.ID)
-	orig, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &intro, AllowedMentions: noMentions()})
+	orig, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &intro, AllowedMentions: noMentions()})
 	var th *discordgo.Channel
 	if err == nil {
 		th, err = a.session.MessageThreadStart(i.ChannelID, orig.ID, threadName(u), threadArchiveMinutes)
@@ -222,10 +222,10 @@ func watch(send sink, said *bool) sink {
 func (a *Adapter) quietOriginal(i *discordgo.Interaction, private bool) error {
 	if private {
 		note := quietNote
-		_, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})
+		_, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})
 		return err
 	}
-	if err := a.session.InteractionResponseDelete(i); err != nil {
+	if err := a.deleteOriginal(i); err != nil {
 		return fmt.Errorf("delete the empty response: %w", err)
 	}
 	return a.followupNote(i, quietNote)

@@ -262,7 +262,7 @@ func (a *Adapter) editHandoffPost(i *discordgo.Interaction, staff string) error 
 		}
 		edit.Embeds = &embeds
 	}
-	if _, err := a.session.InteractionResponseEdit(i, edit); err != nil {
+	if _, err := a.editOriginal(i, edit); err != nil {
 		return fmt.Errorf("edit handoff post: %w", err)
 	}
 	return nil

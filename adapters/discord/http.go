@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -26,6 +27,9 @@ const (
 	// initialResponseWait bounds how long the HTTP handler waits for the
 	// initial response; Discord gives up after 3 seconds.
 	initialResponseWait = 2500 * time.Millisecond
+	// holdResponse bounds how long the initial response is held for the
+	// turn's save.
+	holdResponse = 2 * time.Second
 )
 
 // InteractionsHandler returns the HTTP handler for Discord's interactions
@@ -64,33 +68,60 @@ func (a *Adapter) InteractionsHandler(h bot.Handler) http.Handler {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
-		type initial struct {
-			resp *discordgo.InteractionResponse
-			sent chan error
+		// The initial response is held until the turn it causes is saved
+		// (its first REST call, or its end, releases it; see ready), so
+		// that an acknowledged interaction is never lost to a crash; past
+		// holdResponse it goes anyway, within Discord's 3 seconds.
+		start := time.Now()
+		first := make(chan *discordgo.InteractionResponse, 1)
+		release, written := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		var writeErr error
+		open := func() { once.Do(func() { close(release) }) }
+		wait := func() error {
+			open()
+			select {
+			case <-written:
+				return writeErr
+			case <-time.After(initialResponseWait):
+				return errors.New("initial response not written in time")
+			}
 		}
-		first := make(chan initial)
+		if _, dup := a.held.m.LoadOrStore(i.ID, wait); dup {
+			open() // the same interaction twice at once: hold neither
+		} else {
+			defer a.held.m.Delete(i.ID)
+		}
 		go func() {
 			defer a.work.done()
+			defer open()
 			a.handleInteraction(h, &i, func(resp *discordgo.InteractionResponse) error {
-				in := initial{resp: resp, sent: make(chan error, 1)}
 				select {
-				case first <- in:
-				case <-time.After(initialResponseWait):
-					return errors.New("initial response too late for the HTTP request")
+				case first <- resp:
+					return nil
+				default:
+					return errors.New("a second initial response")
 				}
-				return <-in.sent
 			})
 		}()
+		defer close(written)
+		var resp *discordgo.InteractionResponse
 		select {
-		case in := <-first:
-			err := writeJSON(w, in.resp)
-			if f, ok := w.(http.Flusher); ok && err == nil {
-				f.Flush()
-			}
-			in.sent <- err
+		case resp = <-first:
 		case <-time.After(initialResponseWait):
 			a.log.Error("no initial response in time", "interaction", i.ID)
 			http.Error(w, "timeout", http.StatusServiceUnavailable)
+			writeErr = errors.New("no initial response in time")
+			return
+		}
+		select {
+		case <-release:
+		case <-time.After(holdResponse - time.Since(start)):
+			a.log.Warn("the turn was not saved in time; sending the initial response first", "interaction", i.ID)
+		}
+		writeErr = writeJSON(w, resp)
+		if f, ok := w.(http.Flusher); ok && writeErr == nil {
+			f.Flush()
 		}
 	})
 }

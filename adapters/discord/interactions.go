@@ -248,7 +248,7 @@ func (a *Adapter) restore(i *discordgo.Interaction, orig []discordgo.MessageComp
 		return
 	}
 	c := content
-	if _, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &c, Components: &orig, AllowedMentions: noMentions()}); err != nil {
+	if _, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &c, Components: &orig, AllowedMentions: noMentions()}); err != nil {
 		a.log.Warn("could not restore the question's buttons", "err", bot.RedactURL(err))
 	}
 }
@@ -266,7 +266,7 @@ func (a *Adapter) troubleRestore(i *discordgo.Interaction, orig []discordgo.Mess
 // troubleOriginal replaces a deferred response with the trouble reply.
 func (a *Adapter) troubleOriginal(i *discordgo.Interaction, cause error) error {
 	text := bot.TroubleReply
-	if _, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &text, AllowedMentions: noMentions()}); err != nil {
+	if _, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &text, AllowedMentions: noMentions()}); err != nil {
 		return errors.Join(cause, err)
 	}
 	return cause

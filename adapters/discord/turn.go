@@ -166,12 +166,12 @@ func (a *Adapter) followups(i *discordgo.Interaction, eph bool) sink {
 		if eph {
 			p.Flags = discordgo.MessageFlagsEphemeral
 		}
-		msg, err := a.session.FollowupMessageCreate(i, true, p)
+		msg, err := a.followup(i, p)
 		if err != nil {
 			return sent{}, err
 		}
 		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
-			_, err := a.session.FollowupMessageEdit(i, msg.ID, &discordgo.WebhookEdit{Components: &comps, AllowedMentions: noMentions()})
+			_, err := a.editResponse(i, msg.ID, &discordgo.WebhookEdit{Components: &comps, AllowedMentions: noMentions()})
 			return err
 		}}, nil
 	}
@@ -189,12 +189,12 @@ func (a *Adapter) originalThenFollowups(i *discordgo.Interaction, eph bool) sink
 		if comps == nil {
 			comps = []discordgo.MessageComponent{}
 		}
-		msg, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &c, Components: &comps, AllowedMentions: noMentions()})
+		msg, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &c, Components: &comps, AllowedMentions: noMentions()})
 		if err != nil {
 			return sent{}, err
 		}
 		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
-			_, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Components: &comps, AllowedMentions: noMentions()})
+			_, err := a.editOriginal(i, &discordgo.WebhookEdit{Components: &comps, AllowedMentions: noMentions()})
 			return err
 		}}, nil
 	}
