@@ -86,6 +86,11 @@ type Reply struct {
 	// Input names the kind of typed answer expected ("size", "version",
 	// "number", "text"), or "" when none.
 	Input string `json:"input,omitempty"`
+	// Title names the question asked ("Backup size"), and Example shows
+	// the expected typed form ("3.2 GB"); either may be empty. Adapters
+	// use them to label forms for typed answers.
+	Title   string `json:"title,omitempty"`
+	Example string `json:"example,omitempty"`
 	// Done is true on the last reply of a conversation that has ended.
 	Done bool `json:"done,omitempty"`
 }

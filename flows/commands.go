@@ -12,7 +12,7 @@ func (t *turn) command(cmd answer.Command, cs *compiledStep) (bot.Turn, error) {
 	s, g := t.s, t.g
 	switch cmd {
 	case answer.Help:
-		t.say(g.helpText())
+		t.say(g.helpText(s.Address.Platform))
 		return t.land()
 	case answer.Status:
 		t.say(g.status(s))
@@ -59,12 +59,34 @@ func (t *turn) command(cmd answer.Command, cs *compiledStep) (bot.Turn, error) {
 	return t.out, fmt.Errorf("unhandled command %q", cmd)
 }
 
-// helpText lists the commands.
-func (g *Compiled) helpText() string {
-	return "I'm walking you through **" + g.Guide.Title + "**. Answer with a button, the option's number, or in your own words. You can also say:\n" +
+// helpText lists the commands, with how to answer on platform.
+func (g *Compiled) helpText(platform string) string {
+	return "I'm walking you through **" + g.Guide.Title + "**. " + answerHint(platform) + " You can also say:\n" +
 		"- **back**: undo your last answer\n" +
 		"- **skip**: skip this question\n" +
 		"- **status**: what we've covered so far\n" +
 		"- **restart**: start over\n" +
 		"- **stop**: end the conversation"
+}
+
+// numberedPlatform is the platform that shows choices as numbered lines
+// (the terminal chat); chat platforms show buttons without numbers.
+const numberedPlatform = "console"
+
+// answerHint says how to answer a question on platform: numbers only where
+// choices are shown numbered, buttons where they are buttons.
+func answerHint(platform string) string {
+	if platform == numberedPlatform || platform == "" {
+		return "Answer with the option's number, or in your own words."
+	}
+	return "Answer with a button, or type your answer in your own words."
+}
+
+// pickHint asks again for one of a question's options, worded for
+// platform.
+func pickHint(platform string) string {
+	if platform == numberedPlatform || platform == "" {
+		return "Pick one of the options: type its number or its words."
+	}
+	return "Pick one of the options: tap its button, or type the answer in your own words."
 }

@@ -387,3 +387,36 @@ func TestMenuTakesAGuidesName(t *testing.T) {
 		t.Errorf("an unknown pick left the menu: step %s\n%s", w.s.Step, allText(w.last))
 	}
 }
+
+// Issue 16 items 9 and 15: how to answer is worded for the platform:
+// numbers where choices are numbered (the terminal), buttons elsewhere.
+func TestHintsAreWordedPerPlatform(t *testing.T) {
+	r := builtinRunner(t)
+	for platform, want := range map[string][2]string{
+		"console": {"type its number", "tap"},
+		"slack":   {"tap its button", "number"},
+		"discord": {"tap its button", "number"},
+	} {
+		s := &bot.Session{Key: "k", Address: bot.Address{Platform: platform}}
+		var turn bot.Turn
+		for _, text := range []string{"hi", "purple"} {
+			var err error
+			if turn, err = r.Respond(s, bot.Message{Address: s.Address, Text: text}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reask := turn.Replies[0].Text
+		if !strings.Contains(reask, want[0]) || strings.Contains(reask, want[1]) {
+			t.Errorf("%s re-ask %q: want %q and no %q", platform, reask, want[0], want[1])
+		}
+		turn, err := r.Respond(s, bot.Message{Address: s.Address, Text: "help"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		help := allText(turn)
+		if platform == "console" && (strings.Contains(help, "button") || !strings.Contains(help, "number")) ||
+			platform != "console" && (!strings.Contains(help, "button") || strings.Contains(help, "number")) {
+			t.Errorf("%s help:\n%s", platform, help)
+		}
+	}
+}

@@ -62,7 +62,7 @@ func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 		t.say(g.render(g.Guide.Intro, g.intro, s))
 	}
 	if cmd, ok := answer.ParseCommand(norm); ok && cmd == answer.Help {
-		t.say(g.helpText())
+		t.say(g.helpText(s.Address.Platform))
 	}
 	if jump != "" && jump != g.Guide.Start {
 		s.History = append(s.History, bot.Frame{Step: g.Guide.Start})

@@ -94,7 +94,7 @@ func (t *turn) answer(cs *compiledStep, m bot.Message, norm string) (bot.Turn, e
 			id, ok = answer.MatchChoice(norm, cs.options)
 		}
 		if !ok {
-			return t.reask(cs, norm, "Sorry, I didn't catch that. Pick one of the options: tap it, or type its number or its words.")
+			return t.reask(cs, norm, "Sorry, I didn't catch that. "+pickHint(t.s.Address.Platform))
 		}
 		s.SetAnswer(cs.ID, cs.save, id)
 		if next := cs.next(id); next == cs.ID {
@@ -317,7 +317,7 @@ func (cs *compiledStep) title() string {
 // question renders the reply that asks cs: its text with the choices or the
 // kind of typed answer it expects.
 func (g *Compiled) question(cs *compiledStep, s *bot.Session) bot.Reply {
-	rep := bot.Reply{Text: g.render(cs.Text, cs.text, s)}
+	rep := bot.Reply{Text: g.render(cs.Text, cs.text, s), Title: cs.Title}
 	switch cs.Kind {
 	case KindAsk:
 		rep.Choices = make([]bot.Choice, len(cs.Choices))
@@ -325,7 +325,7 @@ func (g *Compiled) question(cs *compiledStep, s *bot.Session) bot.Reply {
 			rep.Choices[i] = bot.Choice{ID: ch.ID, Label: ch.Label}
 		}
 	case KindInput:
-		rep.Input = cs.Input
+		rep.Input, rep.Example = cs.Input, cs.Example
 		if cs.Help != "" {
 			rep.Choices = []bot.Choice{{ID: choiceHelp, Label: "Where do I find it?"}}
 		}
