@@ -29,12 +29,12 @@ func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
 		text := unescapeEntities(strings.TrimSpace(cmd.Text))
 		addr := bot.Address{Platform: Platform, Workspace: cmd.TeamID, Channel: cmd.ChannelID, User: cmd.UserID}
 		if !isDM(cmd.ChannelID, "") {
-			intro := "<@" + cmd.UserID + "> asked for help"
-			if text != "" {
-				intro += ": “" + escape(clip(text, 500)) + "”"
-			}
+			intro := askedText(cmd.UserName, text)
+			// The owner is kept in the block id, not as a mention: the
+			// person ran the command and needs no ping about it, and
+			// threadOwner reads the block id back after a restart.
 			ts, err := a.post(ctx, cmd.ChannelID, "", message{Text: intro, Blocks: []slack.Block{
-				slack.NewSectionBlock(mdText(intro), nil, nil),
+				slack.NewSectionBlock(mdText(intro), nil, nil, slack.SectionBlockOptionBlockID(askerBlockPrefix+cmd.UserID)),
 			}})
 			if err != nil {
 				a.cannotPost(ctx, cmd, err)
@@ -50,6 +50,24 @@ func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
 			a.cannotPost(ctx, cmd, err)
 		})
 	}}
+}
+
+// askerBlockPrefix starts the block id of a slash command's root post; the
+// rest is the user id of the person who asked (see rootOwner).
+const askerBlockPrefix = actionPrefix + ":asker:"
+
+// askedText is the root post of a slash command in a channel: who asked
+// (their name, escaped, not a mention: a mention would ping them about
+// their own command) and their words.
+func askedText(name, text string) string {
+	intro := "Someone asked for help"
+	if name = strings.TrimSpace(name); name != "" {
+		intro = "*" + escape(clip(name, 80)) + "* asked for help"
+	}
+	if text != "" {
+		intro += ": “" + escape(clip(text, 500)) + "”"
+	}
+	return intro
 }
 
 // slashClaimTTL is how long a slash command's trigger id stays claimed in

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -87,9 +88,7 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 	a.noteEnding(m.Address, res)
 	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion})
 	if res.Done && m.Thread != "" && !handedOff(res.Replies) {
-		msgs = append(msgs, message{Text: endedText, Blocks: []slack.Block{
-			slack.NewContextBlock("", mdText(endedText)),
-		}})
+		msgs = withEndedNote(msgs)
 	}
 	a.later(ctx, m.Address.Key(), func(ctx context.Context) {
 		for _, f := range before {
@@ -100,6 +99,21 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 		}
 		a.postTurn(ctx, h, m.Address, res.Outbox, msgs, onFail)
 	})
+}
+
+// withEndedNote appends the "conversation has ended" note to the last of
+// msgs, so that the end of a conversation is one message (a second one a
+// moment later reads as an afterthought); in a message of its own only
+// when the last is full.
+func withEndedNote(msgs []message) []message {
+	ended := slack.NewContextBlock("", mdText(endedText))
+	if n := len(msgs); n > 0 && len(msgs[n-1].Blocks) < maxBlocks {
+		last := msgs[n-1]
+		last.Blocks = append(append([]slack.Block(nil), last.Blocks...), ended)
+		last.Text = clip(strings.TrimSpace(last.Text+"\n"+endedText), maxFallback)
+		return append(msgs[:n-1:n-1], last)
+	}
+	return append(msgs, message{Text: endedText, Blocks: []slack.Block{ended}})
 }
 
 // postTurn posts a turn's messages in order and, when all were posted,

@@ -50,8 +50,9 @@ var errNoThread = errors.New("thread's first message not found")
 
 // threadOwner returns who started the conversation in a channel thread:
 // from memory, or else from the thread's first message (one
-// conversations.replies call): "<@U> asked for help" posted by the bot
-// (a slash command), or a message by U that mentions the bot. It returns
+// conversations.replies call): a slash command's root post by the bot,
+// whose block id names the person (or, posted by older versions,
+// "<@U> asked for help"), or a message by U that mentions the bot. It returns
 // "" and no error when the thread is not a conversation's, and an error
 // when it could not find out (the call failed, the thread was not found):
 // callers must then not guess, and nothing is remembered.
@@ -95,6 +96,12 @@ func (a *Adapter) threadOwner(ctx context.Context, channel, thread string) (stri
 func rootOwner(root slack.Msg, botUser, botID string) string {
 	fromBot := (botID != "" && root.BotID == botID) || (botUser != "" && root.User == botUser)
 	if fromBot {
+		for _, b := range root.Blocks.BlockSet {
+			if id, ok := strings.CutPrefix(b.ID(), askerBlockPrefix); ok && id != "" && !strings.ContainsAny(id, "<>|") {
+				return id
+			}
+		}
+		// Root posts before issue 16 mentioned the person.
 		if rest, ok := strings.CutPrefix(root.Text, "<@"); ok {
 			if end := strings.Index(rest, "> asked for help"); end > 0 && !strings.ContainsAny(rest[:end], "<>|") {
 				return rest[:end]

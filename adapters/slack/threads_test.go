@@ -23,12 +23,19 @@ func TestRootOwner(t *testing.T) {
 		{"plain message", slack.Msg{User: "U5", Text: "hello"}, ""},
 		{"bot message without prefix", slack.Msg{BotID: "BBOT", Text: "hello"}, ""},
 		{"malformed", slack.Msg{BotID: "BBOT", Text: "<@U1|x> asked for help"}, ""},
+		{"slash root by block id", slack.Msg{BotID: "BBOT", Text: "*jo* asked for help", Blocks: askerBlocks("U7")}, "U7"},
+		{"person's block id look-alike", slack.Msg{User: "U9", Text: "*jo* asked for help", Blocks: askerBlocks("U7")}, ""},
+		{"malformed block id", slack.Msg{BotID: "BBOT", Text: "*jo* asked for help", Blocks: askerBlocks("<U7>")}, ""},
 	}
 	for _, tc := range tests {
 		if got := rootOwner(tc.root, "UBOT", "BBOT"); got != tc.want {
 			t.Errorf("%s: rootOwner = %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+func askerBlocks(user string) slack.Blocks {
+	return slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(nil, nil, nil, slack.SectionBlockOptionBlockID(askerBlockPrefix+user))}}
 }
 
 // FuzzRootOwner: reading a thread's starter never panics and never
