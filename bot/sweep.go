@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -50,16 +51,49 @@ func (e *Engine) Sweep(ctx context.Context) (SweepStats, error) {
 	if err != nil && !errors.Is(err, errSweepBatchFull) {
 		return st, fmt.Errorf("list due sessions: %w", err)
 	}
+	// Sessions are independent (each change is its own compare-and-swap),
+	// so they are swept sweepParallel at a time: posting a backlog left
+	// by a crash one platform round trip after another took tens of
+	// seconds (400 replies at 50-300 ms each).
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, sweepParallel)
+	)
 	for _, key := range keys {
 		if ctx.Err() != nil {
-			return st, nil
+			break
 		}
-		if err := e.sweepOne(ctx, key, now, &st); err != nil {
-			st.Failed++
-			e.log.Warn("sweeping a conversation failed; retrying next sweep", "conversation", LogKey(key), "err", err)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var one SweepStats
+			err := e.sweepOne(ctx, key, now, &one)
+			if err != nil {
+				one.Failed++
+				e.log.Warn("sweeping a conversation failed; retrying next sweep", "conversation", LogKey(key), "err", err)
+			}
+			mu.Lock()
+			st.add(one)
+			mu.Unlock()
+		}()
 	}
+	wg.Wait()
 	return st, nil
+}
+
+// sweepParallel bounds the sessions one sweep handles at once.
+const sweepParallel = 16
+
+// add adds o's counts to st.
+func (st *SweepStats) add(o SweepStats) {
+	st.Nudged += o.Nudged
+	st.Expired += o.Expired
+	st.Handoffs += o.Handoffs
+	st.Released += o.Released
+	st.Posted += o.Posted
+	st.Failed += o.Failed
 }
 
 // maxSweepBatch bounds the sessions one sweep handles, so that a backlog
