@@ -86,7 +86,7 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 	// must then keep its buttons.
 	applied := res.Step != "" && len(res.Replies) > 0
 	a.noteEnding(m.Address, res)
-	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion})
+	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion, Typed: m.Text})
 	if res.Done && m.Thread != "" && !handedOff(res.Replies) {
 		msgs = withEndedNote(msgs)
 	}
@@ -185,7 +185,7 @@ func (a *Adapter) turnEphemeral(ctx context.Context, h bot.Handler, m bot.Messag
 	if len(res.Replies) == 0 || (res.Duplicate && res.Outbox == "") {
 		return
 	}
-	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion})
+	msgs := renderTurn(res.Replies, res.Step, convo{Thread: m.Thread, User: m.User, GuideVersion: res.GuideVersion, Typed: m.Text})
 	a.later(ctx, m.Address.Key(), func(ctx context.Context) {
 		for _, msg := range msgs {
 			if err := a.ephemeral(ctx, m.Channel, m.Thread, user, msg); err != nil {

@@ -421,7 +421,7 @@ func (a *Adapter) send(ctx context.Context, to bot.Address, replies []bot.Reply)
 		done = done || r.Done
 		plainReplies = append(plainReplies, r)
 	}
-	for _, m := range renderTurn(plainReplies, "", convo{Thread: to.Thread, User: to.User}) {
+	for _, m := range renderTurn(plainReplies, "", convo{Thread: to.Thread, User: to.User, NoLinks: true}) {
 		if _, err := a.post(ctx, to.Channel, to.Thread, m); err != nil {
 			return fmt.Errorf("slack: sending to a conversation: %w", bot.RedactURL(err))
 		}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"troubleshooter/bot"
 )
 
 // TestRootPostDoesNotPing (issue 16, item 12): the thread's first message
@@ -57,5 +59,69 @@ func TestOneMessageAtTheEnd(t *testing.T) {
 		if after && isPost("C1", thread)(c) {
 			t.Errorf("a second message after the final one: %q", c.Form.Get("text"))
 		}
+	}
+}
+
+// linkFlow answers with a guide text holding a markdown link, and echoes
+// what the person typed.
+type linkFlow struct{ echoFlow }
+
+func (linkFlow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	s.Guide, s.GuideVersion, s.Step = "links", "1", "ask"
+	return bot.Turn{Replies: []bot.Reply{
+		{Text: "You said: " + m.Text},
+		{Text: "Check [Apple's status page](https://www.apple.com/support/systemstatus/) or **[Apple Support](https://getsupport.apple.com/?a=1&b=2)**.", Choices: echoQuestion.Choices},
+	}}, nil
+}
+
+// TestGuideLinks (issue 16, item 11): markdown links in the guide's text
+// become Slack links (<url|text>, which verbatim leaves alone), while a
+// link the person typed, echoed back, stays escaped text.
+func TestGuideLinks(t *testing.T) {
+	e := newEnvOpts(t, ModeHTTP, envOpts{flow: linkFlow{}})
+	typed := "see [free prizes](https://evil.example/x) <https://evil.example|apple.com>"
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U1", "D1", "", e.ts(), typed)), 0)
+	post, _ := e.fake.waitFor(0, "the answer", isPost("D1", ""))
+	txt := textOf(t, post)
+	for _, want := range []string{
+		"<https://www.apple.com/support/systemstatus/|Apple's status page>",
+		"*<https://getsupport.apple.com/?a=1&amp;b=2|Apple Support>*",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("post lacks the link %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "<https://evil") {
+		t.Errorf("the person's link became a link:\n%s", txt)
+	}
+	if tok := massPing(t, post, "<https://www.apple.com/support/systemstatus/|Apple's status page>", "<https://getsupport.apple.com/?a=1&amp;b=2|Apple Support>"); tok != "" {
+		t.Errorf("post carries %q:\n%s", tok, txt)
+	}
+	if notVerbatim(t, post) {
+		t.Error("a mrkdwn text without verbatim")
+	}
+}
+
+// TestMrkdwnLinks is the table test of converting markdown links.
+func TestMrkdwnLinks(t *testing.T) {
+	tests := []struct{ in, typed, want string }{
+		{"[a](https://x.test/p)", "", "<https://x.test/p|a>"},
+		{"go [here](http://x.test) now", "", "go <http://x.test|here> now"},
+		{"[a|b](https://x.test)", "", "<https://x.test|a/b>"},
+		{"[a](javascript:alert(1))", "", "[a](javascript:alert(1))"},
+		{"[a](https://x.test/a b)", "", "[a](https://x.test/a b)"},
+		{"[a](https://x.test|<!here>)", "", "[a](https://x.test|&lt;!here&gt;)"},
+		{"said: [a](https://x.test)", "[a](https://x.test)", "said: a (https://x.test)"},
+		{"said: [a b](https://x.test/Q)", "[a\tb](https://x.\u200btest/q)", "said: a b (https://x.test/Q)"},
+		{"`[a](https://x.test)`", "", "`[a](https://x.test)`"},
+		{"[](https://x.test)", "", "[](https://x.test)"},
+	}
+	for _, tc := range tests {
+		if got := mrkdwnLinks(tc.in, tc.typed, true); got != tc.want {
+			t.Errorf("mrkdwnLinks(%q, typed %q) = %q, want %q", tc.in, tc.typed, got, tc.want)
+		}
+	}
+	if got, want := mrkdwnLinks("[a](https://x.test)", "", false), "a (https://x.test)"; got != want {
+		t.Errorf("without links: %q, want %q", got, want)
 	}
 }

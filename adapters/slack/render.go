@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -84,9 +85,23 @@ func mdText(text string) *slack.TextBlockObject {
 
 // mrkdwn converts the bot's light markdown to Slack mrkdwn, escaping first:
 // **bold** becomes *bold*, *italic* becomes _italic_, and "- " list items
-// become "• " bullets. Backtick code spans are left as they are.
-func mrkdwn(s string) string {
+// become "• " bullets. Backtick code spans are left as they are. Markdown
+// links become plain "text (url)", never Slack links: for texts that may
+// hold what a person typed (handoff summaries, notes).
+func mrkdwn(s string) string { return mrkdwnLinks(s, "", false) }
+
+// mrkdwnLinks is mrkdwn for the guide's replies: with links set, a
+// markdown link [text](https://…) becomes a Slack link <https://…|text>
+// (verbatim leaves the bot's own <…> syntax alone, and links nothing
+// else), unless the person typed its URL in typed (their words echoed
+// back): that one, like every link when links is false, is shown as
+// plain "text (url)". Only http(s) URLs without spaces, '|' or angle
+// brackets are read as links; anything else stays as written, escaped.
+func mrkdwnLinks(s, typed string, links bool) string {
 	s = escape(strings.ToValidUTF8(s, "\uFFFD"))
+	if typed != "" {
+		typed = linkKey(escape(strings.ToValidUTF8(typed, "\uFFFD")))
+	}
 	lines := strings.Split(s, "\n")
 	var b strings.Builder
 	b.Grow(len(s))
@@ -109,6 +124,18 @@ func mrkdwn(s string) string {
 				b.WriteByte(c)
 			case code:
 				b.WriteByte(c)
+			case c == '[':
+				label, url, n := markdownLink(line[j:])
+				switch {
+				case n == 0:
+					b.WriteByte(c)
+					continue
+				case links && (typed == "" || !strings.Contains(typed, linkKey(url))):
+					b.WriteString("<" + url + "|" + label + ">")
+				default:
+					b.WriteString(label + " (" + url + ")")
+				}
+				j += n - 1
 			case c == '*' && j+1 < len(line) && line[j+1] == '*':
 				b.WriteByte('*')
 				j++
@@ -120,6 +147,52 @@ func mrkdwn(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// linkKey is s as compared when looking for a person's URL in an echo:
+// lower case, without spaces or the invisible characters an echo may have
+// dropped, so that a URL typed with a zero-width space in it still counts
+// as typed.
+func linkKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, s)
+}
+
+// markdownLink reads a markdown link [label](url) at the start of s, text
+// already escaped, and returns its label (without '|' or "**"), its URL
+// and its length in bytes; n is 0 when s does not start with one.
+func markdownLink(s string) (label, url string, n int) {
+	end := strings.Index(s, "](")
+	if end < 2 || !strings.HasPrefix(s, "[") {
+		return "", "", 0
+	}
+	label = s[1:end]
+	if strings.ContainsAny(label, "[]\n`") {
+		return "", "", 0
+	}
+	rest := s[end+2:]
+	close := strings.IndexByte(rest, ')')
+	if close < 0 {
+		return "", "", 0
+	}
+	url = rest[:close]
+	host, ok := strings.CutPrefix(url, "https://")
+	if !ok {
+		host, ok = strings.CutPrefix(url, "http://")
+	}
+	if !ok || host == "" || strings.HasPrefix(host, "/") || strings.ContainsAny(url, " \t\n|`*") ||
+		strings.Contains(url, "&lt;") || strings.Contains(url, "&gt;") {
+		return "", "", 0
+	}
+	label = strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(label, "**", ""), "|", "/"))
+	if label == "" {
+		return "", "", 0
+	}
+	return label, url, end + 2 + close + 1
 }
 
 // plain strips the light markdown for notification text (which Slack shows
@@ -232,6 +305,13 @@ type convo struct {
 	Thread       string
 	User         string
 	GuideVersion string
+	// Typed is what the person wrote in this turn: a markdown link in the
+	// replies that they typed themselves is not made a link.
+	Typed string
+	// NoLinks shows every markdown link as plain "text (url)": for
+	// replies whose turn is not known (the outbox, reminders), which may
+	// echo what the person typed.
+	NoLinks bool
 }
 
 // inputHints are shown under a question that expects a typed answer.
@@ -264,7 +344,7 @@ func renderTurn(replies []bot.Reply, step string, c convo) []message {
 	for ri, r := range replies {
 		text := strings.TrimSpace(r.Text)
 		if text != "" {
-			for _, part := range chunks(mrkdwn(text), maxSectionText) {
+			for _, part := range chunks(mrkdwnLinks(text, c.Typed, !c.NoLinks), maxSectionText) {
 				add(slack.NewSectionBlock(mdText(part), nil, nil))
 			}
 			if cur.Text != "" {
