@@ -56,6 +56,10 @@ type Adapter struct {
 	// questions is each conversation's last question with controls, so a
 	// typed answer can disable them.
 	questions map[string]question
+	// questionIDs are the message ids of questions, for isLiveQuestion.
+	questionIDs map[string]bool
+	// forms are the labels of typed-answer questions' modals (wording.go).
+	forms map[string]form
 
 	locks keyedLocks
 	// held are HTTP interactions' initial responses held for their turn's
@@ -93,14 +97,15 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		return nil, fmt.Errorf("discord: %w", err)
 	}
 	a := &Adapter{
-		cfg:       cfg,
-		log:       log.With("adapter", Platform),
-		session:   s,
-		now:       time.Now,
-		channels:  make(map[string]channelInfo),
-		lastStep:  make(map[string]string),
-		questions: make(map[string]question),
-		grace:     defaultShutdownGrace,
+		cfg:         cfg,
+		log:         log.With("adapter", Platform),
+		session:     s,
+		now:         time.Now,
+		channels:    make(map[string]channelInfo),
+		lastStep:    make(map[string]string),
+		questions:   make(map[string]question),
+		questionIDs: make(map[string]bool),
+		grace:       defaultShutdownGrace,
 	}
 	if cfg.PublicKey != "" {
 		a.publicKey, _ = parsePublicKey(cfg.PublicKey)
@@ -294,7 +299,7 @@ func (a *Adapter) confirm(ctx context.Context, h bot.Handler, to bot.Address, id
 // Send implements bot.Sender: it posts replies, in order, to the
 // conversation at to: its thread when it has one, else its channel (a DM
 // is a channel too). In a server the first message mentions the person so
-// that they are notified; nothing else can ping. Choices are not rendered
+// that they are notified when Config.Ping says so; nothing else can ping. Choices are not rendered
 // as controls (there is no turn for them to answer); Send is for notices
 // such as the sweeper's nudges and the handoff-closed notice. It waits
 // for the conversation's turn in progress, if any, so notices never
@@ -313,7 +318,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply)
 	if !isSnowflake(channel) {
 		return fmt.Errorf("discord: cannot send to channel %q", channel)
 	}
-	msgs := renderTurn(replies, to.User, "")
+	msgs := a.render(to, replies, "")
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -323,13 +328,32 @@ func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply)
 	}
 	defer unlock()
 	mention := ""
-	if to.Workspace != "" && isSnowflake(to.User) {
+	if to.Workspace != "" && isSnowflake(to.User) && a.pingsFor(replies) {
 		mention = to.User
 	}
 	if err := a.sendAll(msgs, a.toChannel(channel, mention, discordgo.WithContext(ctx))); err != nil {
 		return fmt.Errorf("discord: %w", bot.RedactURL(err))
 	}
 	return nil
+}
+
+// pingsFor reports whether notices sent with Send ping the person
+// (Config.Ping): always, never, or by default only for what they would
+// not otherwise look for, news of their handoff to staff. Reminders and
+// the closing notice land in a conversation the person is in.
+func (a *Adapter) pingsFor(replies []bot.Reply) bool {
+	switch a.cfg.Ping {
+	case PingAlways:
+		return true
+	case PingNever:
+		return false
+	}
+	for _, r := range replies {
+		if r.Text == bot.HandoffClosedNotice || r.Text == bot.HandoffFailedNotice {
+			return true
+		}
+	}
+	return false
 }
 
 // baseContext is the context turns run under: Run's context without its

@@ -117,16 +117,18 @@ func TestSendNotices(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := ctxT(t)
-	// A thread conversation: to the thread, mentioning only the person.
+	// A thread conversation: to the thread; a reminder in the person's own
+	// conversation pings no one (discord.ping: first), and is worded for
+	// what they can do without the Message Content intent.
 	th := bot.Address{Platform: Platform, Workspace: testGuild, Channel: testChannel, Thread: "800000000000000077", User: alice}
 	if err := a.Send(ctx, th, []bot.Reply{{Text: bot.NudgeNotice}}); err != nil {
 		t.Fatal(err)
 	}
 	m := body(t, f.waitCall(0, "POST", "/api/v9/channels/800000000000000077/messages"))
-	if m["content"] != "<@"+alice+"> "+bot.NudgeNotice {
+	if m["content"] != "Still there? Answer the question above with its buttons to continue, or use **/troubleshoot stop** to end." {
 		t.Errorf("nudge = %q", m["content"])
 	}
-	assertNoMentions(t, "nudge", m, alice)
+	assertNoMentions(t, "nudge", m)
 	// A DM: no mention; choices are not turned into dead buttons.
 	dm := bot.Address{Platform: Platform, Channel: "7700000000000000001", User: alice}
 	mark := f.Mark()

@@ -174,7 +174,11 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	}
 	a.remember(th.ID, channelInfo{Thread: true, Parent: i.ChannelID, Ours: true, Owner: u.ID})
 	m.Address = bot.Address{Platform: Platform, Workspace: i.GuildID, Channel: i.ChannelID, Thread: th.ID, User: u.ID}
-	return a.turn(ctx, h, m, false, a.toChannel(th.ID, u.ID))
+	ping := u.ID
+	if a.cfg.Ping == PingNever {
+		ping = ""
+	}
+	return a.turn(ctx, h, m, false, a.toChannel(th.ID, ping))
 }
 
 // interactionClaimTTL is how long an interaction id stays claimed in the

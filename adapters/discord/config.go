@@ -25,6 +25,13 @@ const (
 	ModeDM = "dm"
 )
 
+// When the bot pings the person (Config.Ping).
+const (
+	PingFirst  = "first"
+	PingAlways = "always"
+	PingNever  = "never"
+)
+
 // DefaultAPIURL is Discord's REST base URL.
 const DefaultAPIURL = "https://discord.com"
 
@@ -74,6 +81,15 @@ type Config struct {
 	// with this role (or Manage Messages) may close handoffs. Requires
 	// SupportChannel.
 	SupportRole string `yaml:"support_role"`
+	// Ping is when the bot's messages notify (ping) the person whose
+	// conversation it is, in a server: "first" (default) pings on the
+	// first message of a thread the bot opened for them (which also adds
+	// them to the thread) and on notices about a handoff to staff (closed,
+	// or failed); reminders and the closing notice in their own
+	// conversation do not ping. "always" pings on every notice as well;
+	// "never" pings no one (people then may not be added to their
+	// thread's notifications). DMs never ping.
+	Ping string `yaml:"ping"`
 	// OutboxAfter is how long a turn's replies, saved with the turn, may
 	// wait to be sent and confirmed before the engine's sweeper posts them
 	// itself (after a crash or a deploy cut sending short), in the
@@ -105,6 +121,13 @@ func (c Config) validate() (Config, error) {
 	case ModeThread, ModeEphemeral, ModeDM:
 	default:
 		errs = append(errs, fmt.Errorf("discord.mode %q: want thread, ephemeral or dm", c.Mode))
+	}
+	switch c.Ping {
+	case "":
+		c.Ping = PingFirst
+	case PingFirst, PingAlways, PingNever:
+	default:
+		errs = append(errs, fmt.Errorf("discord.ping %q: want first, always or never", c.Ping))
 	}
 	if c.OutboxAfter < 0 {
 		errs = append(errs, fmt.Errorf("discord.outbox_after is %s; want a positive duration such as 30s", c.OutboxAfter))

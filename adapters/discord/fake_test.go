@@ -1294,8 +1294,17 @@ func answerByModal(t *testing.T, f *fakeDiscord, q map[string]any, typeID, modal
 	f.dispatch("INTERACTION_CREATE", ia)
 	cb = callbackOf(t, f, mark, ia)
 	d, _ = cb["data"].(map[string]any)
-	if num(cb["type"]) != 7 || !strings.HasSuffix(d["content"].(string), "**Your answer:** "+escapeMarkdown(value)) {
-		t.Errorf("modal submit response = %v", cb)
+	switch num(cb["type"]) {
+	case 7: // the adapter knew the question was current
+	case 6: // it could not tell without the engine: marked answered after
+		d = body(t, f.waitCall(mark, "PATCH", "/api/v9/webhooks/*/"+ia["token"].(string)+"/messages/@original"))
+	default:
+		t.Fatalf("modal submit response = %v", cb)
+	}
+	// The answer is said once, by the engine's reply, not echoed on the
+	// question too.
+	if c, _ := d["content"].(string); strings.Contains(c, "Your answer") || strings.Contains(c, escapeMarkdown(value)) {
+		t.Errorf("modal submit echoed the answer on the question: %q", c)
 	}
 	if all, _ := disabledAll(d["components"]); !all {
 		t.Errorf("answered question still has live controls: %v", d["components"])

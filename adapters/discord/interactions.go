@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -83,9 +84,13 @@ func (a *Adapter) onComponent(ctx context.Context, h bot.Handler, i *discordgo.I
 		return respond(ephemeral(fmt.Sprintf("Only <@%s> can answer this one — it's their conversation. Use /%s to start your own.", cid.Owner, CommandName)))
 	}
 	if cid.Kind == kindType {
-		modal, err := modalFor(cid.Choice, cid.Owner, cid.Step)
+		fm, ok := a.formOf(cid.Owner, cid.Step, cid.Choice)
+		if !ok {
+			fm = a.lookupForm(ctx, h, i, cid)
+		}
+		modal, err := modalFor(cid.Choice, cid.Owner, cid.Step, fm)
 		if err != nil {
-			return respond(ephemeral("Sorry, I can't open a form for this question; please type your answer instead."))
+			return respond(ephemeral("Sorry, I can't open a form for this question; please answer with its buttons, or mention me with your answer."))
 		}
 		return respond(modal)
 	}
@@ -107,16 +112,8 @@ func (a *Adapter) onComponent(ctx context.Context, h bot.Handler, i *discordgo.I
 	if i.Message != nil {
 		orig, content = i.Message.Components, i.Message.Content
 	}
-	// Acknowledge by disabling the question's controls: one call, no store
-	// access, well inside the 3 seconds.
-	if err := respond(&discordgo.InteractionResponse{
-		Type: discordgo.InteractionResponseUpdateMessage,
-		Data: &discordgo.InteractionResponseData{
-			Content:         content,
-			Components:      answeredComponents(orig, data.CustomID, picked),
-			AllowedMentions: noMentions(),
-		},
-	}); err != nil {
+	mark, err := a.acknowledge(i, respond, cid, orig, content, data.CustomID, picked)
+	if err != nil {
 		return fmt.Errorf("acknowledge click: %w", err)
 	}
 	addr, err := a.interactionAddress(i, cid.Owner)
@@ -124,7 +121,89 @@ func (a *Adapter) onComponent(ctx context.Context, h bot.Handler, i *discordgo.I
 		return a.troubleRestore(i, orig, content, err)
 	}
 	eph := a.isEphemeral(i)
-	return a.answer(ctx, h, i, addr, bot.Message{Address: addr, ID: i.ID, Choice: choice, Step: stepOf(cid.Step), GuideVersion: versionOf(cid.Step)}, eph, orig, content)
+	return a.answer(ctx, h, i, addr, bot.Message{Address: addr, ID: i.ID, Choice: choice, Step: stepOf(cid.Step), GuideVersion: versionOf(cid.Step)}, eph, orig, content, mark)
+}
+
+// acknowledge sends a click's or a form's initial response, within
+// Discord's 3 seconds and without a store lookup. When the message is the
+// question this process last sent the conversation, the response itself
+// shows it answered (controls disabled, the one used highlighted): one
+// call, counted against the interaction's own token, not the channel's
+// rate limit. Otherwise the click may be stale, so the message is left as
+// it is (a deferred update) until the engine says; the returned mark then
+// shows it answered, once the answer is known to apply.
+func (a *Adapter) acknowledge(i *discordgo.Interaction, respond responder, cid customID, orig []discordgo.MessageComponent, content, usedID, picked string) (mark func(), err error) {
+	if i.Message != nil && (a.isLiveQuestion(i.Message.ID) || a.onStep(i, cid)) {
+		err = respond(&discordgo.InteractionResponse{
+			Type: discordgo.InteractionResponseUpdateMessage,
+			Data: &discordgo.InteractionResponseData{
+				Content:         content,
+				Components:      answeredComponents(orig, usedID, picked),
+				AllowedMentions: noMentions(),
+			},
+		})
+		return func() {}, err
+	}
+	err = respond(&discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
+	return func() {
+		if orig == nil {
+			return
+		}
+		c, comps := content, answeredComponents(orig, usedID, picked)
+		if _, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &c, Components: &comps, AllowedMentions: noMentions()}); err != nil {
+			a.log.Warn("could not show the question answered", "err", bot.RedactURL(err))
+		}
+	}, err
+}
+
+// onStep reports whether this process last saw the conversation of a
+// click on the clicked question's step, from memory only (no REST, no
+// store): the step is recorded before its question is sent.
+func (a *Adapter) onStep(i *discordgo.Interaction, cid customID) bool {
+	if cid.Step == "" {
+		return false
+	}
+	addr := bot.Address{Platform: Platform, Channel: i.ChannelID, User: cid.Owner}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if i.GuildID != "" {
+		info, ok := a.channels[i.ChannelID]
+		if !ok {
+			return false
+		}
+		addr.Workspace = i.GuildID
+		if info.Thread {
+			addr.Channel, addr.Thread = info.Parent, i.ChannelID
+		}
+	}
+	last, ok := a.lastStep[addr.Key()]
+	return ok && last != "" && last == stepOf(cid.Step)
+}
+
+// lookupForm asks the engine for the current question's form labels when
+// this process does not remember them (after a restart), within a second
+// so the modal still opens in time; zero labels when it cannot tell.
+func (a *Adapter) lookupForm(ctx context.Context, h bot.Handler, i *discordgo.Interaction, cid customID) form {
+	r, ok := h.(Resumer)
+	if !ok {
+		return form{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	addr, err := a.interactionAddress(i, cid.Owner)
+	if err != nil {
+		return form{}
+	}
+	res, err := r.Current(ctx, addr)
+	if err != nil || stepRef(res.Step, res.GuideVersion) != cid.Step {
+		return form{}
+	}
+	for _, rep := range res.Replies {
+		if rep.Input == cid.Choice {
+			return form{title: rep.Title, example: rep.Example}
+		}
+	}
+	return form{}
 }
 
 // onModal handles the submit of a typed-answer modal.
@@ -143,18 +222,14 @@ func (a *Adapter) onModal(ctx context.Context, h bot.Handler, i *discordgo.Inter
 	}
 	var orig []discordgo.MessageComponent
 	content := ""
+	mark := func() {}
 	if i.Message != nil {
+		// The question shows its "Type …" button as the one used; the
+		// answer itself is said once, by the engine's reply ("Got it: …"),
+		// in its own words and units.
 		orig, content = i.Message.Components, i.Message.Content
 		typeID, _ := customID{Kind: kindType, Owner: cid.Owner, Step: cid.Step, Choice: cid.Choice}.encode()
-		shown := trimText(strings.Join(strings.Fields(cleanText(value)), " "), 300)
-		err = respond(&discordgo.InteractionResponse{
-			Type: discordgo.InteractionResponseUpdateMessage,
-			Data: &discordgo.InteractionResponseData{
-				Content:         trimContent(content+"\n\n**Your answer:** "+escapeMarkdown(shown), maxContent),
-				Components:      answeredComponents(orig, typeID, ""),
-				AllowedMentions: noMentions(),
-			},
-		})
+		mark, err = a.acknowledge(i, respond, cid, orig, content, typeID, "")
 	} else {
 		err = respond(&discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
 	}
@@ -166,7 +241,7 @@ func (a *Adapter) onModal(ctx context.Context, h bot.Handler, i *discordgo.Inter
 		return a.troubleRestore(i, orig, content, err)
 	}
 	m := bot.Message{Address: addr, ID: i.ID, Text: value, Step: stepOf(cid.Step), GuideVersion: versionOf(cid.Step)}
-	return a.answer(ctx, h, i, addr, m, a.isEphemeral(i), orig, content)
+	return a.answer(ctx, h, i, addr, m, a.isEphemeral(i), orig, content, mark)
 }
 
 // modalValue is the value of the first text input of a modal submit.
@@ -198,11 +273,13 @@ func (a *Adapter) isEphemeral(i *discordgo.Interaction) bool {
 }
 
 // answer applies a click or typed answer after the initial response: a
-// question that is no longer current gets a private explanation and the
-// current question; an ended or expired conversation a private note;
-// anything else is a turn whose replies are followups. When the turn fails
-// the question's controls are restored so the person can try again.
-func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Interaction, addr bot.Address, m bot.Message, eph bool, orig []discordgo.MessageComponent, content string) error {
+// question that is no longer current gets a private note pointing at the
+// current one (and the old message is left as it shows); an ended or
+// expired conversation a private note; anything else is a turn whose
+// replies are followups, after mark shows the question answered. When the
+// turn fails the question's controls are restored so the person can try
+// again.
+func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Interaction, addr bot.Address, m bot.Message, eph bool, orig []discordgo.MessageComponent, content string, mark func()) error {
 	if !a.claimInteraction(ctx, h, i.ID) {
 		return nil // another replica (or an earlier delivery) has it
 	}
@@ -212,26 +289,27 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Intera
 	if state == stateUnknown && cur.Listening && cur.Outcome == bot.OutcomeEscalated {
 		// Staff have this conversation and the engine would stay quiet;
 		// a click deserves a word, privately.
-		return a.followupNote(i, quietNote)
+		return a.followupNote(i, a.word(addr, quietNote))
 	}
 	switch state {
 	case stateEnded:
 		return a.followupNote(i, "This conversation has ended, or expired after a long pause. Use /"+CommandName+" to start a new one.")
 	case stateStale:
 		if len(cur.Replies) > 0 {
-			replies := append([]bot.Reply{{Text: "That question was already answered. Here's where we are now:"}}, cur.Replies...)
-			return a.sendAll(renderTurn(replies, addr.User, stepRef(cur.Step, cur.GuideVersion)), a.followups(i, true))
+			return a.staleNote(i, addr, cur)
 		}
 		if m.Choice == "" {
-			return a.followupNote(i, "That question was already answered; please answer the latest question above.")
+			return a.followupNote(i, "That question was already answered; please answer the latest question in this conversation.")
 		}
 		eph = true // the engine explains stale clicks itself; keep it private
+	default:
+		mark()
 	}
 	clicked := ""
 	if i.Message != nil {
 		clicked = i.Message.ID
 	}
-	err := a.turnLocked(ctx, h, m, a.followups(i, eph), clicked)
+	err := a.turnLocked(ctx, h, m, a.followups(i, eph), clicked, a.followups(i, true))
 	if err != nil {
 		a.restore(i, orig, content)
 	}
@@ -239,6 +317,42 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Intera
 		return nil
 	}
 	return err
+}
+
+// staleNote answers a click on a question that is no longer current,
+// privately and without controls of its own when this process knows where
+// the current question is (one live copy of it at any time), with a link
+// to it where Discord can link; otherwise (after a restart) with the
+// current question, which then becomes the conversation's tracked one.
+func (a *Adapter) staleNote(i *discordgo.Interaction, addr bot.Address, cur bot.Result) error {
+	a.mu.Lock()
+	q, ok := a.questions[addr.Key()]
+	a.mu.Unlock()
+	if ok && q.msgID != "" {
+		text := "That question was already answered. Please answer the latest question in this conversation."
+		if link := a.messageLink(addr, q); link != "" {
+			text = "That question was already answered. The current question is [here](" + link + ")."
+		}
+		return a.followupNote(i, text)
+	}
+	replies := append([]bot.Reply{{Text: "That question was already answered. Here's where we are now:"}}, cur.Replies...)
+	return a.sendTracked(addr.Key(), a.render(addr, replies, stepRef(cur.Step, cur.GuideVersion)), a.followups(i, true))
+}
+
+// messageLink is a link to a conversation's question, or "" for a private
+// (ephemeral) one, which Discord cannot link to.
+func (a *Adapter) messageLink(addr bot.Address, q question) string {
+	if q.private || q.msgID == "" {
+		return ""
+	}
+	guild, channel := addr.Workspace, addr.Thread
+	if guild == "" {
+		guild = "@me"
+	}
+	if channel == "" {
+		channel = addr.Channel
+	}
+	return "https://discord.com/channels/" + guild + "/" + channel + "/" + q.msgID
 }
 
 // restore gives an answered question its controls back, after a failure

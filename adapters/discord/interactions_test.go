@@ -3,7 +3,6 @@ package discord
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -122,19 +121,34 @@ func TestStaleClickOtherUserAndRestart(t *testing.T) {
 	q2 := f.lastWithComponents(thread, "ts1|t|"+alice+"|size@1")
 
 	// A second click on the answered question (another device, a stale
-	// client): acknowledged, then a private note and the current question.
+	// client): acknowledged without changing what the old message shows,
+	// then a private note linking to the current question, with no
+	// controls of its own: one live copy of the current question.
+	f.mu.Lock()
+	q1Before := string(mustJSON(t, f.messages[q1["id"].(string)]["components"]))
+	f.mu.Unlock()
 	mark := f.Mark()
 	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|off")
 	f.dispatch("INTERACTION_CREATE", ia)
-	if cb := callbackOf(t, f, mark, ia); num(cb["type"]) != 7 {
-		t.Errorf("stale click response = %v", cb)
+	if cb := callbackOf(t, f, mark, ia); num(cb["type"]) != 6 {
+		t.Errorf("stale click response = %v, want 6 (acknowledged, message unchanged)", cb)
 	}
 	fu := followupOf(t, f, mark, ia)
-	if num(fu["flags"]) != 64 || !strings.HasPrefix(fu["content"].(string), "That question was already answered.") || !strings.Contains(fu["content"].(string), "How big") {
-		t.Errorf("stale click followup = %v", fu)
+	link := "https://discord.com/channels/" + testGuild + "/" + thread + "/" + q2["id"].(string)
+	if num(fu["flags"]) != 64 || !strings.HasPrefix(fu["content"].(string), "That question was already answered.") || !strings.Contains(fu["content"].(string), link) {
+		t.Errorf("stale click followup = %v, want a private note linking to %s", fu, link)
 	}
-	if got := ids(fu); !slices.Contains(got, "ts1|t|"+alice+"|size@1|size") {
-		t.Errorf("stale click: current question ids = %v", got)
+	if got := ids(fu); len(got) != 0 {
+		t.Errorf("stale click: a second live copy of the current question: %v", got)
+	}
+	f.mu.Lock()
+	q1After := string(mustJSON(t, f.messages[q1["id"].(string)]["components"]))
+	f.mu.Unlock()
+	if q1After != q1Before {
+		t.Errorf("the stale click changed the old question:\n%s\nwas\n%s", q1After, q1Before)
+	}
+	if n := len(f.callsSince(mark, "PATCH", "/api/v9/webhooks/*/"+ia["token"].(string)+"/messages/@original")); n != 0 {
+		t.Errorf("the stale click edited the old question %d times", n)
 	}
 
 	// Bob clicks Alice's question: a private note, nothing applied.

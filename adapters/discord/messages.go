@@ -93,9 +93,17 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 	switch a.cfg.Mode {
 	case ModeDM:
 		dm, err := a.session.UserChannelCreate(author)
+		said := false
 		if err == nil {
 			m.Address = bot.Address{Platform: Platform, Channel: dm.ID, User: author}
-			err = a.turn(ctx, h, m, true, a.toChannel(dm.ID, ""))
+			err = a.turn(ctx, h, m, strings.TrimSpace(m.Text) == "", watch(a.toChannel(dm.ID, ""), &said))
+		}
+		if err == nil && said {
+			// Say where the answer went, as /troubleshoot does.
+			_, err = a.session.ChannelMessageSendComplex(msg.ChannelID, &discordgo.MessageSend{
+				Content: "I've sent you a direct message — let's continue there.", Reference: msg.Reference(), AllowedMentions: noMentions(),
+			})
+			return err
 		}
 		if err != nil {
 			_, serr := a.session.ChannelMessageSendComplex(msg.ChannelID, &discordgo.MessageSend{
@@ -117,8 +125,11 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 	}
 	// Ephemeral mode (messages cannot be ephemeral) or no thread: answer
 	// in the channel.
+	// A mention with words answers the conversation in progress (without
+	// the Message Content intent, mentioning the bot is how a person types
+	// an answer); a bare one shows where it stands.
 	m.Address = bot.Address{Platform: Platform, Workspace: msg.GuildID, Channel: msg.ChannelID, User: author}
-	return a.turn(ctx, h, m, true, a.toChannel(msg.ChannelID, ""))
+	return a.turn(ctx, h, m, strings.TrimSpace(m.Text) == "", a.toChannel(msg.ChannelID, ""))
 }
 
 // mentions reports whether msg mentions the user id.

@@ -179,9 +179,17 @@ func typeButtonLabel(input string) string {
 	}
 }
 
+// form is what labels a step's typed-answer modal: the step's title and
+// an example of the expected answer (bot.Reply Title and Example).
+type form struct{ title, example string }
+
 // modalFor builds the typed-answer modal for a step (interaction response
-// type 9): one text input whose value becomes Message.Text.
-func modalFor(input, owner, step string) (*discordgo.InteractionResponse, error) {
+// type 9): one text input whose value becomes Message.Text. Its title is
+// the step's title and its placeholder the step's example, so that two
+// questions of the same kind (a backup size and a free space) read
+// differently; without them it falls back to words for the input kind that
+// fit any guide.
+func modalFor(input, owner, step string, fm form) (*discordgo.InteractionResponse, error) {
 	id, err := customID{Kind: kindModal, Owner: owner, Step: step, Choice: input}.encode()
 	if err != nil {
 		return nil, err
@@ -189,17 +197,24 @@ func modalFor(input, owner, step string) (*discordgo.InteractionResponse, error)
 	label, placeholder, style, maxLen := "Your answer", "Type your answer", discordgo.TextInputParagraph, 1000
 	switch input {
 	case "size":
-		label, placeholder, style, maxLen = "Size", "For example 3.2 GB or 800 MB", discordgo.TextInputShort, 100
+		label, placeholder, style, maxLen = "Size (with its unit: GB, MB…)", "For example 3.2 GB or 800 MB", discordgo.TextInputShort, 100
 	case "version":
-		label, placeholder, style, maxLen = "Version", "For example 17.4.1", discordgo.TextInputShort, 100
+		label, placeholder, style, maxLen = "Version number", "Numbers and dots, as shown in the app", discordgo.TextInputShort, 100
 	case "number":
 		label, placeholder, style, maxLen = "Number", "For example 3", discordgo.TextInputShort, 100
+	}
+	title := "Your answer"
+	if t := strings.TrimSpace(cleanText(fm.title)); t != "" {
+		title = t
+	}
+	if e := strings.TrimSpace(cleanText(fm.example)); e != "" {
+		placeholder = "For example " + e
 	}
 	return &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseModal,
 		Data: &discordgo.InteractionResponseData{
 			CustomID: id,
-			Title:    trimText("Your answer", maxModalTitle),
+			Title:    trimText(title, maxModalTitle),
 			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 				discordgo.TextInput{
 					CustomID:    "answer",

@@ -18,6 +18,8 @@ type sink func(m outMsg, first bool) (sent, error)
 type sent struct {
 	id   string
 	edit editFunc
+	// private is true for an ephemeral message.
+	private bool
 }
 
 // editFunc replaces a sent message's components.
@@ -25,9 +27,10 @@ type editFunc func(comps []discordgo.MessageComponent) error
 
 // question is the last question with controls a conversation was sent.
 type question struct {
-	msgID string
-	comps []discordgo.MessageComponent
-	edit  editFunc
+	msgID   string
+	comps   []discordgo.MessageComponent
+	edit    editFunc
+	private bool
 }
 
 // turn runs one message through h and sends its replies, holding the
@@ -42,10 +45,10 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, resume
 		if err == nil && len(res.Replies) > 0 {
 			replies := append([]bot.Reply{{Text: "You have a conversation in progress; here's where we were. (Say **restart** to start over.)"}}, res.Replies...)
 			a.setLastStep(m.Address, res.Step, false)
-			return a.sendTracked(m.Address.Key(), renderTurn(replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send)
+			return a.sendTracked(m.Address.Key(), a.render(m.Address, replies, stepRef(res.Step, res.GuideVersion)), send)
 		}
 	}
-	if err := a.turnLocked(ctx, h, m, send, ""); !errors.Is(err, errNotApplied) {
+	if err := a.turnLocked(ctx, h, m, send, "", nil); !errors.Is(err, errNotApplied) {
 		return err
 	}
 	return nil
@@ -54,8 +57,11 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, resume
 // turnLocked is turn with the conversation's lock held. clicked is the id
 // of the message whose control was used ("" for typed messages): the
 // previous question, if it was another message, gets its controls
-// disabled once the turn is applied.
-func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, send sink, clicked string) error {
+// disabled once the turn is applied. notice, when set, is where a turn the
+// handler did not apply (the flood throttle held it back) is explained,
+// privately, instead of its replies: clicks and forms, whose controls are
+// given back, are worded for clicking again.
+func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, send sink, clicked string, notice sink) error {
 	m.Address.Platform = Platform
 	res, err := h.Handle(ctx, m)
 	if err != nil {
@@ -73,8 +79,16 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 	if res.Step == "" && !res.Done {
 		// Nothing was applied (the flood throttle held the message back):
 		// say what the handler said, keep the question live.
-		if len(res.Replies) > 0 {
-			if err := a.sendAll(renderTurn(res.Replies, m.Address.User, ""), send); err != nil {
+		if notice != nil {
+			text := "You're answering faster than I can keep up with. Please wait a few seconds, then click your answer again."
+			if m.Choice == "" {
+				text = "You're answering faster than I can keep up with. Please wait a few seconds, then send the form again."
+			}
+			if err := a.sendAll([]outMsg{{Content: text}}, notice); err != nil {
+				return err
+			}
+		} else if len(res.Replies) > 0 {
+			if err := a.sendAll(a.render(m.Address, res.Replies, ""), send); err != nil {
 				return err
 			}
 		}
@@ -82,7 +96,7 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 	}
 	a.setLastStep(m.Address, res.Step, res.Done)
 	a.retireQuestion(m.Address.Key(), clicked)
-	if err := a.sendTracked(m.Address.Key(), renderTurn(res.Replies, m.Address.User, stepRef(res.Step, res.GuideVersion)), send); err != nil {
+	if err := a.sendTracked(m.Address.Key(), a.render(m.Address, res.Replies, stepRef(res.Step, res.GuideVersion)), send); err != nil {
 		if res.Outbox != "" {
 			a.leftTurns.Add(1) // the sweeper sends them
 		}
@@ -108,6 +122,7 @@ func (a *Adapter) retireQuestion(key, clicked string) {
 	a.mu.Lock()
 	q, ok := a.questions[key]
 	delete(a.questions, key)
+	delete(a.questionIDs, q.msgID)
 	a.mu.Unlock()
 	if !ok || q.msgID == clicked || q.edit == nil {
 		return
@@ -127,10 +142,17 @@ func (a *Adapter) sendTracked(key string, msgs []outMsg, send sink) error {
 		}
 		if len(m.Components) > 0 && out.edit != nil {
 			a.mu.Lock()
-			if len(a.questions) >= maxRemembered {
+			if len(a.questions) >= maxRemembered || len(a.questionIDs) >= maxRemembered {
 				clear(a.questions)
+				clear(a.questionIDs)
 			}
-			a.questions[key] = question{comps: m.Components, edit: out.edit, msgID: out.id}
+			if old, ok := a.questions[key]; ok {
+				delete(a.questionIDs, old.msgID)
+			}
+			a.questions[key] = question{comps: m.Components, edit: out.edit, msgID: out.id, private: out.private}
+			if out.id != "" {
+				a.questionIDs[out.id] = true
+			}
 			a.mu.Unlock()
 		}
 	}
@@ -173,7 +195,7 @@ func (a *Adapter) followups(i *discordgo.Interaction, eph bool) sink {
 		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
 			_, err := a.editResponse(i, msg.ID, &discordgo.WebhookEdit{Components: &comps, AllowedMentions: noMentions()})
 			return err
-		}}, nil
+		}, eph}, nil
 	}
 }
 
@@ -196,7 +218,7 @@ func (a *Adapter) originalThenFollowups(i *discordgo.Interaction, eph bool) sink
 		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
 			_, err := a.editOriginal(i, &discordgo.WebhookEdit{Components: &comps, AllowedMentions: noMentions()})
 			return err
-		}}, nil
+		}, eph}, nil
 	}
 }
 
@@ -217,6 +239,14 @@ func (a *Adapter) toChannel(channelID, mention string, opts ...discordgo.Request
 		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
 			_, err := a.session.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: msg.ID, Channel: channelID, Components: &comps, AllowedMentions: noMentions()})
 			return err
-		}}, nil
+		}, false}, nil
 	}
+}
+
+// isLiveQuestion reports whether message id is a conversation's current
+// question as this process last sent it.
+func (a *Adapter) isLiveQuestion(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.questionIDs[id]
 }

@@ -1,0 +1,184 @@
+package discord
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"troubleshooter/bot"
+)
+
+// Tests for issue 16: Discord conversations that read natively — no dead
+// ends without the Message Content intent, no confusing words, no needless
+// pings or messages.
+
+// TestPings: reminders and the closing notice in the person's own
+// conversation do not ping (discord.ping: first, the default); news of a
+// handoff does; "always" pings every notice and "never" none; the thread
+// the bot opens for /troubleshoot mentions the person once, unless never.
+func TestPings(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	ctx := ctxT(t)
+	th := bot.Address{Platform: Platform, Workspace: testGuild, Channel: testChannel, Thread: "800000000000000077", User: alice}
+	expired := fmt.Sprintf(bot.ExpiredNoticeFormat, "a day")
+	for _, tc := range []struct {
+		ping, text string
+		pings      bool
+	}{
+		{"", bot.NudgeNotice, false},
+		{"", expired, false},
+		{"", bot.HandoffClosedNotice, true},
+		{"", bot.HandoffFailedNotice, true},
+		{PingAlways, bot.NudgeNotice, true},
+		{PingNever, bot.HandoffClosedNotice, false},
+	} {
+		cfg := testConfig(f)
+		cfg.Ping = tc.ping
+		a, err := New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mark := f.Mark()
+		if err := a.Send(ctx, th, []bot.Reply{{Text: tc.text}}); err != nil {
+			t.Fatal(err)
+		}
+		m := body(t, f.waitCall(mark, "POST", "/api/v9/channels/"+th.Thread+"/messages"))
+		mentioned := strings.HasPrefix(m["content"].(string), "<@"+alice+">")
+		if tc.pings {
+			assertNoMentions(t, tc.ping+" "+tc.text, m, alice)
+		} else {
+			assertNoMentions(t, tc.ping+" "+tc.text, m)
+		}
+		if mentioned != tc.pings {
+			t.Errorf("ping %q, %q: content %q", tc.ping, tc.text, m["content"])
+		}
+	}
+	if _, err := New(Config{Token: fakeToken, ApplicationID: f.appID, Ping: "sometimes"}, nil); err == nil || !strings.Contains(err.Error(), "discord.ping") {
+		t.Errorf("ping: sometimes: %v", err)
+	}
+}
+
+// TestFloodNoticeAfterClickIsPrivate: when the flood throttle holds a
+// click back, the clicker is told privately, in words for clicking, and
+// the question's buttons work again.
+func TestFloodNoticeAfterClickIsPrivate(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	eng, _ := testEngine(t)
+	var hold bool
+	h := handlerFunc(func(ctx context.Context, m bot.Message) (bot.Result, error) {
+		if hold {
+			// What adapters/throttle answers for a held-back message.
+			return bot.Result{Replies: []bot.Reply{{Text: "You're sending messages faster than I can keep up with. Please wait a few seconds, then send your answer again."}}}, nil
+		}
+		return eng.Handle(ctx, m)
+	})
+	runBot(t, f, testConfig(f), h)
+	thread, q1 := startThread(t, f)
+	hold = true
+	mark := f.Mark()
+	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
+	f.dispatch("INTERACTION_CREATE", ia)
+	fu := followupOf(t, f, mark, ia)
+	content, _ := fu["content"].(string)
+	if num(fu["flags"])&64 == 0 {
+		t.Errorf("flood notice after a click is public in the thread: %v", fu)
+	}
+	if strings.Contains(content, "send your answer again") || !strings.Contains(content, "click") {
+		t.Errorf("flood notice after a click = %q, want it worded for clicking", content)
+	}
+	// The buttons are live again.
+	f.waitFor("the question's buttons restored", func() bool {
+		all, _ := disabledAll(f.messages[q1["id"].(string)]["components"])
+		return !all
+	})
+	if n := len(f.callsSince(mark, "POST", "/api/v9/channels/"+thread+"/messages")); n != 0 {
+		t.Errorf("%d public posts in the thread", n)
+	}
+}
+
+// TestFormsFromTheStep: each typed-answer form is titled by its step and
+// gives its step's example; two size questions read differently, and a
+// version question carries no example from another app.
+func TestFormsFromTheStep(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	steps := map[string]bot.Reply{
+		"backup": {Text: "How big is your WhatsApp backup?", Input: "size", Title: "Backup size", Example: "3.2 GB"},
+		"free":   {Text: "How much iCloud space is free?", Input: "size", Title: "Free iCloud space", Example: "5 GB"},
+		"wa":     {Text: "Which WhatsApp version?", Input: "version", Title: "WhatsApp version", Example: "2.25.33.75"},
+		"plain":  {Text: "Which version?", Input: "version"},
+	}
+	h := handlerFunc(func(ctx context.Context, m bot.Message) (bot.Result, error) {
+		step := strings.TrimSpace(m.Text)
+		return bot.Result{Step: step, Replies: []bot.Reply{steps[step]}}, nil
+	})
+	cfg := testConfig(f)
+	runBot(t, f, cfg, h)
+	dm := "7700000000000000001"
+	want := map[string][2]string{
+		"backup": {"Backup size", "For example 3.2 GB"},
+		"free":   {"Free iCloud space", "For example 5 GB"},
+		"wa":     {"WhatsApp version", "For example 2.25.33.75"},
+		"plain":  {"Your answer", ""},
+	}
+	for _, step := range []string{"backup", "free", "wa", "plain"} {
+		mark := f.Mark()
+		f.dispatch("MESSAGE_CREATE", f.messageCreate("", dm, alice, step, false))
+		f.waitCall(mark, "POST", "/api/v9/channels/"+dm+"/messages")
+		q := f.lastWithComponents(dm, "ts1|t|"+alice+"|"+step)
+		ids := ids(q)
+		mark = f.Mark()
+		ia := f.click("", alice, q, ids[0])
+		f.dispatch("INTERACTION_CREATE", ia)
+		cb := callbackOf(t, f, mark, ia)
+		d, _ := cb["data"].(map[string]any)
+		var placeholder string
+		eachComponent(d["components"], func(c map[string]any) {
+			if c["custom_id"] == "answer" {
+				placeholder, _ = c["placeholder"].(string)
+			}
+		})
+		if d["title"] != want[step][0] || want[step][1] != "" && placeholder != want[step][1] {
+			t.Errorf("%s: form %q / placeholder %q, want %q", step, d["title"], placeholder, want[step])
+		}
+		if strings.Contains(placeholder, "17.4") {
+			t.Errorf("%s: placeholder %q is an iOS version", step, placeholder)
+		}
+	}
+}
+
+// TestMentionInChannelDMMode: in DM mode a mention in a channel moves the
+// conversation to DMs, and says so in the channel, as /troubleshoot does.
+func TestMentionInChannelDMMode(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	runEngine(t, f, ModeDM)
+	mark := f.Mark()
+	msg := f.messageCreate(testGuild, testChannel, alice, "<@"+f.botID+"> my backup fails", true)
+	f.dispatch("MESSAGE_CREATE", msg)
+	dm := "77" + alice[2:]
+	f.waitCall(mark, "POST", "/api/v9/channels/"+dm+"/messages")
+	var note map[string]any
+	f.waitFor("a note in the channel", func() bool {
+		for _, c := range f.calls[mark:] {
+			if c.Method == "POST" && c.Path == "/api/v9/channels/"+testChannel+"/messages" {
+				note = c.JSON(t)
+				return true
+			}
+		}
+		return false
+	})
+	if c, _ := note["content"].(string); !strings.Contains(c, "I've sent you a direct message") {
+		t.Errorf("channel note = %q", c)
+	}
+	assertNoMentions(t, "dm note", note)
+	if ref, _ := note["message_reference"].(map[string]any); ref["message_id"] != msg["id"] {
+		t.Errorf("the note does not reply to the mention: %v", note["message_reference"])
+	}
+}
+
+var _ = time.Second
