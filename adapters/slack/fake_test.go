@@ -105,6 +105,22 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	// Form holds the query too: GET methods (chat.getPermalink) send
 	// their arguments there.
 	call := apiCall{Method: method, Form: r.Form, At: time.Now(), Status: 200, Body: string(body), Header: r.Header.Clone()}
+	if method == "response_url" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		// A response URL takes JSON: its fields are recorded as the form,
+		// blocks as a JSON string, as chat.update's are.
+		var msg map[string]any
+		if json.Unmarshal(body, &msg) == nil {
+			call.Form = url.Values{}
+			for k, v := range msg {
+				if sv, ok := v.(string); ok {
+					call.Form.Set(k, sv)
+				} else {
+					js, _ := json.Marshal(v)
+					call.Form.Set(k, string(js))
+				}
+			}
+		}
+	}
 	f.mu.Lock()
 	if code, ok := f.fail[method]; ok {
 		f.record(call)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/slack-go/slack"
 
@@ -90,14 +91,41 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, onFail
 	if res.Done && m.Thread != "" && !handedOff(res.Replies) {
 		msgs = withEndedNote(msgs)
 	}
+	typed := applied && m.Choice == "" && strings.TrimSpace(m.Text) != ""
+	again := false
+	for _, msg := range msgs {
+		again = again || msg.Step == res.Step && msg.Step != ""
+	}
 	a.later(ctx, m.Address.Key(), func(ctx context.Context) {
-		for _, f := range before {
-			if !applied {
-				break
+		// The answered question is edited while the next one is posted,
+		// not before it: an edit never holds up the next question.
+		var edits sync.WaitGroup
+		edits.Add(1)
+		go func() {
+			defer edits.Done()
+			for _, f := range before {
+				if !applied {
+					break
+				}
+				f(ctx)
 			}
-			f(ctx)
+		}()
+		if typed {
+			if prev, ok := a.questions.takeIf(m.Address.Key(), func(q postedQuestion) bool {
+				return q.msg.Step != res.Step || res.Done || again
+			}); ok {
+				edits.Add(1)
+				go func() {
+					defer edits.Done()
+					upd := message{Text: prev.msg.Text, Blocks: typedBlocks(prev.msg.Blocks, m.Text, prev.msg.Step == res.Step && !res.Done)}
+					if err := a.update(ctx, m.Channel, prev.ts, upd); err != nil {
+						a.log.Warn("could not mark the question answered", "err", bot.RedactURL(err))
+					}
+				}()
+			}
 		}
 		a.postTurn(ctx, h, m.Address, res.Outbox, msgs, onFail)
+		edits.Wait()
 	})
 }
 
@@ -205,11 +233,15 @@ func (a *Adapter) postMessages(ctx context.Context, to bot.Address, msgs []messa
 // postAll posts msgs in order now and reports whether all were posted.
 func (a *Adapter) postAll(ctx context.Context, to bot.Address, msgs []message, onFail func(error)) bool {
 	for i, msg := range msgs {
-		if _, err := a.post(ctx, to.Channel, to.Thread, msg); err != nil {
+		ts, err := a.post(ctx, to.Channel, to.Thread, msg)
+		if err != nil {
 			if i == 0 && onFail != nil && !errors.Is(err, context.Canceled) {
 				onFail(err)
 			}
 			return false
+		}
+		if msg.Step != "" && ts != "" {
+			a.questions.set(to.Key(), postedQuestion{ts: ts, msg: msg})
 		}
 	}
 	return true

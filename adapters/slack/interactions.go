@@ -87,7 +87,18 @@ func (a *Adapter) fromInteraction(h bot.Handler, cb slack.InteractionCallback) *
 			if text == "" {
 				text = "Answered: " + escape(label)
 			}
-			if err := a.update(ctx, channel, msgTS, message{Text: text, Blocks: blocks}); err != nil {
+			a.questions.forget(addr.Key(), msgTS)
+			answered := message{Text: text, Blocks: blocks}
+			// The click's own response URL first: it is not paced with
+			// the channel's posts, so the click shows at once.
+			if cb.ResponseURL != "" {
+				err := a.replaceClicked(ctx, cb.ResponseURL, answered)
+				if err == nil {
+					return
+				}
+				a.log.Debug("could not answer the click through its response URL; editing the message", "err", bot.RedactURL(err))
+			}
+			if err := a.update(ctx, channel, msgTS, answered); err != nil {
 				a.log.Warn("could not mark the question answered", "err", bot.RedactURL(err))
 			}
 		})

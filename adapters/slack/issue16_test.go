@@ -125,3 +125,98 @@ func TestMrkdwnLinks(t *testing.T) {
 		t.Errorf("without links: %q, want %q", got, want)
 	}
 }
+
+// TestTypedAnswerUpdatesQuestion (issue 16, item 8): a typed answer, like
+// a click, turns the question it answered into the chosen answer, with no
+// live buttons left; in a thread and in a DM.
+func TestTypedAnswerUpdatesQuestion(t *testing.T) {
+	e := newEnv(t, ModeHTTP, nil, nil)
+	_, q, from := e.start("U1", "C1", "my whatsapp backup to icloud keeps failing")
+	q2, from := e.answer(q, "click:on", "U1", from)
+	wantStep(t, q2, "backup_size", "after the click")
+	if len(buttonsOf(t, q2)) == 0 {
+		t.Fatal("the backup size question has no buttons to disable")
+	}
+	q3, from := e.answer(q2, "3 GB", "U1", from)
+	upd, _ := e.fake.waitFor(0, "chat.update of the typed-answered question", func(c apiCall) bool {
+		return c.Method == "chat.update" && c.Form.Get("ts") == q2.TS
+	})
+	if n := len(buttonsOf(t, upd)); n != 0 {
+		t.Errorf("the answered question still has %d buttons", n)
+	}
+	if got := textOf(t, upd); !strings.Contains(got, "3 GB") || !strings.Contains(got, "How big") {
+		t.Errorf("the answered question = %q, want the question and the answer 3 GB", got)
+	}
+	// The next typed answer updates the next question, not this one again.
+	wantStep(t, q3, "free_space", "after 3 GB")
+	// An answer the question cannot take: asked again with buttons, the
+	// old copy points to the new one; without, it keeps its buttons.
+	again, from := e.answer(q3, "lots", "U1", from)
+	live := q3
+	if stepOf(t, again) == "free_space" {
+		upd, _ := e.fake.waitFor(0, "chat.update of the question asked again", func(c apiCall) bool {
+			return c.Method == "chat.update" && c.Form.Get("ts") == q3.TS
+		})
+		if n := len(buttonsOf(t, upd)); n != 0 || !strings.Contains(textOf(t, upd), "Asked again below") {
+			t.Errorf("the question asked again: %d buttons, %q", n, textOf(t, upd))
+		}
+		live = again
+	} else if n := e.fake.count(func(c apiCall) bool { return c.Method == "chat.update" && c.Form.Get("ts") == q3.TS }); n != 0 {
+		t.Errorf("an answer the question could not take edited it %d times", n)
+	}
+	e.answer(live, "50 GB", "U1", from)
+	e.fake.waitFor(0, "chat.update of the free space question", func(c apiCall) bool {
+		return c.Method == "chat.update" && c.Form.Get("ts") == live.TS && strings.Contains(textOf(t, c), "50 GB")
+	})
+
+	// In a DM.
+	from = e.fake.ncalls()
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U2", "D2", "", e.ts(), "my whatsapp backup to icloud keeps failing")), 0)
+	dq, _ := e.fake.waitFor(from, "the DM's first question", isPost("D2", ""))
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("U2", "D2", "", e.ts(), "it's on")), 0)
+	upd, _ = e.fake.waitFor(from, "chat.update of the DM question", func(c apiCall) bool {
+		return c.Method == "chat.update" && c.Form.Get("ts") == dq.TS
+	})
+	if n := len(buttonsOf(t, upd)); n != 0 || !strings.Contains(textOf(t, upd), "it's on") {
+		t.Errorf("the DM question after a typed answer: %d buttons, %q", n, textOf(t, upd))
+	}
+}
+
+// TestFastClicker (issue 16, item 14): with Slack's pacing on (about one
+// post a second per channel, bursts of 4), a person clicking half a second
+// after each question appears never waits more than a second for the
+// click to show and for the next question.
+func TestFastClicker(t *testing.T) {
+	e := newEnvOpts(t, ModeHTTP, envOpts{flow: echoFlow{}, tune: func(a *Adapter) {
+		a.pace = newPacer(defaultInterval, defaultBurst)
+	}})
+	from := e.fake.ncalls()
+	// A mention: the thread is the mention's ts.
+	ev := eventPayload(e.id("Ev"), map[string]any{"type": "app_mention", "user": "U1", "text": "<@UBOT> hi", "ts": "1700002000.000001", "channel": "C1", "event_ts": "1700002000.000001"})
+	e.tr.event(t, ev, 0)
+	q, i := e.fake.waitFor(from, "the first question", isPost("C1", "1700002000.000001"))
+	from = i + 1
+	for round := 0; round < 8; round++ {
+		time.Sleep(500 * time.Millisecond)
+		var yes button
+		for _, b := range buttonsOf(t, q) {
+			if b.Ref.Choice == "yes" {
+				yes = b
+			}
+		}
+		p := clickPayload(t, q, yes, "U1", e.id("trigger"))
+		p["response_url"] = e.fake.srv.URL + "/api/response_url"
+		start := time.Now()
+		e.tr.click(t, p)
+		_, _ = e.fake.waitFor(from, "the clicked question's update", func(c apiCall) bool {
+			return (c.Method == "chat.update" && c.Form.Get("ts") == q.TS) || (c.Method == "response_url" && c.Form.Get("replace_original") == "true")
+		})
+		shown := time.Since(start)
+		next, j := e.fake.waitFor(from, "the next question", isPost("C1", "1700002000.000001"))
+		asked := time.Since(start)
+		if shown > time.Second || asked > time.Second {
+			t.Errorf("round %d: the click showed after %v and the next question after %v; want both within 1s", round, shown.Round(time.Millisecond), asked.Round(time.Millisecond))
+		}
+		q, from = next, j+1
+	}
+}

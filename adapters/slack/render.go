@@ -369,6 +369,7 @@ func renderTurn(replies []bot.Reply, step string, c convo) []message {
 				buttons = append(buttons, slack.NewButtonBlockElement(id, value, slack.NewTextBlockObject(slack.PlainTextType, label, true, false)))
 			}
 			if len(buttons) > 0 {
+				cur.Step = step
 				add(slack.NewActionBlock(fmt.Sprintf("%s:q%d:%d", actionPrefix, ri, start), buttons...))
 			}
 		}
@@ -384,6 +385,36 @@ func renderTurn(replies []bot.Reply, step string, c convo) []message {
 type message struct {
 	Text   string
 	Blocks []slack.Block
+	// Step is the step whose question the message's buttons answer, ""
+	// when it has none.
+	Step string
+}
+
+// typedBlocks rebuilds a question message after a typed answer: its
+// buttons become one context line quoting the answer (escaped), or, when
+// the question was asked again in a newer message, a pointer to it. Other
+// blocks are kept as they were.
+func typedBlocks(orig []slack.Block, answer string, again bool) []slack.Block {
+	line := slack.NewContextBlock("", mdText("↓ Asked again below."))
+	if !again {
+		line = slack.NewContextBlock("", mdText("✅ You answered: *"+escape(clip(strings.Join(strings.Fields(answer), " "), maxButtonText))+"*"))
+	}
+	out := make([]slack.Block, 0, len(orig))
+	placed := false
+	for _, b := range orig {
+		if b.BlockType() == slack.MBTAction && strings.HasPrefix(b.ID(), actionPrefix+":q") {
+			if !placed {
+				out = append(out, line)
+				placed = true
+			}
+			continue
+		}
+		out = append(out, b)
+	}
+	if !placed {
+		out = append(out, line)
+	}
+	return out
 }
 
 // answeredBlocks rebuilds a question message after a click: the clicked

@@ -75,6 +75,9 @@ type Adapter struct {
 	grace     time.Duration
 	pace      *pacer
 	threads   *threadOwners
+	// questions remembers each conversation's last question with
+	// buttons, to take them off when the person types their answer.
+	questions *questions
 	// waiting remembers conversations that ended but still take the
 	// person's thread replies: handed to staff (the engine stays quiet or
 	// restarts on "restart"), closed by staff, or expired with an offer to
@@ -119,17 +122,18 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
 	a := &Adapter{
-		cfg:      cfg,
-		log:      log.With("adapter", Platform),
-		api:      slack.New(cfg.BotToken, opts...),
-		seen:     newDedupe(dedupeTTL),
-		pace:     newPacer(defaultInterval, defaultBurst),
-		threads:  newThreadOwners(4096),
-		waiting:  newKeySet(4096),
-		notConvo: newKeySet(4096),
-		posts:    newPostQueues(maxPosts),
-		sockets:  make(chan struct{}, maxSocketJobs),
-		grace:    defaultGrace,
+		cfg:       cfg,
+		log:       log.With("adapter", Platform),
+		api:       slack.New(cfg.BotToken, opts...),
+		seen:      newDedupe(dedupeTTL),
+		pace:      newPacer(defaultInterval, defaultBurst),
+		threads:   newThreadOwners(4096),
+		questions: newQuestions(4096),
+		waiting:   newKeySet(4096),
+		notConvo:  newKeySet(4096),
+		posts:     newPostQueues(maxPosts),
+		sockets:   make(chan struct{}, maxSocketJobs),
+		grace:     defaultGrace,
 
 		ackBudget: ackBudget,
 	}

@@ -187,3 +187,63 @@ func (k *keySet) has(key string) bool {
 	defer k.mu.Unlock()
 	return k.keys[key]
 }
+
+// postedQuestion is the last question with buttons posted in a
+// conversation: its ts and what it showed.
+type postedQuestion struct {
+	ts  string
+	msg message
+}
+
+// questions remembers the last question posted per conversation (bounded,
+// oldest forgotten first), so that a typed answer can take the buttons off
+// the question it answered. Only this process's posts are known: after a
+// restart, a question posted before it keeps its buttons (a click on them
+// is then stale and answered privately). Safe for concurrent use.
+type questions struct {
+	mu    sync.Mutex
+	max   int
+	last  map[string]postedQuestion
+	order []string
+}
+
+func newQuestions(n int) *questions {
+	return &questions{max: n, last: map[string]postedQuestion{}}
+}
+
+// set records q as key's last question.
+func (s *questions) set(key string, q postedQuestion) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.last[key]; !ok {
+		s.order = append(s.order, key)
+		for len(s.order) > s.max {
+			delete(s.last, s.order[0])
+			s.order = s.order[1:]
+		}
+	}
+	s.last[key] = q
+}
+
+// takeIf returns key's last question and forgets it, when there is one
+// and ok says so (an answer the question cannot take, say, leaves it).
+func (s *questions) takeIf(key string, ok func(postedQuestion) bool) (postedQuestion, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, found := s.last[key]
+	if !found || !ok(q) {
+		return postedQuestion{}, false
+	}
+	delete(s.last, key)
+	return q, true
+}
+
+// forget drops key's last question if it is the message at ts (answered by
+// a click).
+func (s *questions) forget(key, ts string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q, ok := s.last[key]; ok && q.ts == ts {
+		delete(s.last, key)
+	}
+}
