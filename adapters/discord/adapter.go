@@ -58,6 +58,8 @@ type Adapter struct {
 	questions map[string]question
 	// questionIDs are the message ids of questions, for isLiveQuestion.
 	questionIDs map[string]bool
+	// hinted is when each thread last got unreadableHint.
+	hinted map[string]time.Time
 	// forms are the labels of typed-answer questions' modals (wording.go).
 	forms map[string]form
 

@@ -44,7 +44,21 @@ func (a *Adapter) registerCommands() error {
 	return nil
 }
 
-// command is the /troubleshoot definition.
+// Subcommands of /troubleshoot: "start" begins (or resumes) a
+// conversation; the others send their word to the conversation where they
+// are used, for people whose typed messages the bot cannot read (no
+// Message Content intent).
+const subStart = "start"
+
+var wordCommands = []struct{ name, description string }{
+	{"stop", "End this conversation"},
+	{"restart", "Start this conversation over"},
+	{"status", "Where we are in this conversation"},
+	{"back", "Go back to the previous question"},
+}
+
+// command is the /troubleshoot definition: /troubleshoot start [problem]
+// [guide], and /troubleshoot stop | restart | status | back.
 func (a *Adapter) command() *discordgo.ApplicationCommand {
 	a.mu.Lock()
 	guides := append([]string(nil), a.guides...)
@@ -67,24 +81,47 @@ func (a *Adapter) command() *discordgo.ApplicationCommand {
 		}
 		opts = append(opts, o)
 	}
+	subs := []*discordgo.ApplicationCommandOption{{
+		Type:        discordgo.ApplicationCommandOptionSubCommand,
+		Name:        subStart,
+		Description: "Get step-by-step help with a problem",
+		Options:     opts,
+	}}
+	for _, w := range wordCommands {
+		subs = append(subs, &discordgo.ApplicationCommandOption{
+			Type:        discordgo.ApplicationCommandOptionSubCommand,
+			Name:        w.name,
+			Description: w.description,
+		})
+	}
 	dm := true
 	return &discordgo.ApplicationCommand{
 		Name:         CommandName,
 		Type:         discordgo.ChatApplicationCommand,
 		Description:  "Get step-by-step help with a problem",
 		DMPermission: &dm,
-		Options:      opts,
+		Options:      subs,
 	}
 }
 
-// onCommand starts a conversation from /troubleshoot.
+// onCommand starts a conversation from /troubleshoot (start), or sends a
+// subcommand's word to the conversation where it is used.
 func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Interaction, u *discordgo.User, respond responder) error {
 	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
 	if !ok || data.Name != CommandName {
 		return respond(ephemeral("I don't know that command. Try /" + CommandName + "."))
 	}
+	// Top-level options (the command as registered before it had
+	// subcommands, in a client's cached copy) are the same as start.
+	options := data.Options
+	if len(options) == 1 && options[0].Type == discordgo.ApplicationCommandOptionSubCommand {
+		if sub := options[0].Name; sub != subStart {
+			return a.onWord(ctx, h, i, u, sub, respond)
+		}
+		options = options[0].Options
+	}
 	m := bot.Message{ID: i.ID}
-	for _, o := range data.Options {
+	for _, o := range options {
 		v, _ := o.Value.(string)
 		if o.Type != discordgo.ApplicationCommandOptionString {
 			continue
@@ -181,6 +218,100 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	return a.turn(ctx, h, m, false, a.toChannel(th.ID, ping))
 }
 
+// onWord handles /troubleshoot stop | restart | status | back: the word
+// goes to the conversation where the command is used (the person's thread,
+// their ephemeral conversation in this channel, or their DMs), as if they
+// had typed it, and the engine's answer replaces the deferred response.
+func (a *Adapter) onWord(ctx context.Context, h bot.Handler, i *discordgo.Interaction, u *discordgo.User, word string, respond responder) error {
+	known := false
+	for _, w := range wordCommands {
+		known = known || w.name == word
+	}
+	if !known {
+		return respond(ephemeral("I don't know that command. Try /" + CommandName + " start."))
+	}
+	mode := a.cfg.Mode
+	if i.GuildID == "" {
+		mode = "" // in DMs: the conversation is right here
+	}
+	var inThread bool
+	if mode == ModeThread {
+		info, err := a.channelInfo(i.ChannelID)
+		if err != nil {
+			return respond(ephemeral(bot.TroubleReply))
+		}
+		if !info.Thread || !info.Ours {
+			return respond(ephemeral(fmt.Sprintf("Use /%s %s inside your conversation's thread (or /%s start to begin one).", CommandName, word, CommandName)))
+		}
+		inThread = true
+	}
+	private := mode == ModeEphemeral || mode == ModeDM
+	deferred := &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
+	if private {
+		deferred.Data = &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}
+	}
+	if err := respond(deferred); err != nil {
+		return fmt.Errorf("defer: %w", err)
+	}
+	if !a.claimInteraction(ctx, h, i.ID) {
+		return nil
+	}
+	var addr bot.Address
+	switch mode {
+	case "":
+		addr = bot.Address{Platform: Platform, Channel: i.ChannelID, User: u.ID}
+	case ModeDM:
+		dm, err := a.session.UserChannelCreate(u.ID)
+		if err != nil {
+			return a.troubleOriginal(i, err)
+		}
+		addr = bot.Address{Platform: Platform, Channel: dm.ID, User: u.ID}
+	default:
+		var err error
+		if addr, err = a.guildAddress(i.GuildID, i.ChannelID, u.ID); err != nil {
+			return a.troubleOriginal(i, err)
+		}
+	}
+	note := func(text string) error {
+		if private {
+			_, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &text, AllowedMentions: noMentions()})
+			return err
+		}
+		if err := a.deleteOriginal(i); err != nil {
+			return err
+		}
+		return a.followupNote(i, text)
+	}
+	if inThread {
+		info, _ := a.channelInfo(i.ChannelID)
+		if owner, err := a.threadOwner(i.ChannelID, info); err != nil || owner != u.ID {
+			return note(fmt.Sprintf("This thread is someone else's conversation. Use /%s start to begin your own.", CommandName))
+		}
+	}
+	if r, ok := h.(Resumer); ok {
+		if cur, err := r.Current(ctx, addr); err == nil && len(cur.Replies) == 0 && !cur.Listening {
+			return note(fmt.Sprintf("You have no conversation in progress here. Use /%s start to begin one.", CommandName))
+		}
+	}
+	m := bot.Message{Address: addr, ID: i.ID, Text: word}
+	said := false
+	if mode == ModeDM {
+		if err := a.turn(ctx, h, m, false, watch(a.toChannel(addr.Channel, ""), &said)); err != nil {
+			return a.troubleOriginal(i, err)
+		}
+		text := "I've answered in our direct messages."
+		if !said {
+			text = quietNote // in DMs, where typed messages are read
+		}
+		_, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &text, AllowedMentions: noMentions()})
+		return err
+	}
+	if err := a.turn(ctx, h, m, false, watch(a.originalThenFollowups(i, private), &said)); err != nil || said {
+		return err
+	}
+	return a.quietOriginal(i, private)
+}
+
 // interactionClaimTTL is how long an interaction id stays claimed in the
 // shared store: longer than an interaction token lives (15 minutes) would
 // be needless; longer than the 5 minutes a signed HTTP interaction is
@@ -224,6 +355,7 @@ func watch(send sink, said *bool) sink {
 // (nothing empty stays in the conversation) and the note goes privately
 // to the person who used the command.
 func (a *Adapter) quietOriginal(i *discordgo.Interaction, private bool) error {
+	quietNote := a.word(bot.Address{Workspace: i.GuildID}, quietNote)
 	if private {
 		note := quietNote
 		_, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &note, AllowedMentions: noMentions()})

@@ -23,8 +23,16 @@ func TestThreadConversationToResolved(t *testing.T) {
 	if err := json.Unmarshal(reg.Body, &cmds); err != nil || len(cmds) != 1 || cmds[0]["name"] != CommandName {
 		t.Fatalf("registered %s (%v)", reg.Body, err)
 	}
-	if opts := cmds[0]["options"].([]any); len(opts) != 1 || opts[0].(map[string]any)["name"] != "problem" {
-		t.Errorf("options = %v", opts)
+	// /troubleshoot start [problem], and the command words as subcommands.
+	var subs []string
+	for _, o := range cmds[0]["options"].([]any) {
+		subs = append(subs, o.(map[string]any)["name"].(string))
+	}
+	if !slices.Equal(subs, []string{"start", "stop", "restart", "status", "back"}) {
+		t.Errorf("subcommands = %v", subs)
+	}
+	if opts := cmds[0]["options"].([]any)[0].(map[string]any)["options"].([]any); len(opts) != 1 || opts[0].(map[string]any)["name"] != "problem" {
+		t.Errorf("start options = %v", opts)
 	}
 	f.mu.Lock()
 	intents := num(f.identifies[0]["intents"])

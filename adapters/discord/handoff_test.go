@@ -276,7 +276,13 @@ func TestQuietResultsAreAcknowledged(t *testing.T) {
 			}
 		default: // private deferred: edited into the note
 			orig := body(t, f.waitCall(mark, "PATCH", "/api/v9/webhooks/*/"+ia3["token"].(string)+"/messages/@original"))
-			if orig["content"] != quietNote {
+			// In a server conversation without the Message Content intent,
+			// "say restart" becomes the subcommand; DMs are read.
+			want := quietNote
+			if mode == ModeEphemeral {
+				want = unreadable.Replace(quietNote)
+			}
+			if orig["content"] != want || !strings.Contains(want, "restart") {
 				t.Errorf("%s: slash note = %v", mode, orig)
 			}
 		}

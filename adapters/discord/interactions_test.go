@@ -79,7 +79,7 @@ func TestSelectMenuAndGuideOption(t *testing.T) {
 
 	var cmds []map[string]any
 	_ = json.Unmarshal(f.waitCall(0, "PUT", "/api/v9/applications/*/guilds/*/commands").Body, &cmds)
-	opts := cmds[0]["options"].([]any)
+	opts := cmds[0]["options"].([]any)[0].(map[string]any)["options"].([]any) // start's
 	if len(opts) != 2 || opts[1].(map[string]any)["name"] != "guide" || len(opts[1].(map[string]any)["choices"].([]any)) != 2 {
 		t.Fatalf("guide option = %v", opts)
 	}

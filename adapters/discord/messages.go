@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -31,6 +32,9 @@ func (a *Adapter) handleMessage(h bot.Handler, msg *discordgo.Message) {
 		// Nothing readable: no Message Content intent, or just a mention.
 		// A bare mention still starts (or resumes) a conversation.
 		if !mentions(msg, botID) {
+			if !a.cfg.MessageContent {
+				a.hintUnreadable(msg, botID)
+			}
 			return
 		}
 	}
@@ -150,4 +154,46 @@ func stripMention(text, botID string) string {
 	text = strings.ReplaceAll(text, "<@!"+botID+">", " ")
 	text = strings.ReplaceAll(text, "<@"+botID+">", " ")
 	return strings.TrimSpace(text)
+}
+
+// hintEvery is how often, at most, a thread gets the hint that the bot
+// cannot read plain messages there.
+const hintEvery = 10 * time.Minute
+
+// hintUnreadable answers a message the bot cannot read (no Message Content
+// intent) in one of its conversation threads, from the thread's person,
+// with what they can do instead; at most once per thread every hintEvery,
+// so someone chatting there is not answered every time.
+func (a *Adapter) hintUnreadable(msg *discordgo.Message, botID string) {
+	info, err := a.channelInfo(msg.ChannelID)
+	if err != nil || !info.Thread || !info.Ours {
+		return
+	}
+	if owner, err := a.threadOwner(msg.ChannelID, info); err != nil || owner != msg.Author.ID {
+		return
+	}
+	now := a.now()
+	a.mu.Lock()
+	if a.hinted == nil || len(a.hinted) >= maxRemembered {
+		a.hinted = make(map[string]time.Time)
+	}
+	last, ok := a.hinted[msg.ChannelID]
+	if !ok || now.Sub(last) >= hintEvery {
+		a.hinted[msg.ChannelID] = now
+	}
+	a.mu.Unlock()
+	if ok && now.Sub(last) < hintEvery {
+		return
+	}
+	_, err = a.session.ChannelMessageSendComplex(msg.ChannelID, &discordgo.MessageSend{Content: unreadableHint(botID), Reference: msg.Reference(), AllowedMentions: noMentions()})
+	if err != nil {
+		a.log.Warn("could not say that plain messages cannot be read", "channel", msg.ChannelID, "err", bot.RedactURL(err))
+	}
+}
+
+// unreadableHint says what a person can do where the bot cannot read
+// plain messages.
+func unreadableHint(botID string) string {
+	return "I can't read plain messages here. Answer with the buttons (✏️ opens a form to type an answer), " +
+		"mention me with your answer (<@" + botID + "> 3.2 GB), or use **/" + CommandName + " stop**, **restart**, **status** or **back**."
 }

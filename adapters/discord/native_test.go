@@ -181,4 +181,100 @@ func TestMentionInChannelDMMode(t *testing.T) {
 	}
 }
 
-var _ = time.Second
+// TestUnreadableThreadMessageGetsHint: without the Message Content
+// intent a plain message in the person's thread arrives empty; instead of
+// silence they are told, once, what they can do (buttons, the form, a
+// mention, the subcommands). Others' messages there get nothing.
+func TestUnreadableThreadMessageGetsHint(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	runEngine(t, f, ModeThread)
+	thread, _ := startThread(t, f)
+	mark := f.Mark()
+	f.dispatch("MESSAGE_CREATE", f.messageCreate(testGuild, thread, alice, "", false)) // what Discord sends without the intent
+	hint := body(t, f.waitCall(mark, "POST", "/api/v9/channels/"+thread+"/messages"))
+	c, _ := hint["content"].(string)
+	for _, want := range []string{"can't read", "buttons", "<@" + f.botID + ">", "/troubleshoot stop"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("hint %q lacks %q", c, want)
+		}
+	}
+	assertNoMentions(t, "hint", hint)
+	// Once per thread for a while; nothing for someone else.
+	mark = f.Mark()
+	f.dispatch("MESSAGE_CREATE", f.messageCreate(testGuild, thread, alice, "", false))
+	f.dispatch("MESSAGE_CREATE", f.messageCreate(testGuild, thread, bob, "", false))
+	time.Sleep(300 * time.Millisecond)
+	if n := len(f.callsSince(mark, "POST", "/api/v9/channels/"+thread+"/messages")); n != 0 {
+		t.Errorf("%d more hints", n)
+	}
+}
+
+// TestWordSubcommands: /troubleshoot stop | restart | status | back send
+// their word to the conversation where they are used, for people whose
+// typed words the bot cannot read.
+func TestWordSubcommands(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	eng, _ := testEngine(t)
+	got := make(chan bot.Message, 10)
+	runBot(t, f, testConfig(f), &countingHandler{h: eng, n: got})
+	thread, _ := startThread(t, f)
+	<-got
+	for _, word := range []string{"status", "stop"} {
+		mark := f.Mark()
+		ia := f.slash(testGuild, thread, alice, map[string]any{"name": word, "type": 1})
+		f.dispatch("INTERACTION_CREATE", ia)
+		cb := callbackOf(t, f, mark, ia)
+		if num(cb["type"]) != 5 {
+			t.Fatalf("%s: initial response %v", word, cb)
+		}
+		select {
+		case m := <-got:
+			if m.Text != word || m.Address.Thread != thread || m.Address.User != alice {
+				t.Errorf("/troubleshoot %s sent %+v", word, m)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("/troubleshoot %s reached no conversation", word)
+		}
+		f.waitCall(mark, "PATCH", "/api/v9/webhooks/*/"+ia["token"].(string)+"/messages/@original")
+	}
+	// Outside the thread: a private pointer, nothing sent to the engine.
+	mark := f.Mark()
+	ia := f.slash(testGuild, testChannel, alice, map[string]any{"name": "stop", "type": 1})
+	f.dispatch("INTERACTION_CREATE", ia)
+	cb := callbackOf(t, f, mark, ia)
+	if d, _ := cb["data"].(map[string]any); num(cb["type"]) != 4 || num(d["flags"]) != 64 || !strings.Contains(d["content"].(string), "thread") {
+		t.Errorf("/troubleshoot stop outside a thread = %v", cb)
+	}
+	// /troubleshoot start with a problem still starts a conversation.
+	mark = f.Mark()
+	ia = f.slash(testGuild, testChannel, bob, map[string]any{"name": "start", "type": 1, "options": []any{map[string]any{"name": "problem", "type": 3, "value": "my storage"}}})
+	f.dispatch("INTERACTION_CREATE", ia)
+	select {
+	case m := <-got:
+		if m.Text != "my storage" || m.Address.User != bob {
+			t.Errorf("/troubleshoot start sent %+v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("/troubleshoot start started nothing")
+	}
+}
+
+// TestMentionAnswers: a mention with words answers the conversation in
+// progress (the way to type an answer without the Message Content
+// intent) rather than only showing where it stands.
+func TestMentionAnswers(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	runEngine(t, f, ModeEphemeral)
+	mark := f.Mark()
+	f.dispatch("MESSAGE_CREATE", f.messageCreate(testGuild, testChannel, alice, "<@"+f.botID+"> help", true))
+	f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages")
+	mark = f.Mark()
+	f.dispatch("MESSAGE_CREATE", f.messageCreate(testGuild, testChannel, alice, "<@"+f.botID+"> on", true))
+	m := body(t, f.waitCall(mark, "POST", "/api/v9/channels/"+testChannel+"/messages"))
+	if c, _ := m["content"].(string); !strings.Contains(c, "How big") {
+		t.Errorf("after a mention saying \"on\": %q, want the next question", c)
+	}
+}
