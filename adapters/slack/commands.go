@@ -128,7 +128,7 @@ func (a *Adapter) resume(ctx context.Context, h bot.Handler, addr bot.Address) b
 // cannotPost tells the person privately, through the command's response
 // URL, that the bot cannot talk where they asked.
 func (a *Adapter) cannotPost(ctx context.Context, cmd slack.SlashCommand, err error) {
-	if cmd.ResponseURL == "" {
+	if cmd.ResponseURL == "" || !a.slackURL(cmd.ResponseURL) {
 		return
 	}
 	a.log.Warn("cannot post where the slash command was used", "channel", cmd.ChannelID, "err", bot.RedactURL(err))

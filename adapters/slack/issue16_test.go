@@ -220,3 +220,22 @@ func TestFastClicker(t *testing.T) {
 		q, from = next, j+1
 	}
 }
+
+// TestResponseURLOnlySlack: a click's response URL is used only when it
+// points at Slack or the configured API host.
+func TestResponseURLOnlySlack(t *testing.T) {
+	ad := testAdapter(t)
+	for u, want := range map[string]bool{
+		"https://hooks.slack.com/actions/T1/1/abc":     true,
+		"https://hooks.slack-gov.com/actions/T1/1/abc": true,
+		"http://hooks.slack.com/actions/T1/1/abc":      false,
+		"https://hooks.slack.com.evil.test/x":          false,
+		"https://slack.com/api/chat.update":            true, // the API host
+		"http://169.254.169.254/latest/meta-data":      false,
+		"": false,
+	} {
+		if got := ad.slackURL(u); got != want {
+			t.Errorf("slackURL(%q) = %v, want %v", u, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"errors"
+	"net/url"
 	"sync"
 	"time"
 
@@ -185,9 +186,29 @@ func (a *Adapter) update(ctx context.Context, channel, ts string, m message) err
 // response URL: not a Web API call, so neither paced per channel nor
 // counted against chat.update's rate.
 func (a *Adapter) replaceClicked(ctx context.Context, responseURL string, m message) error {
+	if !a.slackURL(responseURL) {
+		return errors.New("the response URL is not Slack's")
+	}
 	return slack.PostWebhookCustomHTTPContext(ctx, responseURL, a.httpClient(), &slack.WebhookMessage{
 		ReplaceOriginal: true, Text: m.Text, Blocks: &slack.Blocks{BlockSet: m.Blocks},
 	})
+}
+
+// slackURL reports whether u, a response URL from a delivery, points at
+// Slack (hooks.slack.com, hooks.slack-gov.com) or at the configured API
+// host (a proxy, a test): the adapter posts nowhere else.
+func (a *Adapter) slackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return false
+	}
+	switch host := p.Hostname(); {
+	case p.Scheme == "https" && (host == "hooks.slack.com" || host == "hooks.slack-gov.com"):
+		return true
+	default:
+		api, err := url.Parse(a.cfg.APIURL)
+		return err == nil && p.Scheme == api.Scheme && p.Host == api.Host
+	}
 }
 
 // note is a one-section message of light markdown.
