@@ -48,6 +48,9 @@ type fakeDiscord struct {
 	channels     map[string]map[string]any // threads and DMs created, by id
 	interactions map[string]fakeInteraction
 	limits       []*fakeLimit
+	// delays hold matching requests before answering them, as Discord's
+	// per-route pacing does after a burst.
+	delays []fakeDelay
 	// events are gateway dispatches caused by REST calls (the bot's own
 	// messages, threads it created), sent after the call is answered.
 	events []fakeEvent
@@ -238,6 +241,20 @@ func pathMatch(pattern, path string) bool {
 	return true
 }
 
+// fakeDelay holds requests matching Method and a path prefix (after
+// /api/v9) for D before answering.
+type fakeDelay struct {
+	Method, Prefix string
+	D              time.Duration
+}
+
+// delay makes matching requests wait d before they are answered.
+func (f *fakeDiscord) delay(method, prefix string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.delays = append(f.delays, fakeDelay{method, prefix, d})
+}
+
 // limit injects 429s.
 func (f *fakeDiscord) limit(l fakeLimit) {
 	f.mu.Lock()
@@ -251,6 +268,15 @@ func (f *fakeDiscord) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	f.mu.Lock()
+	var wait time.Duration
+	for _, d := range f.delays {
+		if d.Method == r.Method && strings.HasPrefix(strings.TrimPrefix(r.URL.Path, "/api/v9"), d.Prefix) {
+			wait = max(wait, d.D)
+		}
+	}
+	f.mu.Unlock()
+	time.Sleep(wait)
 	f.mu.Lock()
 	status, resp, hdr := f.rest(r, body)
 	var out []byte

@@ -303,7 +303,15 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Intera
 		}
 		eph = true // the engine explains stale clicks itself; keep it private
 	default:
-		mark()
+		// Shown answered while the turn runs: the edit may wait on
+		// Discord's pacing, the next question need not wait for it.
+		marked, show := make(chan struct{}), mark
+		go func() {
+			defer close(marked)
+			show()
+		}()
+		defer func() { <-marked }()
+		mark = func() { <-marked }
 	}
 	clicked := ""
 	if i.Message != nil {
@@ -311,6 +319,7 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Intera
 	}
 	err := a.turnLocked(ctx, h, m, a.followups(i, eph), clicked, a.followups(i, true))
 	if err != nil {
+		mark() // restore after the mark, never before
 		a.restore(i, orig, content)
 	}
 	if errors.Is(err, errNotApplied) {

@@ -278,3 +278,60 @@ func TestMentionAnswers(t *testing.T) {
 		t.Errorf("after a mention saying \"on\": %q, want the next question", c)
 	}
 }
+
+// TestFastAnswerNotHeldByPacing: a typed answer's next question is not
+// held back behind the edit that disables the previous question's
+// controls (a PATCH that Discord's per-route pacing may delay after a
+// burst): the two go out in parallel, so the person waits for one call.
+func TestFastAnswerNotHeldByPacing(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	eng, _ := testEngine(t)
+	cfg := testConfig(f)
+	cfg.MessageContent = true
+	runBot(t, f, cfg, eng)
+	thread, q1 := startThread(t, f)
+	clickFollowup(t, f, testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
+	q2 := f.lastWithComponents(thread, "ts1|t|"+alice+"|size@1")
+	const paced = 1500 * time.Millisecond
+	f.delay("PATCH", "/channels/", paced)
+	f.delay("PATCH", "/webhooks/", paced)
+	mark := f.Mark()
+	start := time.Now()
+	f.dispatch("MESSAGE_CREATE", f.messageCreate(testGuild, thread, alice, "3 GB", false))
+	next := f.waitCall(mark, "POST", "/api/v9/channels/"+thread+"/messages")
+	if took := next.At.Sub(start); took > time.Second {
+		t.Errorf("the next question went out %v after the answer, behind the paced edit (want < 1s)", took.Round(10*time.Millisecond))
+	}
+	// The old question's controls are still disabled, in the end.
+	f.waitFor("the size question disabled", func() bool {
+		all, _ := disabledAll(f.messages[q2["id"].(string)]["components"])
+		return all
+	})
+}
+
+// TestFastClickAfterRestartNotHeldByPacing: a click this process cannot
+// tell is current (after a restart) is shown answered by an edit, which
+// runs in parallel with the turn: the next question does not wait for it.
+func TestFastClickAfterRestartNotHeldByPacing(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	eng, _ := testEngine(t)
+	_, stop := runBot(t, f, testConfig(f), eng)
+	_, q1 := startThread(t, f)
+	stop()
+	runBot(t, f, testConfig(f), eng)
+	f.delay("PATCH", "/webhooks/", 1500*time.Millisecond)
+	mark := f.Mark()
+	start := time.Now()
+	ia := f.click(testGuild, alice, q1, "ts1|c|"+alice+"|icloud@1|on")
+	f.dispatch("INTERACTION_CREATE", ia)
+	f.waitCall(mark, "POST", "/api/v9/webhooks/*/"+ia["token"].(string))
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the next question went out %v after the click, behind the paced edit (want < 1s)", took.Round(10*time.Millisecond))
+	}
+	d := body(t, f.waitCall(mark, "PATCH", "/api/v9/webhooks/*/"+ia["token"].(string)+"/messages/@original"))
+	if all, chosen := disabledAll(d["components"]); !all || chosen != "ts1|c|"+alice+"|icloud@1|on" {
+		t.Errorf("the clicked question = %v, want it shown answered", d["components"])
+	}
+}

@@ -95,7 +95,17 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 		return errNotApplied
 	}
 	a.setLastStep(m.Address, res.Step, res.Done)
-	a.retireQuestion(m.Address.Key(), clicked)
+	// Disabling the previous question and sending the next go out in
+	// parallel: the edit may wait on Discord's pacing of its route after a
+	// burst, and the person waits for the next question, not for it. The
+	// turn ends when both are done.
+	retire := a.retireQuestion(m.Address.Key(), clicked)
+	retired := make(chan struct{})
+	go func() {
+		defer close(retired)
+		retire()
+	}()
+	defer func() { <-retired }()
 	if err := a.sendTracked(m.Address.Key(), a.render(m.Address, res.Replies, stepRef(res.Step, res.GuideVersion)), send); err != nil {
 		if res.Outbox != "" {
 			a.leftTurns.Add(1) // the sweeper sends them
@@ -113,22 +123,24 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 // the question its controls back.
 var errNotApplied = errors.New("the message was not applied")
 
-// retireQuestion disables the controls of the conversation's last question
-// unless it is the clicked message (already disabled by the click's
-// response). Failures (an interaction token older than 15 minutes, a
-// deleted message) only leave live buttons, which stale-click handling
-// covers, so they are logged and ignored.
-func (a *Adapter) retireQuestion(key, clicked string) {
+// retireQuestion forgets the conversation's last question and returns
+// what disables its controls, unless it is the clicked message (already
+// disabled by the click's response). Failures (an interaction token older
+// than 15 minutes, a deleted message) only leave live buttons, which
+// stale-click handling covers, so they are logged and ignored.
+func (a *Adapter) retireQuestion(key, clicked string) func() {
 	a.mu.Lock()
 	q, ok := a.questions[key]
 	delete(a.questions, key)
 	delete(a.questionIDs, q.msgID)
 	a.mu.Unlock()
 	if !ok || q.msgID == clicked || q.edit == nil {
-		return
+		return func() {}
 	}
-	if err := q.edit(answeredComponents(q.comps, "", "")); err != nil {
-		a.log.Debug("could not disable an answered question's controls", "message", q.msgID, "err", bot.RedactURL(err))
+	return func() {
+		if err := q.edit(answeredComponents(q.comps, "", "")); err != nil {
+			a.log.Debug("could not disable an answered question's controls", "message", q.msgID, "err", bot.RedactURL(err))
+		}
 	}
 }
 
