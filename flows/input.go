@@ -34,7 +34,9 @@ func parseInput(kind, text string) (value, shown string, err error) {
 		v := strconv.FormatFloat(n, 'f', -1, 64)
 		return v, v, nil
 	default:
-		v := strings.TrimSpace(clip(cleanText(text), maxTextAnswer))
+		// "](" could close a link in a later reply that quotes the answer:
+		// a person's words are never link markup.
+		v := strings.TrimSpace(clip(strings.ReplaceAll(cleanText(text), "](", "] ("), maxTextAnswer))
 		if v == "" {
 			return "", "", errors.New("empty answer")
 		}

@@ -118,6 +118,9 @@ func TestRenderMarkdown(t *testing.T) {
 		{in: "open **bold", want: "open \x1b[1mbold\x1b[0m", wantPlain: "open bold"},
 		{in: "evil\x1b[2Jclear\x07bell", want: "evil[2Jclearbell", wantPlain: "evil[2Jclearbell"},
 		{in: "line\nnext\ttab", want: "line\nnext\ttab", wantPlain: "line\nnext\ttab"},
+		{in: "see [Apple's status page](https://www.apple.com/support/systemstatus/).", want: "see Apple's status page (https://www.apple.com/support/systemstatus/).", wantPlain: "see Apple's status page (https://www.apple.com/support/systemstatus/)."},
+		{in: "[not a link](javascript:x) and [a] (b) and [x](https://a b)", want: "[not a link](javascript:x) and [a] (b) and [x](https://a b)", wantPlain: "[not a link](javascript:x) and [a] (b) and [x](https://a b)"},
+		{in: "[unclosed](https://x", want: "[unclosed](https://x", wantPlain: "[unclosed](https://x"},
 	}
 	for _, c := range cases {
 		if got := RenderMarkdown(c.in, true); got != c.want {
