@@ -57,6 +57,11 @@ var unreadable = strings.NewReplacer(
 	"Use **/"+CommandName+" restart** to start over with me",
 	"Say **restart** to start over",
 	"Use **/"+CommandName+" restart** to start over",
+	// flows' help text and answer hints
+	" You can also say:\n",
+	" You can also mention me with one of these words (or run **/"+CommandName+"** back, status, restart or stop):\n",
+	"type your answer in your own words", "mention me with your answer in your own words",
+	"type the answer in your own words", "mention me with the answer in your own words",
 	"say **stop**", "use **/"+CommandName+" stop**",
 	"say **restart**", "use **/"+CommandName+" restart**",
 	"say **back**", "use **/"+CommandName+" back**",
