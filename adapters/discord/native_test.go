@@ -361,3 +361,28 @@ func TestRewordUnreadable(t *testing.T) {
 		t.Error("cannotRead with the Message Content intent")
 	}
 }
+
+// TestResumeLeavesOneLiveCopy: /troubleshoot start during a conversation
+// shows the current question again; the earlier copy loses its controls,
+// so only one copy of the question is live.
+func TestResumeLeavesOneLiveCopy(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	runEngine(t, f, ModeEphemeral)
+	mark := f.Mark()
+	ia := f.slash(testGuild, testChannel, alice)
+	f.dispatch("INTERACTION_CREATE", ia)
+	f.waitCall(mark, "PATCH", "/api/v9/webhooks/*/"+ia["token"].(string)+"/messages/@original")
+	q1 := f.lastWithComponents(testChannel, "ts1|c|"+alice+"|icloud@1")
+	mark = f.Mark()
+	ia = f.slash(testGuild, testChannel, alice)
+	f.dispatch("INTERACTION_CREATE", ia)
+	orig := body(t, f.waitCall(mark, "PATCH", "/api/v9/webhooks/*/"+ia["token"].(string)+"/messages/@original"))
+	if c, _ := orig["content"].(string); !strings.Contains(c, "in progress") || len(ids(orig)) == 0 {
+		t.Fatalf("resumed = %v", orig)
+	}
+	f.waitFor("the first copy disabled", func() bool {
+		all, _ := disabledAll(f.messages[q1["id"].(string)]["components"])
+		return all
+	})
+}

@@ -45,6 +45,9 @@ func (a *Adapter) turn(ctx context.Context, h bot.Handler, m bot.Message, resume
 		if err == nil && len(res.Replies) > 0 {
 			replies := append([]bot.Reply{{Text: "You have a conversation in progress; here's where we were. (Say **restart** to start over.)"}}, res.Replies...)
 			a.setLastStep(m.Address, res.Step, false)
+			// The copy shown here becomes the one live copy of the
+			// question: the earlier one's controls are disabled.
+			a.retireQuestion(m.Address.Key(), "")()
 			return a.sendTracked(m.Address.Key(), a.render(m.Address, replies, stepRef(res.Step, res.GuideVersion)), send)
 		}
 	}
