@@ -109,7 +109,7 @@ func (a *Adapter) command() *discordgo.ApplicationCommand {
 func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Interaction, u *discordgo.User, respond responder) error {
 	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
 	if !ok || data.Name != CommandName {
-		return respond(ephemeral("I don't know that command. Try /" + CommandName + "."))
+		return respond(ephemeral("I don't know that command. Try /" + CommandName + " start."))
 	}
 	// Top-level options (the command as registered before it had
 	// subcommands, in a client's cached copy) are the same as start.

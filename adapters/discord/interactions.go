@@ -71,17 +71,17 @@ func (a *Adapter) onComponent(ctx context.Context, h bot.Handler, i *discordgo.I
 	cid, err := parseCustomID(data.CustomID)
 	if !ok || err != nil {
 		a.log.Debug("unknown custom id", "custom_id", data.CustomID, "err", bot.RedactURL(err))
-		return respond(ephemeral("This question has expired. Use /" + CommandName + " to start again."))
+		return respond(ephemeral("This question has expired. Use /" + CommandName + " start to begin again."))
 	}
 	if cid.Kind == kindModal {
-		return respond(ephemeral("This question has expired. Use /" + CommandName + " to start again."))
+		return respond(ephemeral("This question has expired. Use /" + CommandName + " start to begin again."))
 	}
 	if cid.Kind == kindClose {
 		// Staff, not the conversation's owner, click this one.
 		return a.onClose(ctx, h, i, u, cid, respond)
 	}
 	if u.ID != cid.Owner {
-		return respond(ephemeral(fmt.Sprintf("Only <@%s> can answer this one — it's their conversation. Use /%s to start your own.", cid.Owner, CommandName)))
+		return respond(ephemeral(fmt.Sprintf("Only <@%s> can answer this one — it's their conversation. Use /%s start to begin your own.", cid.Owner, CommandName)))
 	}
 	if cid.Kind == kindType {
 		fm, ok := a.formOf(cid.Owner, cid.Step, cid.Choice)
@@ -211,10 +211,10 @@ func (a *Adapter) onModal(ctx context.Context, h bot.Handler, i *discordgo.Inter
 	data, ok := i.Data.(discordgo.ModalSubmitInteractionData)
 	cid, err := parseCustomID(data.CustomID)
 	if !ok || err != nil || cid.Kind != kindModal {
-		return respond(ephemeral("This question has expired. Use /" + CommandName + " to start again."))
+		return respond(ephemeral("This question has expired. Use /" + CommandName + " start to begin again."))
 	}
 	if u.ID != cid.Owner {
-		return respond(ephemeral(fmt.Sprintf("Only <@%s> can answer this one. Use /%s to start your own.", cid.Owner, CommandName)))
+		return respond(ephemeral(fmt.Sprintf("Only <@%s> can answer this one. Use /%s start to begin your own.", cid.Owner, CommandName)))
 	}
 	value, ok := modalValue(data.Components)
 	if !ok || strings.TrimSpace(value) == "" {
@@ -293,7 +293,7 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, i *discordgo.Intera
 	}
 	switch state {
 	case stateEnded:
-		return a.followupNote(i, "This conversation has ended, or expired after a long pause. Use /"+CommandName+" to start a new one.")
+		return a.followupNote(i, "This conversation has ended, or expired after a long pause. Use /"+CommandName+" start to begin a new one.")
 	case stateStale:
 		if len(cur.Replies) > 0 {
 			return a.staleNote(i, addr, cur)

@@ -111,7 +111,7 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 		}
 		if err != nil {
 			_, serr := a.session.ChannelMessageSendComplex(msg.ChannelID, &discordgo.MessageSend{
-				Content:         "I couldn't send you a direct message. Please allow direct messages from server members, or use /" + CommandName + ".",
+				Content:         "I couldn't send you a direct message. Please allow direct messages from server members, or use /" + CommandName + " start.",
 				Reference:       msg.Reference(),
 				AllowedMentions: noMentions(),
 			})

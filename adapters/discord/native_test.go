@@ -342,10 +342,10 @@ func TestFastClickAfterRestartNotHeldByPacing(t *testing.T) {
 func TestRewordUnreadable(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{bot.NudgeNotice, "Still there? Answer the question above with its buttons to continue, or use **/troubleshoot stop** to end."},
-		{fmt.Sprintf(bot.ExpiredNoticeFormat, "a day"), "I've closed this conversation, since it has been more than a day without an answer. Use **/troubleshoot** or mention me any time: you can pick up where we stopped or start over."},
+		{fmt.Sprintf(bot.ExpiredNoticeFormat, "a day"), "I've closed this conversation, since it has been more than a day without an answer. Use **/troubleshoot start** or mention me any time: you can pick up where we stopped or start over."},
 		{bot.HandoffNotice, "I've passed your answers to our support team, and a person will reply here. Until then I'll stay quiet; use **/troubleshoot restart** if you want to start over with me."},
-		{bot.HandoffClosedNotice, "Our support team has closed this conversation. If you need more help, use **/troubleshoot** or mention me any time to start again."},
-		{"OK, I've stopped. Send me a message whenever you want to start again.", "OK, I've stopped. Mention me or use **/troubleshoot** whenever you want to start again."},
+		{bot.HandoffClosedNotice, "Our support team has closed this conversation. If you need more help, use **/troubleshoot start** or mention me any time to start again."},
+		{"OK, I've stopped. Send me a message whenever you want to start again.", "OK, I've stopped. Mention me or use **/troubleshoot start** whenever you want to start again."},
 		{"Answer with a button, or type your answer in your own words. You can also say:\n- **back**: undo", "Answer with a button, or mention me with your answer in your own words. You can also mention me with one of these words (or run **/troubleshoot** back, status, restart or stop):\n- **back**: undo"},
 	} {
 		if got := unreadable.Replace(tc.in); got != tc.want {

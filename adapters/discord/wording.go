@@ -42,12 +42,12 @@ var unreadable = strings.NewReplacer(
 	"Answer the question above with its buttons to continue, or use **/"+CommandName+" stop** to end.",
 	// bot.ExpiredNoticeFormat
 	"Send me a message any time: you can pick up where we stopped or start over.",
-	"Use **/"+CommandName+"** or mention me any time: you can pick up where we stopped or start over.",
+	"Use **/"+CommandName+" start** or mention me any time: you can pick up where we stopped or start over.",
 	// bot.HandoffClosedNotice, bot.HandoffFailedNotice
 	"send me a message any time to start again",
-	"use **/"+CommandName+"** or mention me any time to start again",
+	"use **/"+CommandName+" start** or mention me any time to start again",
 	"send me a message to start again",
-	"use **/"+CommandName+"** or mention me to start again",
+	"use **/"+CommandName+" start** or mention me to start again",
 	// bot.HandoffNotice, bot.HandoffDelayedNotice, quietNote, the resume note
 	"say **restart** if you want to start over with me",
 	"use **/"+CommandName+" restart** if you want to start over with me",
@@ -66,8 +66,8 @@ var unreadable = strings.NewReplacer(
 	"say **restart**", "use **/"+CommandName+" restart**",
 	"say **back**", "use **/"+CommandName+" back**",
 	"say **status**", "use **/"+CommandName+" status**",
-	"Send me a message", "Mention me or use **/"+CommandName+"**",
-	"send me a message", "mention me or use **/"+CommandName+"**",
+	"Send me a message", "Mention me or use **/"+CommandName+" start**",
+	"send me a message", "mention me or use **/"+CommandName+" start**",
 )
 
 // reword applies unreadable to each reply's text.
