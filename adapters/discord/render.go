@@ -349,7 +349,7 @@ const lightEscaped = "\\`_~|[]<>#@"
 // literal text. Bare URLs stay clickable (the link shows where it goes).
 // Invisible and direction-changing characters are removed (cleanText).
 func lightToDiscord(s string) string {
-	s = cleanText(s)
+	s = unmaskLinks(cleanText(s))
 	if !strings.ContainsAny(s, lightEscaped) {
 		return s
 	}
@@ -362,6 +362,46 @@ func lightToDiscord(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// unmaskLinks turns markdown links [text](https://…) — how guides write
+// links — into "text (https://…)": the address shows as a bare, clickable
+// URL, so a link can never hide where it goes, whoever wrote it.
+func unmaskLinks(s string) string {
+	if !strings.Contains(s, "](http") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '[' {
+			if text, url, n, ok := markdownLink(s[i:]); ok {
+				b.WriteString(text + " (" + url + ")")
+				i += n - 1
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// markdownLink reads a link [text](http(s)://…) at the start of s: its
+// text, its address and its length in bytes. The text is one line without
+// brackets; the address has no spaces or parentheses.
+func markdownLink(s string) (text, url string, n int, ok bool) {
+	end := strings.IndexByte(s, ']')
+	if end < 2 || end+1 >= len(s) || s[end+1] != '(' || strings.ContainsAny(s[1:end], "[\n") {
+		return "", "", 0, false
+	}
+	closing := strings.IndexByte(s[end+2:], ')')
+	if closing < 0 {
+		return "", "", 0, false
+	}
+	url = s[end+2 : end+2+closing]
+	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") || strings.ContainsAny(url, " \t\n(<>") {
+		return "", "", 0, false
+	}
+	return s[1:end], url, end + 3 + closing, true
 }
 
 // cleanText removes what must never reach a message from text that may

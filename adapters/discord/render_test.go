@@ -173,7 +173,11 @@ func TestLightToDiscord(t *testing.T) {
 		{"See https://support.apple.com/en-us/HT1", "See https://support.apple.com/en-us/HT1"},
 		{"Got it: @everyone.", "Got it: \\@everyone."},
 		{"<@&1> <@2> <#3> <t:4>", "\\<\\@&1\\> \\<\\@2\\> \\<\\#3\\> \\<t:4\\>"},
-		{"[click](https://evil)", "\\[click\\](https://evil)"},
+		// A markdown link never masks its address: it shows as text and the
+		// bare URL (guides write links this way; a person's never hide).
+		{"[click](https://evil)", "click (https://evil)"},
+		{"see [Apple's status](https://www.apple.com/support/systemstatus/).", "see Apple's status (https://www.apple.com/support/systemstatus/)."},
+		{"[x](<https://evil>)", "\\[x\\](\\<https://evil\\>)"},
 		{"```go\nx\n```", "\\`\\`\\`go\nx\n\\`\\`\\`"},
 		{"# big\n> quote\n||s|| ~~x~~ __u__", "\\# big\n\\> quote\n\\|\\|s\\|\\| \\~\\~x\\~\\~ \\_\\_u\\_\\_"},
 		{"\\[x](y)", "\\\\\\[x\\](y)"},
