@@ -22,7 +22,7 @@ func parseInput(kind, text string) (value, shown string, err error) {
 		if err != nil {
 			return "", "", err
 		}
-		return strconv.FormatUint(b, 10), answer.FormatSize(b), nil
+		return strconv.FormatUint(b, 10), sizeAsTyped(text, b), nil
 	case InputVersion:
 		v, err := answer.Version(text)
 		return v, v, err
@@ -110,4 +110,42 @@ func cleanText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// sizeUnits are the units a typed size may be echoed in, as people write
+// them, with their size in bytes (decimal, as Apple counts).
+var sizeUnits = []struct {
+	words []string
+	unit  string
+	bytes float64
+}{
+	{[]string{"tb", "terabyte", "terabytes"}, "TB", 1e12},
+	{[]string{"gb", "gig", "gigs", "gigabyte", "gigabytes"}, "GB", 1e9},
+	{[]string{"mb", "meg", "megs", "megabyte", "megabytes"}, "MB", 1e6},
+	{[]string{"kb", "kilobyte", "kilobytes"}, "KB", 1e3},
+}
+
+// sizeAsTyped echoes a size in the unit the person typed it in ("3400 MB"
+// stays 3400 MB, rather than becoming 3.4 GB), when that is exact;
+// otherwise in the unit Settings would show (answer.FormatSize).
+func sizeAsTyped(text string, b uint64) string {
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z')
+	})
+	for _, u := range sizeUnits {
+		for _, w := range words {
+			for _, uw := range u.words {
+				if w != uw {
+					continue
+				}
+				n := float64(b) / u.bytes
+				shown := strconv.FormatFloat(n, 'f', -1, 64)
+				if r, err := strconv.ParseFloat(shown, 64); err == nil && uint64(r*u.bytes+0.5) == b && len(shown) <= 8 {
+					return shown + " " + u.unit
+				}
+				return answer.FormatSize(b)
+			}
+		}
+	}
+	return answer.FormatSize(b)
 }

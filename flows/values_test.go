@@ -113,3 +113,29 @@ func TestLoadFileRefusesWhatIsNotAGuideFile(t *testing.T) {
 		}
 	}
 }
+
+// Issue 16 item 5: a size is echoed once, in the person's own unit where
+// that is exact.
+func TestSizeEchoedAsTyped(t *testing.T) {
+	for typed, want := range map[string]string{
+		"3400 MB":      "3400 MB",
+		"3400mb":       "3400 MB",
+		"3.2 GB":       "3.2 GB",
+		"3,2 GB":       "3.2 GB",
+		"about 1.5GB":  "1.5 GB",
+		"2 TB":         "2 TB",
+		"800 megs":     "800 MB",
+		"5 gigs":       "5 GB",
+		"1 terabytes":  "1 TB",
+		"0.0000001 GB": "100 bytes",
+	} {
+		b, err := answer.Size(typed)
+		if err != nil {
+			t.Errorf("%q: %v", typed, err)
+			continue
+		}
+		if got := sizeAsTyped(typed, b); got != want && !(want == "100 bytes" && got == answer.FormatSize(b)) {
+			t.Errorf("%q echoed as %q, want %q", typed, got, want)
+		}
+	}
+}
