@@ -270,37 +270,15 @@ log:
 	}
 
 	bot := startBot(t, cfgPath)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		code, err := postInteraction(client, "http://"+bot.addr, key, appID, "1500000000000000000", "tok-warm", "1500000000000000001", "1500000000000000002", problem)
-		if err == nil && code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the bot never accepted an interaction: %d %v\n%s", code, err, bot.logText())
-		}
-	}
+	bot.warmUp(t, func() (int, error) {
+		return postInteraction(client, "http://"+bot.addr, key, appID, "1500000000000000000", "tok-warm", "1500000000000000001", "1500000000000000002", problem)
+	})
 
 	start := time.Now()
-	acked := make([]atomic.Bool, events)
-	var refused atomic.Int64
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	for range senders {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= events {
-					return
-				}
-				if code, err := send(bot.addr, i); err == nil && code >= 200 && code < 300 {
-					acked[i].Store(true)
-				} else {
-					refused.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	acked, refused := sendConcurrently(events, senders, func(i int) bool {
+		code, err := send(bot.addr, i)
+		return err == nil && code >= 200 && code < 300
+	})
 	if err := bot.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +349,7 @@ log:
 	}
 	nLost := lost()
 	t.Logf("%s: %d interactions in %v from %d senders: %d got a 2xx initial response, %d refused; replies posted before the signal %d, at exit %d; after the restart (the last reply %v after it): %d lost, %d posted twice, %d more than twice (%d refused but answered anyway)",
-		sig, events, sent.Round(time.Millisecond), senders, nAcked, refused.Load(), postedBeforeSignal, postedAtExit, caughtUp.Round(100*time.Millisecond), nLost, twice, more, unacked)
+		sig, events, sent.Round(time.Millisecond), senders, nAcked, refused, postedBeforeSignal, postedAtExit, caughtUp.Round(100*time.Millisecond), nLost, twice, more, unacked)
 	if stopLog != "" {
 		t.Logf("%s: %s", sig, stopLog[strings.Index(stopLog, "msg="):])
 	}

@@ -101,6 +101,47 @@ type botProcess struct {
 
 var listeningRE = regexp.MustCompile(`http server listening"? addr=(\S+)`)
 
+// warmUp retries try until the bot answers 200 (platform adapters answer
+// 503 until they are ready), for at most 10 s.
+func (p *botProcess) warmUp(t *testing.T, try func() (int, error)) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		code, err := try()
+		if err == nil && code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bot never accepted a delivery: %d %v\n%s", code, err, p.logText())
+		}
+	}
+}
+
+// sendConcurrently sends events 0..n-1 from senders goroutines, each by
+// send, and returns which were acknowledged and how many were refused.
+func sendConcurrently(n, senders int, send func(i int) bool) ([]atomic.Bool, int64) {
+	acked := make([]atomic.Bool, n)
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range senders {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if send(i) {
+					acked[i].Store(true)
+				} else {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return acked, refused.Load()
+}
+
 // startBot starts `serve` with config cfg and waits until it listens.
 func startBot(t *testing.T, cfg string) *botProcess {
 	t.Helper()
@@ -212,38 +253,15 @@ log:
 
 	bot := startBot(t, cfgPath)
 	// 503 until the adapter has checked its token.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		code, err := bench.PostSlackEvent(client, "http://"+bot.addr, "EvWarm"+sig.String(), "DWARM", text)
-		if err == nil && code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the bot never accepted an event: %d %v\n%s", code, err, bot.logText())
-		}
-	}
+	bot.warmUp(t, func() (int, error) {
+		return bench.PostSlackEvent(client, "http://"+bot.addr, "EvWarm"+sig.String(), "DWARM", text)
+	})
 
 	start := time.Now()
-	acked := make([]atomic.Bool, events)
-	var refused atomic.Int64
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	for range senders {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= events {
-					return
-				}
-				code, err := bench.PostSlackEvent(client, "http://"+bot.addr, id(i), channel(i), text)
-				if err == nil && code >= 200 && code < 300 {
-					acked[i].Store(true)
-				} else {
-					refused.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	acked, _ := sendConcurrently(events, senders, func(i int) bool {
+		code, err := bench.PostSlackEvent(client, "http://"+bot.addr, id(i), channel(i), text)
+		return err == nil && code >= 200 && code < 300
+	})
 	if err := bot.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ var courtesyWords = map[string]bool{
 	"stop": true, "done": true, "end": true, "quit": true, "exit": true, "finished": true,
 	"got": true, "it": true, "that": true, "works": true, "worked": true, "working": true, "now": true,
 	"all": true, "set": true, "np": true, "no": true, "problem": true, "yes": true, "yep": true, "yeah": true,
-	"lol": true, "haha": true, "wow": true, "appreciated": true, "appreciate": true, "help": false,
+	"lol": true, "haha": true, "wow": true, "appreciated": true, "appreciate": true,
 }
 
 // isClosingCourtesy reports whether norm (a normalized message) only

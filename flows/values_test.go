@@ -118,24 +118,34 @@ func TestLoadFileRefusesWhatIsNotAGuideFile(t *testing.T) {
 // that is exact.
 func TestSizeEchoedAsTyped(t *testing.T) {
 	for typed, want := range map[string]string{
-		"3400 MB":      "3400 MB",
-		"3400mb":       "3400 MB",
-		"3.2 GB":       "3.2 GB",
-		"3,2 GB":       "3.2 GB",
-		"about 1.5GB":  "1.5 GB",
-		"2 TB":         "2 TB",
-		"800 megs":     "800 MB",
-		"5 gigs":       "5 GB",
-		"1 terabytes":  "1 TB",
-		"0.0000001 GB": "100 bytes",
+		"3400 MB":     "3400 MB",
+		"3400mb":      "3400 MB",
+		"3.2 GB":      "3.2 GB",
+		"3,2 GB":      "3.2 GB",
+		"about 1.5GB": "1.5 GB",
+		"2 TB":        "2 TB",
+		"800 megs":    "800 MB",
+		"5 gigs":      "5 GB",
+		"1 terabytes": "1 TB",
 	} {
 		b, err := answer.Size(typed)
 		if err != nil {
 			t.Errorf("%q: %v", typed, err)
 			continue
 		}
-		if got := sizeAsTyped(typed, b); got != want && !(want == "100 bytes" && got == answer.FormatSize(b)) {
+		if got := sizeAsTyped(typed, b); got != want {
 			t.Errorf("%q echoed as %q, want %q", typed, got, want)
+		}
+	}
+	// No unit word, or an amount the unit can't show exactly: the form
+	// Settings shows.
+	for _, typed := range []string{"3.2G", "0.0000001 GB"} {
+		b, err := answer.Size(typed)
+		if err != nil {
+			t.Fatalf("%q: %v", typed, err)
+		}
+		if got := sizeAsTyped(typed, b); got != answer.FormatSize(b) {
+			t.Errorf("%q echoed as %q, want %q", typed, got, answer.FormatSize(b))
 		}
 	}
 }

@@ -538,7 +538,7 @@ func RenderMarkdown(md string, ansi bool) string {
 		case ch == '[':
 			// A markdown link [text](https://…) prints as "text (url)":
 			// a terminal has no link markup, and the address must show.
-			if text, url, n, ok := markdownLink(md[i:]); ok {
+			if text, url, n, ok := bot.MarkdownLink(md[i:]); ok {
 				b.WriteString(text + " (" + url + ")")
 				i += n - 1
 				continue
@@ -553,25 +553,6 @@ func RenderMarkdown(md string, ansi bool) string {
 		b.WriteString("\x1b[0m")
 	}
 	return b.String()
-}
-
-// markdownLink reads a link [text](http(s)://…) at the start of s: its
-// text, its address and its length in bytes. The text is one line without
-// brackets; the address has no spaces or parentheses.
-func markdownLink(s string) (text, url string, n int, ok bool) {
-	end := strings.IndexByte(s, ']')
-	if end < 2 || end+1 >= len(s) || s[end+1] != '(' || strings.ContainsAny(s[1:end], "[\n") {
-		return "", "", 0, false
-	}
-	close := strings.IndexByte(s[end+2:], ')')
-	if close < 0 {
-		return "", "", 0, false
-	}
-	url = s[end+2 : end+2+close]
-	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") || strings.ContainsAny(url, " \t\n(") {
-		return "", "", 0, false
-	}
-	return s[1:end], url, end + 3 + close, true
 }
 
 // readLine reads one line without its line ending. A line longer than max

@@ -374,7 +374,7 @@ func unmaskLinks(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] == '[' {
-			if text, url, n, ok := markdownLink(s[i:]); ok {
+			if text, url, n, ok := bot.MarkdownLink(s[i:]); ok {
 				b.WriteString(text + " (" + url + ")")
 				i += n - 1
 				continue
@@ -383,25 +383,6 @@ func unmaskLinks(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-// markdownLink reads a link [text](http(s)://…) at the start of s: its
-// text, its address and its length in bytes. The text is one line without
-// brackets; the address has no spaces or parentheses.
-func markdownLink(s string) (text, url string, n int, ok bool) {
-	end := strings.IndexByte(s, ']')
-	if end < 2 || end+1 >= len(s) || s[end+1] != '(' || strings.ContainsAny(s[1:end], "[\n") {
-		return "", "", 0, false
-	}
-	closing := strings.IndexByte(s[end+2:], ')')
-	if closing < 0 {
-		return "", "", 0, false
-	}
-	url = s[end+2 : end+2+closing]
-	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") || strings.ContainsAny(url, " \t\n(<>") {
-		return "", "", 0, false
-	}
-	return s[1:end], url, end + 3 + closing, true
 }
 
 // cleanText removes what must never reach a message from text that may

@@ -163,36 +163,19 @@ func linkKey(s string) string {
 }
 
 // markdownLink reads a markdown link [label](url) at the start of s, text
-// already escaped, and returns its label (without '|' or "**"), its URL
-// and its length in bytes; n is 0 when s does not start with one.
+// already escaped (bot.MarkdownLink, and no escaped angle brackets in the
+// address), and returns its label (without '|' or "**"), its URL and its
+// length in bytes; n is 0 when s does not start with one.
 func markdownLink(s string) (label, url string, n int) {
-	end := strings.Index(s, "](")
-	if end < 2 || !strings.HasPrefix(s, "[") {
-		return "", "", 0
-	}
-	label = s[1:end]
-	if strings.ContainsAny(label, "[]\n`") {
-		return "", "", 0
-	}
-	rest := s[end+2:]
-	close := strings.IndexByte(rest, ')')
-	if close < 0 {
-		return "", "", 0
-	}
-	url = rest[:close]
-	host, ok := strings.CutPrefix(url, "https://")
-	if !ok {
-		host, ok = strings.CutPrefix(url, "http://")
-	}
-	if !ok || host == "" || strings.HasPrefix(host, "/") || strings.ContainsAny(url, " \t\n|`*") ||
-		strings.Contains(url, "&lt;") || strings.Contains(url, "&gt;") {
+	label, url, n, ok := bot.MarkdownLink(s)
+	if !ok || strings.Contains(url, "&lt;") || strings.Contains(url, "&gt;") {
 		return "", "", 0
 	}
 	label = strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(label, "**", ""), "|", "/"))
 	if label == "" {
 		return "", "", 0
 	}
-	return label, url, end + 2 + close + 1
+	return label, url, n
 }
 
 // plain strips the light markdown for notification text (which Slack shows
