@@ -91,7 +91,8 @@ type Frame struct {
 	HadPrev bool   `json:"had_prev,omitempty"`
 }
 
-// Outcome is the record of one finished conversation, kept for reporting.
+// Outcome is the record of one finished conversation (or, with Kind
+// OutcomeStarted, of one that began), kept for reporting.
 type Outcome struct {
 	Key          string `json:"key"`
 	Platform     string `json:"platform"`
@@ -101,8 +102,11 @@ type Outcome struct {
 	// Step is where it ended: for resolved and escalated conversations the
 	// last step the person answered (the fix that worked, or the last one
 	// tried), otherwise the question left unanswered.
-	Step    string    `json:"step"`
-	Tried   []string  `json:"tried,omitempty"` // fix steps answered, in order
+	Step  string   `json:"step"`
+	Tried []string `json:"tried,omitempty"` // fix steps answered, in order
+	// Path lists the steps the conversation reached, in order, each once
+	// (for the per-step funnel); empty on OutcomeStarted records.
+	Path    []string  `json:"path,omitempty"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended"`
 }
