@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
 	"troubleshooter/flows"
 	"troubleshooter/flowscli"
 )

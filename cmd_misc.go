@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"time"
+
 	"troubleshooter/bench"
 	"troubleshooter/flows"
 	"troubleshooter/sim"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"time"
+
 	"troubleshooter/report"
 )
 
