@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"troubleshooter/bench"
-	"troubleshooter/flows"
 	"troubleshooter/sim"
 )
 
@@ -54,35 +52,4 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	return rep.Write(stdout)
-}
-
-func cmdVersion(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("version", "version", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	version, revision := "(devel)", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
-			}
-		}
-	}
-	fmt.Fprintf(stdout, "troubleshooter %s", version)
-	if revision != "" {
-		fmt.Fprintf(stdout, " (%s)", revision)
-	}
-	fmt.Fprintln(stdout)
-	guides, err := flows.Builtin()
-	if err != nil {
-		return err
-	}
-	for _, g := range guides {
-		fmt.Fprintf(stdout, "guide %s version %s (built in)\n", g.ID, g.Version)
-	}
-	return nil
 }
