@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -63,14 +64,27 @@ func Paths(runner *flows.Runner, id string, stdout io.Writer) error {
 
 // Test replays transcript files against the guides, each on a fresh
 // in-memory store, and reports the first difference of each; with update
-// it rewrites the files with what happens now instead.
+// it rewrites the files with what happens now instead. Every file is
+// checked before any is replayed or written: a file that is not a
+// transcript (a guide, a config, one without "> " input lines) or a
+// transcript naming a guide that is not loaded is an error naming it, and
+// no file is written. --update writes transcripts only, each through a
+// temporary file and a rename, so a failed write leaves the old one whole.
 func Test(ctx context.Context, runner *flows.Runner, cfg bot.EngineConfig, files []string, update bool, stdout io.Writer) error {
-	failed := 0
-	for _, file := range files {
-		want, err := os.ReadFile(file)
+	srcs := make([][]byte, len(files))
+	for i, file := range files {
+		data, err := os.ReadFile(file)
 		if err != nil {
 			return err
 		}
+		if err := CheckTranscript(runner, file, data); err != nil {
+			return err
+		}
+		srcs[i] = data
+	}
+	failed := 0
+	for i, file := range files {
+		want := srcs[i]
 		got, err := Replay(ctx, runner, cfg, file, want)
 		if err != nil {
 			return err
@@ -79,7 +93,7 @@ func Test(ctx context.Context, runner *flows.Runner, cfg bot.EngineConfig, files
 		case bytes.Equal(got, want):
 			fmt.Fprintf(stdout, "ok    %s\n", file)
 		case update:
-			if err := os.WriteFile(file, got, 0o644); err != nil {
+			if err := writeFileAtomic(file, got); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "wrote %s\n", file)
@@ -92,6 +106,63 @@ func Test(ctx context.Context, runner *flows.Runner, cfg bot.EngineConfig, files
 		return fmt.Errorf("%d of %d transcripts differ (run with --update to accept what happens now)", failed, len(files))
 	}
 	return nil
+}
+
+// CheckTranscript reports why data, read from file, is not a transcript
+// that can be replayed against runner's guides, or nil. A transcript has at
+// least one "> " input line (anything else would be rewritten as its
+// comments alone), is not a guide file, and every "#! guide ID" names a
+// loaded guide: otherwise its words would be matched against whatever
+// guides are loaded (from a folder without the config, the built-in ones)
+// and the replay would test, or rewrite, the wrong conversation.
+func CheckTranscript(runner *flows.Runner, file string, data []byte) error {
+	if g, err := flows.Parse(file, data); err == nil && (g.ID != "" || len(g.Steps) > 0) {
+		return fmt.Errorf("%s is a guide file (id %s), not a transcript: flows test replays transcripts (lines \"> what the person types\"); to check a guide run: flows check %s", file, g.ID, file)
+	}
+	inputs := 0
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		switch {
+		case line == ">" || strings.HasPrefix(line, "> "):
+			inputs++
+		case strings.HasPrefix(line, "#!"):
+			args := strings.Fields(line[2:])
+			if len(args) == 2 && args[0] == "guide" && runner.Guide(args[1]) == nil {
+				return fmt.Errorf("%s:%d: #! guide %s: no guide %q is loaded (loaded: %s); pass --config with the config that loads it, or add it to guides.files",
+					file, n+1, args[1], args[1], strings.Join(runner.IDs(), ", "))
+			}
+		}
+	}
+	if inputs == 0 {
+		return fmt.Errorf("%s has no input lines (\"> what the person types\"), so it is not a transcript; nothing was replayed or written", file)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces file with data through a temporary file in the
+// same folder, keeping the file's permissions.
+func writeFileAtomic(file string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(file); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
 }
 
 // Replay runs the transcript want (read from file) through an engine over
