@@ -33,8 +33,11 @@ type MemoryStore struct {
 	closed atomic.Bool
 	shards [memoryShards]memoryShard
 
-	mu       sync.RWMutex // guards outcomes
+	mu       sync.RWMutex // guards outcomes and tallies
 	outcomes []Outcome    // sorted by Ended; equal Ended in Save order
+	// tallies holds the running counts (Tallier) per bucket, updated under
+	// the same locks as the records they count.
+	tallies map[TallyKey]map[string]int64
 
 	claims claimSet
 }
@@ -45,15 +48,17 @@ type memoryShard struct {
 	_        [32]byte            // pad to a 64-byte cache line
 }
 
-// Compile-time checks that MemoryStore implements Store and Claimer.
+// Compile-time checks that MemoryStore implements Store, Claimer and
+// Tallier.
 var (
 	_ Store   = (*MemoryStore)(nil)
 	_ Claimer = (*MemoryStore)(nil)
+	_ Tallier = (*MemoryStore)(nil)
 )
 
 // NewMemoryStore returns an empty, open MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	m := &MemoryStore{seed: maphash.MakeSeed()}
+	m := &MemoryStore{seed: maphash.MakeSeed(), tallies: make(map[TallyKey]map[string]int64)}
 	for i := range m.shards {
 		m.shards[i].sessions = make(map[string]*Session)
 	}
@@ -86,8 +91,9 @@ func (m *MemoryStore) Load(ctx context.Context, key string) (*Session, error) {
 	return cloneSession(stored), nil
 }
 
-// Save stores a deep copy of s under s.Key, and copies of outcomes, as one
-// atomic step: a concurrent Load or Outcomes sees either both or neither.
+// Save stores a deep copy of s under s.Key, and copies of outcomes, and
+// adds TallyAdds of each outcome to the running counts, as one atomic step:
+// a concurrent Load, Outcomes or Tallies sees either all or none of it.
 // It is a compare-and-swap on s.Version as Store.Save describes: on success
 // s.Version is incremented; on ErrConflict, or any other error, neither the
 // store nor s changes. Save returns ctx.Err() if ctx is already done,
@@ -106,11 +112,15 @@ func (m *MemoryStore) Save(ctx context.Context, s *Session, outcomes []Outcome) 
 	// Copy outside the locks: Save holds them only for the swap.
 	next := cloneSession(s)
 	next.Version = s.Version + 1
-	var recs []Outcome
+	var (
+		recs []Outcome
+		adds []TallyAdd
+	)
 	if len(outcomes) > 0 {
 		recs = make([]Outcome, len(outcomes))
 		for i := range outcomes {
 			recs[i] = cloneOutcome(outcomes[i])
+			adds = append(adds, TallyAdds(recs[i])...)
 		}
 	}
 
@@ -131,10 +141,18 @@ func (m *MemoryStore) Save(ctx context.Context, s *Session, outcomes []Outcome) 
 	sh.sessions[s.Key] = next
 	if len(recs) > 0 {
 		// Lock order: shard, then outcomes. Holding the shard lock makes
-		// the session and its outcomes appear together.
+		// the session, its outcomes and their counts appear together.
 		m.mu.Lock()
 		for _, o := range recs {
 			m.insertOutcome(o)
+		}
+		for _, a := range adds {
+			b := m.tallies[a.Bucket]
+			if b == nil {
+				b = make(map[string]int64)
+				m.tallies[a.Bucket] = b
+			}
+			b[a.Field] += a.N
 		}
 		m.mu.Unlock()
 	}
@@ -191,8 +209,49 @@ func (m *MemoryStore) Outcomes(ctx context.Context, since time.Time, fn func(Out
 	snap := slices.Clone(m.outcomes[i:])
 	m.mu.RUnlock()
 	for _, o := range snap {
-		o.Tried = slices.Clone(o.Tried)
+		o.Tried, o.Path = slices.Clone(o.Tried), slices.Clone(o.Path)
 		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Tallies implements Tallier: it calls fn with a copy of each bucket whose
+// hour is at or after since truncated to the hour, oldest hour first (and
+// by guide within an hour), and stops at fn's first error, returning it.
+// It iterates over a snapshot taken at the call, so fn may use the store
+// and may keep or change the map. It returns ctx.Err() if ctx is already
+// done, and ErrClosed after Close.
+func (m *MemoryStore) Tallies(ctx context.Context, since time.Time, fn func(TallyKey, map[string]int64) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	from := since.Truncate(time.Hour)
+	type bucket struct {
+		key    TallyKey
+		counts map[string]int64
+	}
+	m.mu.RLock()
+	if m.closed.Load() {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
+	var snap []bucket
+	for k, counts := range m.tallies {
+		if !k.Hour.Before(from) {
+			snap = append(snap, bucket{k, maps.Clone(counts)})
+		}
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(snap, func(a, b bucket) int {
+		if c := a.key.Hour.Compare(b.key.Hour); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key.Guide, b.key.Guide)
+	})
+	for _, b := range snap {
+		if err := fn(b.key, b.counts); err != nil {
 			return err
 		}
 	}
@@ -254,7 +313,7 @@ func (m *MemoryStore) Close() error {
 		sh.mu.Unlock()
 	}
 	m.mu.Lock()
-	m.outcomes = nil
+	m.outcomes, m.tallies = nil, nil
 	m.mu.Unlock()
 	m.claims.close()
 	return nil
@@ -360,6 +419,7 @@ func cloneSession(s *Session) *Session {
 // cloneOutcome returns a deep copy of o, without monotonic clock readings.
 func cloneOutcome(o Outcome) Outcome {
 	o.Tried = slices.Clone(o.Tried)
+	o.Path = slices.Clone(o.Path)
 	o.Started = o.Started.Round(0)
 	o.Ended = o.Ended.Round(0)
 	return o

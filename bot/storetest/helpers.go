@@ -61,6 +61,7 @@ func outcome(key, kind string, ended time.Time) bot.Outcome {
 		Kind:         kind,
 		Step:         "end_" + kind,
 		Tried:        []string{"fix_power", "fix_cable"},
+		Path:         []string{"ask_model", "fix_power", "fix_cable", "end_" + kind},
 		Started:      ended.Add(-5 * time.Minute),
 		Ended:        ended,
 	}
@@ -123,10 +124,14 @@ func diffOutcome(got, want bot.Outcome) string {
 	if !slices.Equal(got.Tried, want.Tried) {
 		diffs = append(diffs, fmt.Sprintf("Tried = %q, want %q", got.Tried, want.Tried))
 	}
+	if !slices.Equal(got.Path, want.Path) {
+		diffs = append(diffs, fmt.Sprintf("Path = %q, want %q", got.Path, want.Path))
+	}
 	g, w := got, want
 	g.Started, w.Started = time.Time{}, time.Time{}
 	g.Ended, w.Ended = time.Time{}, time.Time{}
 	g.Tried, w.Tried = nil, nil
+	g.Path, w.Path = nil, nil
 	if !reflect.DeepEqual(g, w) {
 		diffs = append(diffs, fmt.Sprintf("other fields = %+v, want %+v", g, w))
 	}

@@ -126,9 +126,9 @@ func testVersionOnMissing(t *testing.T, st bot.Store) {
 func testCopies(t *testing.T, st bot.Store) {
 	s := fullSession("copies")
 	want := fullSession("copies")
-	tried := []string{"fix_a", "fix_b"}
+	tried, path := []string{"fix_a", "fix_b"}, []string{"ask", "fix_a", "fix_b"}
 	o := outcome("copies", bot.OutcomeResolved, base)
-	o.Tried = tried
+	o.Tried, o.Path = tried, path
 	mustSave(t, st, s, o)
 	want.Version = 1
 
@@ -138,7 +138,7 @@ func testCopies(t *testing.T, st bot.Store) {
 	s.History[0].Step = "changed"
 	s.Events[0] = "changed"
 	s.Step = "changed"
-	tried[0] = "changed"
+	tried[0], path[0] = "changed", "changed"
 
 	got := mustLoad(t, st, "copies")
 	if d := diffSession(got, want); d != "" {
@@ -160,6 +160,9 @@ func testCopies(t *testing.T, st bot.Store) {
 		if len(o.Tried) > 0 {
 			o.Tried[0] = "mutated"
 		}
+		if len(o.Path) > 0 {
+			o.Path[0] = "mutated"
+		}
 		return nil
 	}); err != nil {
 		t.Fatalf("Outcomes: %v", err)
@@ -170,6 +173,9 @@ func testCopies(t *testing.T, st bot.Store) {
 	}
 	if !slices.Equal(out[0].Tried, []string{"fix_a", "fix_b"}) {
 		t.Errorf("stored outcome Tried = %q, want [fix_a fix_b]: a caller's mutation reached the store", out[0].Tried)
+	}
+	if !slices.Equal(out[0].Path, []string{"ask", "fix_a", "fix_b"}) {
+		t.Errorf("stored outcome Path = %q, want [ask fix_a fix_b]: a caller's mutation reached the store", out[0].Path)
 	}
 }
 

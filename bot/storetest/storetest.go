@@ -9,7 +9,9 @@
 // semantics, compare-and-swap on Session.Version, copy isolation, outcome
 // ordering and filtering, absence of lost updates under concurrency,
 // context cancellation and Close; and, for stores that are a bot.Claimer,
-// its contract (one first claim per id within the ttl, under concurrency).
+// its contract (one first claim per id within the ttl, under concurrency);
+// and, for stores that are a bot.Tallier, that the running counts are the
+// sum of bot.TallyAdds over the records saved.
 package storetest
 
 import (
@@ -55,6 +57,12 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"ClaimExpires", testClaimExpires},
 		{"ClaimIndependent", testClaimIndependent},
 		{"ClaimErrors", testClaimErrors},
+		{"TalliesSumOfRecords", testTalliesSum},
+		{"TalliesSince", testTalliesSince},
+		{"TalliesStopOnError", testTalliesStop},
+		{"TalliesConflictAddsNothing", testTalliesConflict},
+		{"TalliesConcurrent", testTalliesConcurrent},
+		{"TalliesCanceledClosed", testTalliesCanceledClosed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, openStore(t, open))
