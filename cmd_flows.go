@@ -42,18 +42,20 @@ func cmdFlowsCheck(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, interspersed(args)); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return flowscli.Check(fs.Args(), nil, true, stdout, stderr)
-	}
 	cfg, err := loadConfig(config())
 	if err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		// Beside the built-in guides, as loading the files would be, so
+		// that an id clash is found now rather than at start-up.
+		return flowscli.CheckFiles(fs.Args(), cfg.Guides.SkipBuiltin, stdout, stderr)
 	}
 	return flowscli.Check(cfg.Guides.Files, cfg.Guides.Values, cfg.Guides.SkipBuiltin, stdout, stderr)
 }
 
 func cmdFlowsGraph(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("flows graph", "flows graph GUIDE [--format mermaid|dot] [--config PATH]", stderr)
+	fs := newFlags("flows graph", "flows graph GUIDE|FILE [--format mermaid|dot] [--config PATH]", stderr)
 	format := fs.String("format", flows.FormatMermaid, "diagram format: mermaid or dot")
 	config := configFlag(fs)
 	if err := parseFlags(fs, interspersed(args)); err != nil {
@@ -63,16 +65,16 @@ func cmdFlowsGraph(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	_, runner, err := configAndGuides(config)
+	g, err := flowscli.GuideFor(fs.Arg(0), guidesLoader(config))
 	if err != nil {
 		return err
 	}
-	return flowscli.Graph(runner, fs.Arg(0), *format, stdout)
+	return flowscli.Graph(g, *format, stdout)
 }
 
 // cmdFlowsPaths writes the audit table of every path through a guide.
 func cmdFlowsPaths(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("flows paths", "flows paths GUIDE [--config PATH]", stderr)
+	fs := newFlags("flows paths", "flows paths GUIDE|FILE [--config PATH]", stderr)
 	config := configFlag(fs)
 	if err := parseFlags(fs, interspersed(args)); err != nil {
 		return err
@@ -81,11 +83,11 @@ func cmdFlowsPaths(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	_, runner, err := configAndGuides(config)
+	g, err := flowscli.GuideFor(fs.Arg(0), guidesLoader(config))
 	if err != nil {
 		return err
 	}
-	return flowscli.Paths(runner, fs.Arg(0), stdout)
+	return flowscli.Paths(g, stdout)
 }
 
 // cmdFlowsTest replays transcript files against the configured guides.
@@ -148,4 +150,13 @@ func configAndGuides(config func() (string, bool)) (Config, *flows.Runner, error
 	}
 	runner, err := loadGuides(cfg)
 	return cfg, runner, err
+}
+
+// guidesLoader loads the configured guides when called: a command given a
+// guide file needs neither.
+func guidesLoader(config func() (string, bool)) func() (*flows.Runner, error) {
+	return func() (*flows.Runner, error) {
+		_, runner, err := configAndGuides(config)
+		return runner, err
+	}
 }

@@ -63,6 +63,19 @@ type Guide struct {
 
 	// File is where the guide was read from, for error messages.
 	File string `yaml:"-"`
+	// keyLines maps each top-level key to its line, so that problems with
+	// the guide as a whole point at the key rather than line 1.
+	keyLines map[string]int
+}
+
+// KeyLine returns the line of the top-level key (such as "id") in the
+// guide's file, or 1 when the key is absent or the guide was not parsed
+// from a file: the top of the file is where a missing key goes.
+func (g *Guide) KeyLine(key string) int {
+	if n := g.keyLines[key]; n > 0 {
+		return n
+	}
+	return 1
 }
 
 // Step is one step of a guide. Which fields apply depends on Kind; Compile
@@ -365,6 +378,14 @@ func decodeGuide(file string, f *ast.File) (g *Guide, err error) {
 	if len(f.Docs) == 1 && f.Docs[0].Body != nil {
 		if err := yaml.NodeToValue(f.Docs[0].Body, g, yaml.Strict()); err != nil {
 			return nil, yamlProblem(file, err)
+		}
+		if m, ok := f.Docs[0].Body.(*ast.MappingNode); ok {
+			g.keyLines = make(map[string]int, len(m.Values))
+			for _, kv := range m.Values {
+				if tok := kv.Key.GetToken(); tok != nil && tok.Position != nil {
+					g.keyLines[kv.Key.String()] = tok.Position.Line
+				}
+			}
 		}
 	}
 	g.File = file

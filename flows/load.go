@@ -84,12 +84,16 @@ type Set struct {
 func LoadSet(files []string, values map[string]map[string]string, skipBuiltin bool) (*Set, error) {
 	var parsed []*Guide
 	var errs []error
+	builtins := map[*Guide]bool{}
 	if !skipBuiltin {
 		b, err := Builtin()
 		if err != nil {
 			return nil, fmt.Errorf("built-in guides: %w", err)
 		}
 		parsed = append(parsed, b...)
+		for _, g := range b {
+			builtins[g] = true
+		}
 	}
 	for _, f := range files {
 		g, err := LoadFile(f)
@@ -100,13 +104,17 @@ func LoadSet(files []string, values map[string]map[string]string, skipBuiltin bo
 		parsed = append(parsed, g)
 	}
 	set := &Set{}
-	seen := map[string]string{}
+	seen := map[string]*Guide{}
 	for _, g := range parsed {
 		if prev, dup := seen[g.ID]; dup && g.ID != "" {
-			errs = append(errs, &Problem{File: g.File, Line: 1, Msg: fmt.Sprintf("guide id %q is already used by %s", g.ID, prev)})
+			msg := fmt.Sprintf("guide id %q is already used by %s", g.ID, prev.File)
+			if builtins[prev] {
+				msg = fmt.Sprintf("guide id %q is already used by the built-in guide %s; give this guide another id (or set guides.skip_builtin in config.yaml)", g.ID, prev.File)
+			}
+			errs = append(errs, &Problem{File: g.File, Line: g.KeyLine("id"), Msg: msg})
 			continue
 		}
-		seen[g.ID] = g.File
+		seen[g.ID] = g
 		vals := values[g.ID]
 		for name := range vals {
 			if _, ok := g.Values[name]; !ok {

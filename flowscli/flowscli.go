@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,13 +37,57 @@ func Check(files []string, values map[string]map[string]string, skipBuiltin bool
 	return nil
 }
 
-// Graph writes the diagram of the guide id in format (flows.FormatMermaid
-// or flows.FormatDot).
-func Graph(runner *flows.Runner, id, format string, stdout io.Writer) error {
-	g := runner.Guide(id)
-	if g == nil {
-		return fmt.Errorf("no guide %q is loaded (loaded: %s)", id, strings.Join(runner.IDs(), ", "))
+// CheckFiles lints the guide files alone, as loading them would: beside
+// the built-in guides unless skipBuiltin, so that an id clash with a
+// built-in guide is reported. It lists each good file's guide on stdout
+// (not the built-in ones), or every problem on stderr.
+func CheckFiles(files []string, skipBuiltin bool, stdout, stderr io.Writer) error {
+	set, err := flows.LoadSet(files, nil, skipBuiltin)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return errors.New("guides have problems (listed above)")
 	}
+	for _, g := range set.Guides {
+		if slices.Contains(files, g.Guide.File) {
+			fmt.Fprintf(stdout, "ok  %s version %s (%s): %d steps\n", g.Guide.ID, g.Guide.Version, g.Guide.File, g.Steps())
+		}
+	}
+	return nil
+}
+
+// GuideFor finds the guide a command names: a guide file when arg looks
+// like one (it holds a '/' or ends in .yaml or .yml, which no guide id
+// can), read and compiled alone with its own values; otherwise the
+// loaded guide with that id, load being called only then, so that drawing
+// one file needs no working config.
+func GuideFor(arg string, load func() (*flows.Runner, error)) (*flows.Compiled, error) {
+	if isGuideFile(arg) {
+		g, err := flows.LoadFile(arg)
+		if err != nil {
+			return nil, err
+		}
+		return flows.Compile(g, nil)
+	}
+	runner, err := load()
+	if err != nil {
+		return nil, err
+	}
+	g := runner.Guide(arg)
+	if g == nil {
+		return nil, fmt.Errorf("no guide %q is loaded (loaded: %s); name a loaded guide's id or a guide file (.yaml)", arg, strings.Join(runner.IDs(), ", "))
+	}
+	return g, nil
+}
+
+// isGuideFile reports whether a command's argument names a file rather
+// than a guide id.
+func isGuideFile(arg string) bool {
+	return strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml")
+}
+
+// Graph writes the diagram of the guide g in format (flows.FormatMermaid
+// or flows.FormatDot).
+func Graph(g *flows.Compiled, format string, stdout io.Writer) error {
 	out, err := g.Graph(format)
 	if err != nil {
 		return err
@@ -51,14 +96,10 @@ func Graph(runner *flows.Runner, id, format string, stdout io.Writer) error {
 	return err
 }
 
-// Paths writes the audit table of every path through the loaded guide id
+// Paths writes the audit table of every path through the guide g
 // (flows.WritePathsMarkdown): the answers, the fixes offered in order and
 // the outcome of each.
-func Paths(runner *flows.Runner, id string, stdout io.Writer) error {
-	g := runner.Guide(id)
-	if g == nil {
-		return fmt.Errorf("no guide %q is loaded (loaded: %s)", id, strings.Join(runner.IDs(), ", "))
-	}
+func Paths(g *flows.Compiled, stdout io.Writer) error {
 	return flows.WritePathsMarkdown(stdout, g)
 }
 
