@@ -10,8 +10,29 @@ import (
 
 // OutcomeStarted is the kind of the record a flow writes when a conversation
 // begins. It is not an ending: it exists so that reports count starts when
-// they happen, not when (or whether) the conversation ends.
+// they happen, not when (or whether) the conversation ends. A restart is not
+// a new start: the person's conversation goes on from the top (see
+// OutcomeRestarted), so ten people of whom one restarts count as ten.
 const OutcomeStarted = "started"
+
+// OutcomeResumed is the kind of the record a flow writes when a conversation
+// that expired is taken up again (the person picked up where they stopped).
+// It cancels that expiry, so that the conversation is counted once, by how
+// it finally ends. It carries the expired record's fields (Step, Path,
+// Started, and Ended = when it expired), so that its TallyAdds take back
+// exactly what the expiry added, in the expiry's own bucket.
+const OutcomeResumed = "resumed"
+
+// IsEnding reports whether kind ends a conversation: resolved, escalated,
+// stopped or expired. Started, resumed and restarted records are events
+// within a conversation, not endings.
+func IsEnding(kind string) bool {
+	switch kind {
+	case OutcomeResolved, OutcomeEscalated, OutcomeStopped, OutcomeExpired:
+		return true
+	}
+	return false
+}
 
 // TallyKey names one bucket of running counts: one guide in one UTC hour.
 type TallyKey struct {
@@ -49,29 +70,56 @@ const (
 	TallyLeft    = "left:"    // conversations that ended unresolved there
 	TallyFixed   = "fixed:"   // conversations the step (a fix) resolved
 	TallyTTR     = "ttr:"     // resolved conversations by time-to-resolution bucket
+	TallyRestart = "restart:" // restarts made at the step
 )
 
 // TallyAdds returns the running-count changes outcome record o makes. Every
 // Tallier applies exactly these, for every record passed to Save, in the same
 // atomic step as the records themselves, so the counts always agree with the
 // records.
+//
+// The changes, all in the bucket of o's guide and hour (the hour it began
+// for a started record, else the hour it ended):
+//   - o.Kind: +1 (every kind is counted under its own name);
+//   - an ending (IsEnding): +1 "reached:" for each step of o.Path, because
+//     a conversation's path is known once it ends;
+//   - resolved: +1 "fixed:" at o.Step and +1 in its "ttr:" bucket;
+//   - stopped or expired: +1 "left:" at o.Step;
+//   - restarted: +1 "restart:" at o.Step, and nothing else: the
+//     conversation goes on, and is counted by how it ends;
+//   - resumed: every change its expiry made, negated, plus +1 "resumed".
+//
+// Counts of a bucket can therefore go down (a resumed expiry), but never
+// below what the records saved in that bucket add up to.
 func TallyAdds(o Outcome) []TallyAdd {
 	if o.Guide == "" {
 		return nil
+	}
+	if o.Kind == OutcomeResumed {
+		expired := o
+		expired.Kind = OutcomeExpired
+		adds := TallyAdds(expired)
+		for i := range adds {
+			adds[i].N = -adds[i].N
+		}
+		return append(adds, TallyAdd{adds[0].Bucket, OutcomeResumed, 1})
 	}
 	at := o.Ended
 	if o.Kind == OutcomeStarted {
 		at = o.Started
 	}
 	k := TallyKey{Guide: o.Guide, Hour: at.UTC().Truncate(time.Hour)}
-	adds := []TallyAdd{{k, o.Kind, 1}}
+	adds := make([]TallyAdd, 1, 3+len(o.Path))
+	adds[0] = TallyAdd{k, o.Kind, 1}
 	switch o.Kind {
 	case OutcomeResolved:
 		adds = append(adds, TallyAdd{k, TallyFixed + o.Step, 1}, TallyAdd{k, TallyTTR + strconv.Itoa(TTRBucket(o.Ended.Sub(o.Started))), 1})
-	case OutcomeStopped, OutcomeExpired, OutcomeRestarted:
+	case OutcomeStopped, OutcomeExpired:
 		adds = append(adds, TallyAdd{k, TallyLeft + o.Step, 1})
+	case OutcomeRestarted:
+		adds = append(adds, TallyAdd{k, TallyRestart + o.Step, 1})
 	}
-	if o.Kind != OutcomeStarted {
+	if IsEnding(o.Kind) {
 		for _, step := range o.Path {
 			adds = append(adds, TallyAdd{k, TallyReached + step, 1})
 		}
