@@ -115,6 +115,8 @@ var _ bot.Store = (*Store)(nil)
 
 // Open opens, or creates, the bbolt database at path, creating missing
 // parent directories (mode 0750) and the sessions and outcomes buckets.
+// A file written before the store kept running counts gets them rebuilt
+// from its outcome records, once, in the opening transaction (logged).
 // If another process holds the file, Open gives up after one second with an
 // error matching ErrInUse that names the path. The caller must Close the
 // store.
@@ -143,7 +145,15 @@ func Open(path string) (*Store, error) {
 	}
 	err = st.update(func(tx *bbolt.Tx) error {
 		legacy := tx.Bucket(sessionsBucket) != nil && tx.Bucket(dueBucket) == nil
-		for _, name := range [][]byte{sessionsBucket, outcomesBucket, dueBucket, storeBucket} {
+		// A file from before running counts has records but no tallies
+		// bucket: count them once, in this transaction.
+		untallied := tx.Bucket(outcomesBucket) != nil && tx.Bucket(talliesBucket) == nil
+		if untallied {
+			if err := rebuildTallies(tx, path); err != nil {
+				return err
+			}
+		}
+		for _, name := range [][]byte{sessionsBucket, outcomesBucket, dueBucket, storeBucket, talliesBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -335,8 +345,9 @@ func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
 	return s, nil
 }
 
-// Save writes s under s.Key and appends outcomes to the outcome log, in one
-// bbolt transaction, and returns only once that transaction is durable on
+// Save writes s under s.Key, appends outcomes to the outcome log and adds
+// their bot.TallyAdds to the running counts (Tallies), in one bbolt
+// transaction, and returns only once that transaction is durable on
 // disk (fsync'd). Concurrent Saves are grouped into shared transactions
 // (bbolt's DB.Batch), so a Save first waits up to 2 ms for company.
 //
@@ -382,6 +393,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 		}
 		recs[i] = rec{ended: timeKey(outcomes[i].Ended), data: d}
 	}
+	adds := mergeAdds(outcomes)
 	key := []byte(s.Key)
 	want := s.Version
 	due := s.Due
@@ -432,7 +444,7 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 				return fmt.Errorf("boltstore: outcome of %s: %w", bot.LogKey(string(key)), err)
 			}
 		}
-		return nil
+		return applyTallies(tx, adds)
 	})
 	if err != nil {
 		return err

@@ -257,7 +257,13 @@ func Recover(from, to string) (*Recovered, error) {
 	for _, e := range outcomes {
 		seq = max(seq, binary.BigEndian.Uint64(e.k[8:]))
 	}
-	if err := st.update(func(tx *bbolt.Tx) error { return tx.Bucket(outcomesBucket).SetSequence(seq) }); err != nil {
+	err = st.update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(outcomesBucket).SetSequence(seq); err != nil {
+			return err
+		}
+		return rebuildTallies(tx, to) // the running counts of the records copied
+	})
+	if err != nil {
 		st.Close()
 		os.Remove(to)
 		return nil, fmt.Errorf("boltstore: write %s: %w", to, err)
