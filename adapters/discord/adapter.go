@@ -113,8 +113,8 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		a.publicKey, _ = parsePublicKey(cfg.PublicKey)
 	}
 	base, _ := url.Parse(cfg.APIURL)
-	a.limits = newBoundedRateLimits(rewriteTransport(base, http.DefaultTransport))
-	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: a.limits}
+	a.limits = newBoundedRateLimits(rewriteTransport(base, newRESTTransport(cfg.MaxInFlight)), cfg.MaxInFlight, cfg.RequestsPerSecond)
+	s.Client = &http.Client{Timeout: restCallTimeout, Transport: a.limits}
 	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
 	s.StateEnabled = true
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages

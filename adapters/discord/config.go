@@ -95,7 +95,34 @@ type Config struct {
 	// itself (after a crash or a deploy cut sending short), in the
 	// conversation's thread or channel. Default 30s.
 	OutboxAfter time.Duration `yaml:"outbox_after"`
+	// MaxInFlight bounds the REST calls in flight at once, across all
+	// conversations (default 256); calls past it wait for a slot. It is a
+	// memory and socket bound, not the rate limit: the REST client keeps
+	// this many keep-alive connections, and at 300 ms a call it carries
+	// about 850 calls a second, mostly interaction followups and edits,
+	// which Discord does not count against the global limit.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// RequestsPerSecond paces the REST calls that count against Discord's
+	// global limit (everything but interaction responses, followups and
+	// their edits) to at most this many a second across the process,
+	// default 50, Discord's limit for a bot; raise it only if Discord
+	// raised your bot's limit. Several replicas of one bot share Discord's
+	// limit: give each its share.
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// MaxQueued bounds the gateway messages taken but not yet finished
+	// (queued behind their conversation's earlier messages, or running),
+	// default 4096. When it is reached, reading the gateway pauses until a
+	// turn finishes (counted in Stats and logged), rather than holding
+	// unbounded memory; Discord keeps the events meanwhile.
+	MaxQueued int `yaml:"max_queued"`
 }
+
+// Defaults of the throughput settings.
+const (
+	DefaultMaxInFlight       = 256
+	DefaultRequestsPerSecond = 50
+	DefaultMaxQueued         = 4096
+)
 
 // Enabled reports whether the adapter is configured at all: a token is set.
 func (c Config) Enabled() bool { return strings.TrimSpace(c.Token) != "" }
@@ -134,6 +161,24 @@ func (c Config) validate() (Config, error) {
 	}
 	if c.OutboxAfter == 0 {
 		c.OutboxAfter = bot.DefaultOutboxAfter
+	}
+	switch {
+	case c.MaxInFlight == 0:
+		c.MaxInFlight = DefaultMaxInFlight
+	case c.MaxInFlight < 0:
+		errs = append(errs, fmt.Errorf("discord.max_in_flight is %d; want a positive number such as %d", c.MaxInFlight, DefaultMaxInFlight))
+	}
+	switch {
+	case c.RequestsPerSecond == 0:
+		c.RequestsPerSecond = DefaultRequestsPerSecond
+	case c.RequestsPerSecond < 0:
+		errs = append(errs, fmt.Errorf("discord.requests_per_second is %v; want a positive number such as %d", c.RequestsPerSecond, DefaultRequestsPerSecond))
+	}
+	switch {
+	case c.MaxQueued == 0:
+		c.MaxQueued = DefaultMaxQueued
+	case c.MaxQueued < 0:
+		errs = append(errs, fmt.Errorf("discord.max_queued is %d; want a positive number such as %d", c.MaxQueued, DefaultMaxQueued))
 	}
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL

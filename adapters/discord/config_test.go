@@ -29,6 +29,12 @@ func TestConfigValidate(t *testing.T) {
 		{"support role mention", func(c *Config) { c.SupportChannel, c.SupportRole = "8", "<@&600000000000000001>" }, "discord.support_role"},
 		{"support role name", func(c *Config) { c.SupportChannel, c.SupportRole = "8", "Support" }, "not a Discord role id"},
 		{"support role without channel", func(c *Config) { c.SupportRole = "6" }, "support_channel is empty"},
+		{"in flight", func(c *Config) { c.MaxInFlight = 16 }, ""},
+		{"negative in flight", func(c *Config) { c.MaxInFlight = -1 }, "discord.max_in_flight"},
+		{"rate", func(c *Config) { c.RequestsPerSecond = 0.5 }, ""},
+		{"negative rate", func(c *Config) { c.RequestsPerSecond = -50 }, "discord.requests_per_second"},
+		{"queued", func(c *Config) { c.MaxQueued = 1 }, ""},
+		{"negative queued", func(c *Config) { c.MaxQueued = -1 }, "discord.max_queued"},
 	}
 	for _, tt := range tests {
 		c := good
@@ -39,7 +45,8 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 	c, _ := good.validate()
-	if c.Mode != ModeThread || c.APIURL != DefaultAPIURL || c.ShardCount != 1 {
+	if c.Mode != ModeThread || c.APIURL != DefaultAPIURL || c.ShardCount != 1 ||
+		c.MaxInFlight != DefaultMaxInFlight || c.RequestsPerSecond != DefaultRequestsPerSecond || c.MaxQueued != DefaultMaxQueued {
 		t.Errorf("defaults: %+v", c)
 	}
 	for _, tt := range []struct {

@@ -2,13 +2,18 @@ package discord
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // discordgo retries a 429 without limit and sleeps for whatever
@@ -20,6 +25,20 @@ const (
 	maxRetryAfter       = 10.0 // seconds
 )
 
+// boundedRateLimits is also where the adapter's REST calls are bounded
+// and paced as a whole, below discordgo's per-route buckets (which read
+// X-RateLimit-Remaining and -Reset-After, and wait out a 429's
+// retry_after holding the route, so a conversation's replies keep their
+// order):
+//   - at most Config.MaxInFlight calls are in flight; more wait for a slot;
+//   - calls that count against Discord's global limit (all but the
+//     interaction routes, /interactions/… and /webhooks/…, which Discord
+//     exempts) are paced so that no second holds more than
+//     Config.RequestsPerSecond of them;
+//   - a global 429 (X-RateLimit-Global, X-RateLimit-Scope: global or
+//     "global": true) pauses every counted call until its retry_after.
+//
+// Every wait is counted (Stats), so back-pressure is measured.
 type boundedRateLimits struct {
 	next http.RoundTripper
 	mu   sync.Mutex
@@ -29,10 +48,32 @@ type boundedRateLimits struct {
 	// makes passes here, retries included, so this is the one place that
 	// sees them all.
 	onFail atomic.Pointer[func(rateLimited bool)]
+
+	// slots holds a token per call in flight.
+	slots chan struct{}
+	// pace spaces the calls Discord counts globally.
+	pace *rate.Limiter
+	// pausedUntil is when the last global 429 ends, in unix nanoseconds.
+	pausedUntil atomic.Int64
+	// now is the clock (tests fix it).
+	now func() time.Time
+
+	inFlight, slotWaits, paced, rateLimited, globalLimited atomic.Int64
 }
 
-func newBoundedRateLimits(next http.RoundTripper) *boundedRateLimits {
-	return &boundedRateLimits{next: next, hits: make(map[string]int)}
+// newBoundedRateLimits bounds next to maxInFlight calls at once and paces
+// the globally counted ones to perSecond. The pace is a token bucket of
+// 90% of perSecond refilling a burst of the other 10%, so that any one
+// second holds at most perSecond calls, however they bunch.
+func newBoundedRateLimits(next http.RoundTripper, maxInFlight int, perSecond float64) *boundedRateLimits {
+	burst := max(1, int(perSecond/10))
+	return &boundedRateLimits{
+		next:  next,
+		hits:  make(map[string]int),
+		slots: make(chan struct{}, max(1, maxInFlight)),
+		pace:  rate.NewLimiter(rate.Limit(max(perSecond-float64(burst), perSecond*0.9)), burst),
+		now:   time.Now,
+	}
 }
 
 // errRateLimited is returned once a request has been refused with 429 more
@@ -41,9 +82,35 @@ var errRateLimited = errors.New("discord: still rate limited after retries; givi
 
 // RoundTrip implements http.RoundTripper.
 func (b *boundedRateLimits) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx := r.Context()
+	counted := !interactionRoute(r.URL.Path)
+	if counted {
+		if err := b.waitGlobal(ctx); err != nil {
+			return nil, err
+		}
+	}
+	select {
+	case b.slots <- struct{}{}:
+	default:
+		b.slotWaits.Add(1)
+		select {
+		case b.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	b.inFlight.Add(1)
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			b.inFlight.Add(-1)
+			<-b.slots
+		})
+	}
 	resp, err := b.next.RoundTrip(r)
 	key := r.Method + " " + r.URL.Path
 	if err != nil {
+		release()
 		b.failed(false)
 		// The request is over: forget its 429 count, so that keys (which
 		// hold interaction tokens) never pile up.
@@ -60,8 +127,20 @@ func (b *boundedRateLimits) RoundTrip(r *http.Request) (*http.Response, error) {
 		delete(b.hits, key)
 		b.mu.Unlock()
 		capResetAfter(resp.Header)
+		// The slot is held until the body is read and closed (discordgo
+		// always closes it): the connection is busy until then.
+		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
 		return resp, nil
 	}
+	b.rateLimited.Add(1)
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	release()
+	var m map[string]any
+	if rerr == nil && json.Unmarshal(body, &m) != nil {
+		m = nil // not JSON: the headers still say how long to wait
+	}
+	b.noteGlobal(resp.Header, m)
 	b.mu.Lock()
 	b.hits[key]++
 	n := b.hits[key]
@@ -70,8 +149,10 @@ func (b *boundedRateLimits) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	b.mu.Unlock()
 	if n > maxRateLimitRetries {
-		resp.Body.Close()
 		return nil, errRateLimited
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	capResetAfter(resp.Header)
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
@@ -79,13 +160,7 @@ func (b *boundedRateLimits) RoundTrip(r *http.Request) (*http.Response, error) {
 			resp.Header.Set("Retry-After", strconv.FormatFloat(maxRetryAfter, 'f', -1, 64))
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if json.Unmarshal(body, &m) == nil {
+	if m != nil {
 		if v, ok := m["retry_after"].(float64); ok && v > maxRetryAfter {
 			m["retry_after"] = maxRetryAfter
 			if nb, err := json.Marshal(m); err == nil {
@@ -96,6 +171,91 @@ func (b *boundedRateLimits) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// waitGlobal waits, for a call counted against the global limit, until a
+// global 429 is over and the pace allows one more call.
+func (b *boundedRateLimits) waitGlobal(ctx context.Context) error {
+	if d := time.Duration(b.pausedUntil.Load() - b.now().UnixNano()); d > 0 {
+		b.paced.Add(1)
+		if err := sleepCtx(ctx, d); err != nil {
+			return err
+		}
+	}
+	now := b.now()
+	res := b.pace.ReserveN(now, 1)
+	d := res.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	b.paced.Add(1)
+	if err := sleepCtx(ctx, d); err != nil {
+		res.Cancel()
+		return err
+	}
+	return nil
+}
+
+// noteGlobal pauses every counted call after a global 429, for its
+// retry_after (capped like the rest).
+func (b *boundedRateLimits) noteGlobal(h http.Header, body map[string]any) {
+	global, _ := body["global"].(bool)
+	global = global || h.Get("X-RateLimit-Global") != "" || strings.EqualFold(h.Get("X-RateLimit-Scope"), "global")
+	if !global {
+		return
+	}
+	b.globalLimited.Add(1)
+	after, ok := body["retry_after"].(float64)
+	if !ok {
+		after, _ = strconv.ParseFloat(h.Get("Retry-After"), 64)
+	}
+	after = min(max(after, 0), maxRetryAfter)
+	until := b.now().Add(time.Duration(after * float64(time.Second))).UnixNano()
+	for {
+		cur := b.pausedUntil.Load()
+		if cur >= until || b.pausedUntil.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
+// interactionRoute reports whether path (/api/vN/…) is one of the
+// interaction routes Discord leaves out of a bot's global limit: the
+// initial response (/interactions/{id}/{token}/callback) and the
+// followups and edits through the interaction's webhook
+// (/webhooks/{application}/{token}/…), the only webhooks the adapter uses.
+func interactionRoute(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/api/v")
+	if !ok {
+		return false
+	}
+	_, rest, ok = strings.Cut(rest, "/")
+	return ok && (strings.HasPrefix(rest, "interactions/") || strings.HasPrefix(rest, "webhooks/"))
+}
+
+// sleepCtx sleeps for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// releasingBody gives the call's slot back when the body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+// Close implements io.Closer.
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
 }
 
 // failed reports a failed request to the hook, if any.

@@ -23,7 +23,7 @@ func TestRateLimitStormIsBounded(t *testing.T) {
 		_, _ = io.WriteString(w, `{"message":"You are being rate limited.","retry_after":1e6,"global":false}`)
 	}))
 	defer srv.Close()
-	rt := newBoundedRateLimits(http.DefaultTransport)
+	rt := newBoundedRateLimits(http.DefaultTransport, 4, DefaultRequestsPerSecond)
 	for i := 1; i <= maxRateLimitRetries; i++ {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v9/channels/1/messages", nil)
 		resp, err := rt.RoundTrip(req)
