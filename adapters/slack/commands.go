@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"time"
 
@@ -132,14 +131,9 @@ func (a *Adapter) cannotPost(ctx context.Context, cmd slack.SlashCommand, err er
 		return
 	}
 	a.log.Warn("cannot post where the slash command was used", "channel", cmd.ChannelID, "err", bot.RedactURL(err))
-	if werr := slack.PostWebhookCustomHTTPContext(ctx, cmd.ResponseURL, a.httpClient(), &slack.WebhookMessage{
+	if werr := slack.PostWebhookCustomHTTPContext(ctx, cmd.ResponseURL, a.hooks, &slack.WebhookMessage{
 		ResponseType: slack.ResponseTypeEphemeral, Text: cantPostText,
 	}); werr != nil {
 		a.log.Warn("could not answer through the response URL", "err", bot.RedactURL(werr))
 	}
-}
-
-// httpClient is used for response URLs.
-func (a *Adapter) httpClient() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second}
 }

@@ -49,7 +49,31 @@ type Config struct {
 	// 30s; longer than posting normally takes (about one message a second
 	// per channel).
 	OutboxAfter time.Duration `yaml:"outbox_after"`
+	// MaxPostsInFlight bounds the Web API calls running at once, all
+	// conversations together (default 256). The shared HTTP transport keeps
+	// as many connections alive, so a busy bot reuses them instead of
+	// opening (and TLS-handshaking) new ones. A call beyond the bound waits
+	// for a free slot after the delivery was acknowledged: acks never wait
+	// on it.
+	MaxPostsInFlight int `yaml:"max_posts_in_flight"`
+	// MaxQueuedTurns bounds the acknowledged turns whose replies wait to be
+	// posted, all conversations together (default 4096; it bounds memory).
+	// At the bound new deliveries are refused (HTTP 503, or no Socket Mode
+	// ack) so that Slack delivers them again later; none is dropped.
+	MaxQueuedTurns int `yaml:"max_queued_turns"`
+	// APITimeout is the deadline of each Web API call (one attempt;
+	// default 10s). A call that takes longer fails, and its reply is left
+	// to the outbox sweeper.
+	APITimeout time.Duration `yaml:"api_timeout"`
 }
+
+// Defaults of the posting bounds (Config.MaxPostsInFlight,
+// Config.MaxQueuedTurns, Config.APITimeout).
+const (
+	DefaultMaxPostsInFlight = 256
+	DefaultMaxQueuedTurns   = 4096
+	DefaultAPITimeout       = 10 * time.Second
+)
 
 // Enabled reports whether Slack is configured at all: a bot token is set.
 // main runs the adapter only when it is.
@@ -89,6 +113,24 @@ func (c Config) validate() (Config, error) {
 	}
 	if c.OutboxAfter == 0 {
 		c.OutboxAfter = bot.DefaultOutboxAfter
+	}
+	switch {
+	case c.MaxPostsInFlight < 0:
+		errs = append(errs, fmt.Errorf("slack.max_posts_in_flight is %d; want a positive number such as %d", c.MaxPostsInFlight, DefaultMaxPostsInFlight))
+	case c.MaxPostsInFlight == 0:
+		c.MaxPostsInFlight = DefaultMaxPostsInFlight
+	}
+	switch {
+	case c.MaxQueuedTurns < 0:
+		errs = append(errs, fmt.Errorf("slack.max_queued_turns is %d; want a positive number such as %d", c.MaxQueuedTurns, DefaultMaxQueuedTurns))
+	case c.MaxQueuedTurns == 0:
+		c.MaxQueuedTurns = DefaultMaxQueuedTurns
+	}
+	switch {
+	case c.APITimeout < 0:
+		errs = append(errs, fmt.Errorf("slack.api_timeout is %s; want a positive duration such as %s", c.APITimeout, DefaultAPITimeout))
+	case c.APITimeout == 0:
+		c.APITimeout = DefaultAPITimeout
 	}
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL

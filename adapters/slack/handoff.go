@@ -383,13 +383,17 @@ func closedBlocks(orig []slack.Block, status string) []slack.Block {
 // error. It runs on the conversation's post queue, so a reminder never lands
 // between the messages of a turn. Choices are listed as numbered lines (a
 // notice is not tied to a question, so it carries no buttons); the person
-// can type the number or the label. Safe for concurrent use; not for use
-// from inside a delivery (use send).
+// can type the number or the label. While max_queued_turns turns wait to
+// be posted it fails at once (the caller, the engine's sweeper, tries
+// again later). Safe for concurrent use; not for use from inside a
+// delivery (use send).
 func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply) error {
 	done := make(chan error, 1)
-	if !a.posts.push(to.Key(), func(context.Context) { done <- a.send(ctx, to, replies) }) {
-		return fmt.Errorf("slack: sending to a conversation: %w", errBusy)
+	if !a.posts.admit() {
+		// The sweeper tries again later; its entry stays in the outbox.
+		return fmt.Errorf("slack: sending to a conversation: %w", errQueueFull)
 	}
+	a.posts.push(to.Key(), func(context.Context) { done <- a.send(ctx, to, replies) }, true)
 	select {
 	case err := <-done:
 		return err

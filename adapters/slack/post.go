@@ -7,21 +7,30 @@ import (
 	"errors"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
 )
 
-// pacer spaces calls per channel: a token bucket of burst calls refilled at
-// one per interval, plus a pause for everyone after a 429. Safe for
-// concurrent use.
+// pacer spaces calls under Slack's rate limits, for all conversations
+// together: a token bucket per channel (chat.postMessage allows about one
+// message a second per channel, with short bursts), a token bucket per
+// method for the methods of a tier (limits per method per workspace), and a
+// pause per method after a 429 (Retry-After). Safe for concurrent use.
 type pacer struct {
 	mu       sync.Mutex
 	interval time.Duration
 	burst    float64
 	buckets  map[string]*bucket
-	pause    time.Time // no calls before this (after a 429)
+	tiers    map[string]*rate.Limiter
+	pause    map[string]time.Time // method → no calls before this (after a 429)
 	now      func() time.Time
+	// paced counts calls that waited for their turn; pacedFor sums the
+	// waits; skipped counts edits dropped over their tier's budget.
+	paced, skipped atomic.Int64
+	pacedFor       atomic.Int64
 }
 
 type bucket struct {
@@ -29,14 +38,75 @@ type bucket struct {
 	last   time.Time
 }
 
-func newPacer(interval time.Duration, burst int) *pacer {
-	return &pacer{interval: interval, burst: float64(burst), buckets: map[string]*bucket{}, now: time.Now}
+// tier is the per-workspace rate of a Web API method: Slack's tiers allow
+// "n+ per minute" with bursts; the floor of each is used.
+type tier struct {
+	perMinute float64
+	burst     int
 }
 
-// wait blocks until a call to channel may go out, or ctx is done.
-func (p *pacer) wait(ctx context.Context, channel string) error {
+// slackTiers are the tiers of the methods the adapter calls, from Slack's
+// method documentation. chat.postMessage and chat.postEphemeral are paced
+// per channel instead (their workspace-wide limit is not published: a 429
+// there pauses the method, see hold). auth.test runs once, at start.
+var slackTiers = map[string]tier{
+	"chat.update":           {perMinute: 50, burst: 10},  // Tier 3
+	"conversations.replies": {perMinute: 50, burst: 10},  // Tier 3
+	"chat.getPermalink":     {perMinute: 100, burst: 20}, // Tier 4
+}
+
+// skippable are methods whose calls are dropped rather than delayed when
+// their tier's budget is spent: taking the buttons off an answered
+// question is a courtesy, and a delayed edit would hold up the next posts.
+var skippable = map[string]bool{"chat.update": true}
+
+// errSkipped is a skippable call dropped because its tier's budget is
+// spent.
+var errSkipped = errors.New("skipped: the method's rate budget is spent")
+
+func newPacer(interval time.Duration, burst int) *pacer {
+	return &pacer{interval: interval, burst: float64(burst), buckets: map[string]*bucket{},
+		tiers: map[string]*rate.Limiter{}, pause: map[string]time.Time{}, now: time.Now}
+}
+
+// withTiers paces the methods of tiers per workspace too.
+func (p *pacer) withTiers(tiers map[string]tier) *pacer {
+	for m, t := range tiers {
+		p.tiers[m] = rate.NewLimiter(rate.Limit(t.perMinute/60), t.burst)
+	}
+	return p
+}
+
+// channelKey is the per-channel bucket of a call: messages share the
+// channel's; chat.update has a limit of its own (Tier 3), so edits are
+// paced apart and never hold up the next question; other methods have
+// none.
+func channelKey(method, channel string) string {
+	switch method {
+	case "chat.postMessage", "chat.postEphemeral":
+		return channel
+	case "chat.update":
+		return "update/" + channel
+	}
+	return ""
+}
+
+// wait blocks until a call of method to channel may go out, or ctx is
+// done. A skippable method over its tier's budget returns errSkipped at
+// once.
+func (p *pacer) wait(ctx context.Context, method, channel string) error {
+	var waited time.Duration
+	defer func() {
+		if waited > 0 {
+			p.paced.Add(1)
+			p.pacedFor.Add(int64(waited))
+		}
+	}()
 	for {
-		d := p.reserve(channel)
+		d, booked, err := p.reserve(method, channel)
+		if err != nil {
+			return err
+		}
 		if d <= 0 {
 			return nil
 		}
@@ -47,37 +117,57 @@ func (p *pacer) wait(ctx context.Context, channel string) error {
 			return ctx.Err()
 		case <-t.C:
 		}
+		waited += d
+		if booked {
+			return nil
+		}
 	}
 }
 
-// reserve takes a token for channel and returns 0, or returns how long to
-// wait before trying again.
-func (p *pacer) reserve(channel string) time.Duration {
+// reserve takes what a call of method to channel needs, or says how long
+// to wait. When booked, the call holds its tokens and goes after d;
+// otherwise it took nothing and must ask again after d.
+func (p *pacer) reserve(method, channel string) (d time.Duration, booked bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if now.Before(p.pause) {
-		return p.pause.Sub(now)
+	if until := p.pause[method]; now.Before(until) {
+		return until.Sub(now), false, nil
 	}
-	b := p.buckets[channel]
-	if b == nil {
-		if len(p.buckets) > 10000 {
-			p.prune(now)
+	var b *bucket
+	if key := channelKey(method, channel); key != "" {
+		b = p.buckets[key]
+		if b == nil {
+			if len(p.buckets) > 10000 {
+				p.prune(now)
+			}
+			b = &bucket{tokens: p.burst, last: now}
+			p.buckets[key] = b
 		}
-		b = &bucket{tokens: p.burst, last: now}
-		p.buckets[channel] = b
+		if p.interval > 0 {
+			b.tokens = min(p.burst, b.tokens+float64(now.Sub(b.last))/float64(p.interval))
+		} else {
+			b.tokens = p.burst
+		}
+		b.last = now
+		if b.tokens < 1 {
+			return time.Duration((1 - b.tokens) * float64(p.interval)), false, nil
+		}
 	}
-	if p.interval > 0 {
-		b.tokens = min(p.burst, b.tokens+float64(now.Sub(b.last))/float64(p.interval))
-	} else {
-		b.tokens = p.burst
+	if lim := p.tiers[method]; lim != nil {
+		if skippable[method] {
+			if !lim.AllowN(now, 1) {
+				p.skipped.Add(1)
+				return 0, false, errSkipped
+			}
+		} else {
+			d = lim.ReserveN(now, 1).DelayFrom(now)
+		}
 	}
-	b.last = now
-	if b.tokens >= 1 {
+	if b != nil {
 		b.tokens--
-		return 0
 	}
-	return time.Duration((1 - b.tokens) * float64(p.interval))
+	return d, true, nil
 }
 
 // prune drops buckets that have refilled completely; called with mu held.
@@ -89,55 +179,106 @@ func (p *pacer) prune(now time.Time) {
 	}
 }
 
-// hold stops all calls for d (Slack said Retry-After).
-func (p *pacer) hold(d time.Duration) {
+// hold stops all calls of method for d (Slack said Retry-After). Slack's
+// limits are per method and workspace, and a 429 on a channel the bucket
+// paced is most likely the workspace-wide one: every channel waits.
+func (p *pacer) hold(method string, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if until := p.now().Add(d); until.After(p.pause) {
-		p.pause = until
+	if until := p.now().Add(d); until.After(p.pause[method]) {
+		p.pause[method] = until
 	}
 }
 
 // maxRateLimitPause bounds how long one 429 pauses posting.
 const maxRateLimitPause = 30 * time.Second
 
-// call runs one Web API call for channel: paced, and retried up to
-// maxRetries429 times after a 429, waiting as long as Retry-After says.
-// Every Web API call of the adapter but auth.test goes through here, so
-// this is where failures are reported to the API error hook.
-func (a *Adapter) call(ctx context.Context, channel, method string, fn func(context.Context) error) error {
-	// Slack's one message a second per channel is about new messages;
-	// chat.update has a rate limit of its own (Tier 3), so edits are paced
-	// apart and never hold up the next question.
-	key := channel
-	if method == "chat.update" {
-		key = "update/" + channel
+// slots bounds the Web API calls in flight, all conversations together,
+// and counts how often and how long calls waited for a free slot: the
+// measure of back-pressure at the bound. Safe for concurrent use.
+type slots struct {
+	ch               chan struct{}
+	inFlight, peak   atomic.Int64
+	waiting          atomic.Int64
+	waits, waitedFor atomic.Int64
+}
+
+func newSlots(n int) *slots { return &slots{ch: make(chan struct{}, n)} }
+
+// acquire takes a slot, waiting while all are taken (or until ctx is
+// done); release gives it back.
+func (s *slots) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case s.ch <- struct{}{}:
+	default:
+		s.waits.Add(1)
+		s.waiting.Add(1)
+		start := time.Now()
+		select {
+		case s.ch <- struct{}{}:
+			s.waiting.Add(-1)
+			s.waitedFor.Add(int64(time.Since(start)))
+		case <-ctx.Done():
+			s.waiting.Add(-1)
+			return nil, ctx.Err()
+		}
 	}
+	n := s.inFlight.Add(1)
+	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+	}
+	return func() {
+		s.inFlight.Add(-1)
+		<-s.ch
+	}, nil
+}
+
+// call runs one Web API call for channel: paced, within a free slot of the
+// in-flight bound, under the per-call deadline (api_timeout), and retried
+// up to maxRetries429 times after a 429, waiting as long as Retry-After
+// says; the retry is the same call, from the same post queue, so a
+// conversation's order holds. Every Web API call of the adapter but
+// auth.test goes through here, so this is where failures are reported to
+// the API error hook.
+func (a *Adapter) call(ctx context.Context, channel, method string, fn func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
-		if err := a.pace.wait(ctx, key); err != nil {
+		if err := a.pace.wait(ctx, method, channel); err != nil {
 			return err
 		}
-		err := fn(ctx)
+		err := a.attempt(ctx, fn)
 		a.apiFailed(err)
 		var rl *slack.RateLimitedError
 		limited := errors.As(err, &rl)
 		if limited {
+			a.rateLimited.Add(1)
 			// Held even when this call gives up, so that the next call
 			// (another conversation's, or the next message) still waits
-			// out Retry-After. Capped: one 429 pauses posting everywhere,
-			// and a Retry-After of an hour would silence the bot for
-			// everyone.
+			// out Retry-After. Capped: one 429 pauses the method
+			// everywhere, and a Retry-After of an hour would silence the
+			// bot for everyone.
 			wait := min(max(rl.RetryAfter, time.Second), maxRateLimitPause)
 			a.log.Warn("rate limited by Slack; waiting", "method", method, "channel", channel, "retry_after", wait)
-			a.pace.hold(wait)
+			a.pace.hold(method, wait)
 		}
 		if !limited || attempt >= maxRetries429 {
-			if err != nil {
+			if err != nil && !errors.Is(err, errSkipped) {
 				a.log.Warn("slack API call failed", "method", method, "channel", channel, "err", bot.RedactURL(err))
 			}
 			return err
 		}
 	}
+}
+
+// attempt runs fn once in a slot of the in-flight bound, under the
+// per-call deadline.
+func (a *Adapter) attempt(ctx context.Context, fn func(context.Context) error) error {
+	release, err := a.slots.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.APITimeout)
+	defer cancel()
+	return fn(ctx)
 }
 
 // post sends one message and returns its ts.
@@ -189,7 +330,7 @@ func (a *Adapter) replaceClicked(ctx context.Context, responseURL string, m mess
 	if !a.slackURL(responseURL) {
 		return errors.New("the response URL is not Slack's")
 	}
-	return slack.PostWebhookCustomHTTPContext(ctx, responseURL, a.httpClient(), &slack.WebhookMessage{
+	return slack.PostWebhookCustomHTTPContext(ctx, responseURL, a.hooks, &slack.WebhookMessage{
 		ReplaceOriginal: true, Text: m.Text, Blocks: &slack.Blocks{BlockSet: m.Blocks},
 	})
 }

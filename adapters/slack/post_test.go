@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,35 +11,52 @@ import (
 
 func TestPacer(t *testing.T) {
 	now := time.Unix(1000, 0)
-	p := newPacer(time.Second, 2)
+	p := newPacer(time.Second, 2).withTiers(map[string]tier{
+		"conversations.replies": {perMinute: 60, burst: 1},
+		"chat.update":           {perMinute: 60, burst: 1},
+	})
 	p.now = func() time.Time { return now }
-	if d := p.reserve("C1"); d != 0 {
-		t.Fatalf("first = %v", d)
+	// want is one reserve's answer: wait d; booked (the call goes after d)
+	// or not (ask again after d); or err.
+	type want struct {
+		d      time.Duration
+		booked bool
+		err    error
 	}
-	if d := p.reserve("C1"); d != 0 {
-		t.Fatalf("burst = %v", d)
+	step := func(what, method, channel string, w want) {
+		t.Helper()
+		d, booked, err := p.reserve(method, channel)
+		if d != w.d || booked != w.booked || !errors.Is(err, w.err) {
+			t.Fatalf("%s: reserve(%s, %s) = %v, %v, %v; want %v, %v, %v", what, method, channel, d, booked, err, w.d, w.booked, w.err)
+		}
 	}
-	if d := p.reserve("C1"); d != time.Second {
-		t.Fatalf("third = %v, want 1s", d)
-	}
-	if d := p.reserve("C2"); d != 0 {
-		t.Fatalf("other channel = %v", d)
-	}
+	post := "chat.postMessage"
+	step("first", post, "C1", want{0, true, nil})
+	step("burst", post, "C1", want{0, true, nil})
+	step("third", post, "C1", want{time.Second, false, nil})
+	step("other channel", post, "C2", want{0, true, nil})
+	step("an ephemeral shares the channel's messages", "chat.postEphemeral", "C1", want{time.Second, false, nil})
 	now = now.Add(500 * time.Millisecond)
-	if d := p.reserve("C1"); d != 500*time.Millisecond {
-		t.Fatalf("half refilled = %v", d)
-	}
+	step("half refilled", post, "C1", want{500 * time.Millisecond, false, nil})
 	now = now.Add(500 * time.Millisecond)
-	if d := p.reserve("C1"); d != 0 {
-		t.Fatalf("refilled = %v", d)
+	step("refilled", post, "C1", want{0, true, nil})
+	// A tier's method is paced per workspace, whatever the channel: the
+	// second call is booked a second later (60 a minute).
+	step("tier: first", "conversations.replies", "C7", want{0, true, nil})
+	step("tier: booked behind it", "conversations.replies", "C8", want{time.Second, true, nil})
+	// An edit over its budget is skipped, not delayed.
+	step("edit", "chat.update", "C1", want{0, true, nil})
+	step("edit over budget", "chat.update", "C2", want{0, false, errSkipped})
+	if n := p.skipped.Load(); n != 1 {
+		t.Errorf("%d edits counted as skipped, want 1", n)
 	}
-	p.hold(3 * time.Second)
-	if d := p.reserve("C9"); d != 3*time.Second {
-		t.Fatalf("after a 429 = %v, want 3s for every channel", d)
-	}
+	// A 429 pauses its method on every channel, and only its method.
+	p.hold(post, 3*time.Second)
+	step("after a 429", post, "C9", want{3 * time.Second, false, nil})
+	step("another method after a 429", "chat.getPermalink", "C9", want{0, true, nil})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := p.wait(ctx, "C9"); err == nil {
+	if err := p.wait(ctx, post, "C9"); err == nil {
 		t.Fatal("wait ignored its context")
 	}
 }

@@ -44,6 +44,10 @@ var errNotRunning = errors.New("slack adapter is not running or shutting down")
 // errBusy refuses deliveries when too many are in progress.
 var errBusy = errors.New("slack adapter is busy")
 
+// errQueueFull refuses deliveries while max_queued_turns turns wait to be
+// posted.
+var errQueueFull = errors.New("slack adapter is busy: too many replies wait to be posted (slack.max_queued_turns)")
+
 // accept dedupes d and runs it. It returns nil when the delivery may be
 // acknowledged: its turn was saved (or there was nothing to save), or it
 // is a copy of one already accepted; and an error when it must be refused
@@ -94,6 +98,13 @@ func (a *Adapter) run(ctx context.Context, d *delivery) error {
 		return errNotRunning
 	}
 	defer a.work.done()
+	// Room for the turn's posts is taken before the turn runs: at the
+	// bound the delivery is refused at once (Slack delivers it again),
+	// rather than acknowledged with replies nowhere to go.
+	if !a.posts.admit() {
+		a.queueFull()
+		return errQueueFull
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.ackBudget)
 	defer cancel()
 	unlock, err := a.locks.lockCtx(ctx, d.key)
@@ -102,6 +113,12 @@ func (a *Adapter) run(ctx context.Context, d *delivery) error {
 	}
 	defer unlock()
 	j := &job{key: d.key, final: d.final}
+	j.room.Store(true)
+	defer func() {
+		if j.room.CompareAndSwap(true, false) {
+			a.posts.unreserve()
+		}
+	}()
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -122,6 +139,9 @@ type job struct {
 	key     string
 	final   bool
 	refused atomic.Pointer[error]
+	// room is true while the delivery's reserved place in the post
+	// queues (admit) is unused.
+	room atomic.Bool
 }
 
 type jobKey struct{}
@@ -147,14 +167,27 @@ func refuse(ctx context.Context, err error) bool {
 
 // later runs fn, posting for the conversation with key, after the running
 // delivery is acknowledged: on key's post queue, behind the posts of the
-// conversation's earlier turns. Outside a delivery it runs fn now.
+// conversation's earlier turns. Outside a delivery it runs fn now. The
+// delivery's first post uses the room it reserved when admitted; a second
+// (rare: a note besides the turn's replies) goes beyond the bound, which
+// is thus exceeded by at most the deliveries running at once.
 func (a *Adapter) later(ctx context.Context, key string, fn func(ctx context.Context)) {
-	if jobOf(ctx) == nil {
+	j := jobOf(ctx)
+	if j == nil {
 		fn(ctx)
 		return
 	}
-	if !a.posts.push(key, fn) {
-		a.log.Warn("too many replies waiting to be posted; leaving these for the outbox sweeper", "conversation", key)
+	a.posts.push(key, fn, j.room.CompareAndSwap(true, false))
+}
+
+// queueFull logs, at most every 10 seconds, that deliveries are refused
+// because max_queued_turns turns wait to be posted.
+func (a *Adapter) queueFull() {
+	n := a.refusedFull.Add(1)
+	now := time.Now().UnixNano()
+	if last := a.lastFullLog.Load(); now-last > int64(10*time.Second) && a.lastFullLog.CompareAndSwap(last, now) {
+		a.log.Warn("too many replies wait to be posted; refusing deliveries so that Slack delivers them again",
+			"queued_turns", a.posts.waiting(), "max_queued_turns", a.cfg.MaxQueuedTurns, "refused_so_far", n)
 	}
 }
 
@@ -206,7 +239,8 @@ func (k *keyedLocks) lockCtx(ctx context.Context, key string) (unlock func(), er
 type postQueues struct {
 	mu      sync.Mutex
 	q       map[string][]func(context.Context)
-	pending int // queued or running
+	pending int // queued or running, plus room reserved by admit
+	peak    int // the most pending ever
 	max     int
 	wg      sync.WaitGroup
 	// ctx is the posts' context, cancelled when the shutdown grace ends.
@@ -219,23 +253,42 @@ func newPostQueues(max int) *postQueues {
 	return &postQueues{q: map[string][]func(context.Context){}, max: max, ctx: ctx, stop: stop}
 }
 
-// push queues fn behind key's earlier posts; false when too many are
-// waiting.
-func (p *postQueues) push(key string, fn func(context.Context)) bool {
+// admit reserves room for one delivery's posts; false when max turns
+// already wait (queued or posting).
+func (p *postQueues) admit() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.pending >= p.max {
 		return false
 	}
 	p.pending++
+	p.peak = max(p.peak, p.pending)
+	return true
+}
+
+// unreserve gives back room admit reserved and push did not use.
+func (p *postQueues) unreserve() {
+	p.mu.Lock()
+	p.pending--
+	p.mu.Unlock()
+}
+
+// push queues fn behind key's earlier posts, in the room admit reserved
+// when reserved is true.
+func (p *postQueues) push(key string, fn func(context.Context), reserved bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !reserved {
+		p.pending++
+		p.peak = max(p.peak, p.pending)
+	}
 	if q, ok := p.q[key]; ok {
 		p.q[key] = append(q, fn)
-		return true
+		return
 	}
 	p.q[key] = []func(context.Context){fn}
 	p.wg.Add(1)
 	go p.run(key)
-	return true
 }
 
 func (p *postQueues) run(key string) {
@@ -264,11 +317,20 @@ func (p *postQueues) run(key string) {
 	}
 }
 
-// waiting is how many posts are queued or running.
+// waiting is how many posts are queued or running (with the room
+// reserved for turns running now).
 func (p *postQueues) waiting() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.pending
+}
+
+// conversations is how many conversations have posts queued or running,
+// and the peak of waiting.
+func (p *postQueues) sizes() (conversations, peak int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.q), p.peak
 }
 
 // drain waits up to grace for every queued post, then cancels the rest

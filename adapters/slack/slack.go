@@ -45,7 +45,6 @@ const DefaultAPIURL = "https://slack.com/api/"
 
 // Tuning; tests shorten some of these through the unexported fields.
 const (
-	maxPosts        = 4096                    // replies waiting to be posted, all conversations; more are left to the outbox sweeper
 	ackBudget       = 2500 * time.Millisecond // a delivery's turn must be saved within this, inside Slack's 3 s
 	jobTimeout      = 30 * time.Second        // bound on one turn's posting
 	maxSocketJobs   = 256                     // Socket Mode deliveries run at once; more are left unacknowledged
@@ -74,6 +73,12 @@ type Adapter struct {
 	confirmer bot.OutboxConfirmer
 	grace     time.Duration
 	pace      *pacer
+	// slots bounds the Web API calls in flight (max_posts_in_flight).
+	slots *slots
+	// transport is shared by every Web API call and response URL post;
+	// hooks is the client of response URL posts.
+	transport *http.Transport
+	hooks     *http.Client
 	threads   *threadOwners
 	// questions remembers each conversation's last question with
 	// buttons, to take them off when the person types their answer.
@@ -98,6 +103,10 @@ type Adapter struct {
 	// postsDone and postsLeft count turns whose replies were posted, and
 	// turns whose posting failed or was cut short (left to the outbox).
 	postsDone, postsLeft atomic.Int64
+	// refusedFull counts deliveries refused because max_queued_turns
+	// turns were waiting to be posted; rateLimited counts 429s.
+	refusedFull, rateLimited atomic.Int64
+	lastFullLog              atomic.Int64 // unix nanos of the last "queue full" warning
 
 	// test knobs
 	pingInterval time.Duration
@@ -117,7 +126,12 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	opts := []slack.Option{slack.OptionAPIURL(cfg.APIURL)}
+	transport := newTransport(cfg.MaxPostsInFlight)
+	// The per-call deadline is set on each call's context (call); the
+	// client's Timeout is the same bound for the calls that pass no
+	// deadline of their own (slack-go's Socket Mode connection request).
+	client := &http.Client{Transport: transport, Timeout: cfg.APITimeout}
+	opts := []slack.Option{slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(client)}
 	if cfg.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
@@ -126,12 +140,15 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		log:       log.With("adapter", Platform),
 		api:       slack.New(cfg.BotToken, opts...),
 		seen:      newDedupe(dedupeTTL),
-		pace:      newPacer(defaultInterval, defaultBurst),
+		pace:      newPacer(defaultInterval, defaultBurst).withTiers(slackTiers),
+		slots:     newSlots(cfg.MaxPostsInFlight),
+		transport: transport,
+		hooks:     client,
 		threads:   newThreadOwners(4096),
 		questions: newQuestions(4096),
 		waiting:   newKeySet(4096),
 		notConvo:  newKeySet(4096),
-		posts:     newPostQueues(maxPosts),
+		posts:     newPostQueues(cfg.MaxQueuedTurns),
 		sockets:   make(chan struct{}, maxSocketJobs),
 		grace:     defaultGrace,
 
@@ -274,7 +291,9 @@ func (a *Adapter) shutdown(stopSocket context.CancelFunc, sockDone <-chan error)
 func (a *Adapter) identify(ctx context.Context) error {
 	delay := 500 * time.Millisecond
 	for {
-		res, err := a.api.AuthTestContext(ctx)
+		actx, cancel := context.WithTimeout(ctx, a.cfg.APITimeout)
+		res, err := a.api.AuthTestContext(actx)
+		cancel()
 		a.apiFailed(err)
 		if err == nil {
 			a.botUser.Store(res.UserID)
