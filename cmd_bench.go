@@ -12,7 +12,7 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine] [--floor] [--preload N]", stderr)
+	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine|slack-http|discord-http] [--floor] [--preload N] [--api-latency D] [--api-jitter D] [--no-limits] [--ids random|counter] [--target URL --api-listen ADDR [--target-pid PID]] [--redis-round-trips]", stderr)
 	// The bench runs the built-in guides with the default conversation
 	// settings, whatever config.yaml says, so that runs compare.
 	def := defaultConfig()
@@ -21,9 +21,18 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&opts.Replicas, "replicas", 1, "with --store redis: engines sharing the Redis, each with its own connection pool; conversations are spread over them")
 	fs.IntVar(&opts.Conversations, "conversations", 64, "conversations talking at once, each with its own goroutine")
 	fs.DurationVar(&opts.Duration, "duration", 5*time.Second, "how long to measure (bounded to 10m)")
-	fs.StringVar(&opts.Path, "path", "engine", "code path: engine (the engine, guide and store in-process) or slack-http (signed Events API requests over loopback into the real Slack adapter, replies to a local fake Web API)")
+	fs.StringVar(&opts.Path, "path", "engine", "code path: engine (the engine, guide and store in-process), slack-http (signed Events API requests over loopback into the real Slack adapter, replies to a local fake Web API) or discord-http (signed HTTP interactions into the real Discord adapter, replies to a local fake REST API)")
 	fs.BoolVar(&opts.Floor, "floor", false, "measure the same driver with a handler that does nothing, for ratios")
 	fs.IntVar(&opts.Preload, "preload", 0, "sessions saved before measuring (for memory and RSS per stored session)")
+	fs.DurationVar(&opts.APILatency.Base, "api-latency", 0, "HTTP paths: the fake platform API waits this long before answering each call (real calls take 50-300ms)")
+	fs.DurationVar(&opts.APILatency.Jitter, "api-jitter", 0, "HTTP paths: plus or minus up to this much, uniformly, on each call's latency")
+	fs.BoolVar(&opts.NoLimits, "no-limits", false, "HTTP paths: the fake API accepts every call instead of answering 429 beyond the platform's rate limits")
+	fs.IntVar(&opts.SlackWorkspacePostsPerMinute, "slack-workspace-posts", 0, "slack-http: also limit chat.postMessage to this many a minute across the workspace (Slack says 'several hundred'; 0: not enforced)")
+	fs.StringVar(&opts.IDs, "ids", bench.IDsRandom, "HTTP paths: user, channel and event ids: random (platform-like) or counter (derived from a counter)")
+	fs.StringVar(&opts.Target, "target", "", "slack-http: drive the bot at this Events API URL (e.g. http://127.0.0.1:3000/slack/events) instead of an in-process adapter; it must post to --api-listen")
+	fs.StringVar(&opts.APIListen, "api-listen", "", "with --target: where the fake Slack Web API listens (e.g. 127.0.0.1:7771); the bot's API URL is http://ADDR/")
+	fs.IntVar(&opts.TargetPID, "target-pid", 0, "with --target: the bot's process id, whose CPU use is reported (from /proc)")
+	fs.BoolVar(&opts.RedisRoundTrips, "redis-round-trips", false, "with --store redis: count Redis round trips per message through a loopback proxy (adds a hop to each)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -1,11 +1,13 @@
 // Package bench is the load harness behind `troubleshooter bench`: it
 // drives synthetic conversations through the real engine and guide (or,
-// with the slack-http path, through the Slack adapter over loopback HTTP)
-// and reports throughput, latency and memory as one JSON line. See
-// BENCHMARKS.md.
+// with the slack-http and discord-http paths, through the real Slack or
+// Discord adapter over loopback HTTP, replying to fake platform APIs that
+// add latency and enforce the platforms' rate limits) and reports
+// throughput, latency and memory as one JSON line. See BENCHMARKS.md.
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,6 +50,30 @@ type Result struct {
 	// Preloaded sessions and the heap they take, when --preload is used.
 	Preloaded       int     `json:"preloaded,omitempty"`
 	HeapPerSessionB float64 `json:"heap_per_session_bytes,omitempty"`
+
+	// The HTTP paths: on them Messages counts replies the fake platform
+	// API accepted (not deliveries), and the latencies are times to ack.
+	// Target is the external bot driven (--target), if any.
+	Target string `json:"target,omitempty"`
+	// APILatencyMs and APIJitterMs are the fake API's added latency.
+	APILatencyMs float64 `json:"api_latency_ms,omitempty"`
+	APIJitterMs  float64 `json:"api_jitter_ms,omitempty"`
+	// Acked is deliveries acknowledged with a 200; Refused the others.
+	Acked   int64 `json:"acked,omitempty"`
+	Refused int64 `json:"refused,omitempty"`
+	// API429s is calls the fake API refused with 429 (nil off the HTTP
+	// paths; 0 is a figure).
+	API429s *int64 `json:"api_429s,omitempty"`
+	// Limits says whether the fake API enforced the platform's limits.
+	Limits *bool `json:"api_limits,omitempty"`
+	// CPUPct is the bot's CPU time over the run, in percent of one core:
+	// the bench process itself (bot, load generator and fake API), or the
+	// --target-pid process. Nil when /proc could not tell.
+	CPUPct *float64 `json:"cpu_pct,omitempty"`
+	// RedisRoundTripsPerMsg is Redis round trips per incoming message,
+	// counted by a proxy between the stores and Redis
+	// (--redis-round-trips); nil when not counted.
+	RedisRoundTripsPerMsg *float64 `json:"redis_round_trips_per_msg,omitempty"`
 }
 
 // Options are what `troubleshooter bench` measures, and what it measures
@@ -64,12 +90,34 @@ type Options struct {
 	Conversations int
 	// Duration is how long to measure.
 	Duration time.Duration
-	// Path is the code path: engine or slack-http.
+	// Path is the code path: engine, slack-http or discord-http.
 	Path string
 	// Floor measures the same driver with a handler that does nothing.
 	Floor bool
 	// Preload is how many sessions are saved before measuring.
 	Preload int
+
+	// APILatency is the HTTP paths' fake platform API latency.
+	APILatency Latency
+	// NoLimits turns off the fake API's rate limits (on by default).
+	NoLimits bool
+	// SlackWorkspacePostsPerMinute, when above zero, adds a workspace-wide
+	// chat.postMessage limit to the fake Slack API.
+	SlackWorkspacePostsPerMinute int
+	// IDs is how users, channels and events are named: IDsRandom (the
+	// default when empty) or IDsCounter.
+	IDs string
+	// Target, with the slack-http path, drives the bot at this Events API
+	// URL instead of an in-process adapter (a peer, or a `serve`); the
+	// store, replicas and floor do not apply. APIListen is then where the
+	// fake Web API listens, for the bot to post to; TargetPID, when above
+	// zero, is the bot's process, whose CPU time is reported.
+	Target    string
+	APIListen string
+	TargetPID int
+	// RedisRoundTrips counts Redis round trips per message, through a
+	// loopback proxy in front of Redis (which adds a hop to each).
+	RedisRoundTrips bool
 
 	// Flow is the guides the engines run; Engine configures the engines.
 	Flow   bot.Flow
@@ -94,8 +142,28 @@ func (o Options) validate() error {
 		return errors.New("bench: --preload must be between 0 and 10000000")
 	case o.Replicas < 1 || o.Replicas > 64 || (o.Replicas > 1 && o.Store != "redis"):
 		return errors.New("bench: --replicas must be between 1 and 64, and above 1 only with --store redis")
-	case o.Path != "engine" && o.Path != "slack-http":
-		return fmt.Errorf("bench: --path %q is not one of engine, slack-http", o.Path)
+	case o.Path != "engine" && o.Path != "slack-http" && o.Path != "discord-http":
+		return fmt.Errorf("bench: --path %q is not one of engine, slack-http, discord-http", o.Path)
+	case o.APILatency.Base < 0 || o.APILatency.Jitter < 0 || o.APILatency.Base > 10*time.Second || o.APILatency.Jitter > 10*time.Second:
+		return errors.New("bench: --api-latency and --api-jitter must be between 0 and 10s")
+	case (o.APILatency != Latency{} || o.NoLimits || o.SlackWorkspacePostsPerMinute != 0) && o.Path == "engine":
+		return errors.New("bench: --api-latency, --api-jitter, --no-limits and --slack-workspace-posts apply to the slack-http and discord-http paths")
+	case o.SlackWorkspacePostsPerMinute < 0 || (o.SlackWorkspacePostsPerMinute > 0 && o.Path != "slack-http"):
+		return errors.New("bench: --slack-workspace-posts must be 0 or more, and is for the slack-http path")
+	case o.IDs != "" && o.IDs != IDsRandom && o.IDs != IDsCounter:
+		return fmt.Errorf("bench: --ids %q is not one of random, counter", o.IDs)
+	case (o.Target != "" || o.APIListen != "" || o.TargetPID != 0) && o.Path != "slack-http":
+		return errors.New("bench: --target, --api-listen and --target-pid are for the slack-http path")
+	case o.Target != "" && (o.Floor || o.Store != "memory" || o.Replicas > 1 || o.Preload > 0):
+		return errors.New("bench: with --target the bot is elsewhere: --floor, --store, --replicas and --preload do not apply")
+	case (o.APIListen != "" || o.TargetPID != 0) && o.Target == "":
+		return errors.New("bench: --api-listen and --target-pid go with --target")
+	case o.Target != "" && !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://"):
+		return fmt.Errorf("bench: --target %q is not an http(s) URL", o.Target)
+	case o.TargetPID < 0:
+		return errors.New("bench: --target-pid must be a process id")
+	case o.RedisRoundTrips && o.Store != "redis":
+		return errors.New("bench: --redis-round-trips is for --store redis")
 	}
 	return nil
 }
@@ -113,6 +181,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	var store bot.Store
 	var err error
 	var extra []bot.Store // the other replicas' stores
+	var proxy *redisProxy  // counts Redis round trips, when asked
 	switch opts.Store {
 	case "memory":
 		store = bot.NewMemoryStore()
@@ -121,8 +190,16 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 			return errors.New("bench: --store redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
 		}
 		prefix := fmt.Sprintf("troubleshooter-bench-%d:", time.Now().UnixNano())
+		redisURL := opts.RedisURL
+		if opts.RedisRoundTrips {
+			if proxy, err = startRedisProxy(opts.RedisURL); err != nil {
+				return err
+			}
+			defer proxy.Close()
+			redisURL = proxy.URL
+		}
 		for range opts.Replicas {
-			st, err := redisstore.Open(ctx, redisstore.Config{URL: opts.RedisURL, Prefix: prefix})
+			st, err := redisstore.Open(ctx, redisstore.Config{URL: redisURL, Prefix: prefix})
 			if err != nil {
 				return err
 			}
@@ -146,7 +223,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	default:
 		return fmt.Errorf("bench: --store %q is not one of memory, bolt, redis", opts.Store)
 	}
-	res := Result{Store: opts.Store, Path: opts.Path, Conversations: opts.Conversations, Floor: opts.Floor, Replicas: opts.Replicas}
+	res := Result{Store: opts.Store, Path: opts.Path, Conversations: opts.Conversations, Floor: opts.Floor, Replicas: opts.Replicas, Target: opts.Target}
 	if opts.Preload > 0 {
 		heap, err := preloadSessions(ctx, store, opts.Preload, progress)
 		if err != nil {
@@ -176,19 +253,58 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 
 	fmt.Fprintf(progress, "bench: %d conversations, store %s, path %s%s, for %s\n",
 		opts.Conversations, opts.Store, opts.Path, map[bool]string{true: " (floor)"}[opts.Floor], opts.Duration)
+	if opts.Path != "engine" {
+		fmt.Fprintf(progress, "bench: fake %s API: latency %s ± %s, platform rate limits %s; ids %s\n", strings.TrimSuffix(opts.Path, "-http"),
+			opts.APILatency.Base, opts.APILatency.Jitter, map[bool]string{true: "off", false: "on"}[opts.NoLimits], cmp.Or(opts.IDs, IDsRandom))
+	}
+	var rt0 int64
+	if proxy != nil {
+		rt0 = proxy.RoundTrips.Load()
+	}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	var lat *histogram
-	var total int64
+	var total, incoming int64
 	var elapsed time.Duration
-	if opts.Path == "slack-http" {
-		lat, total, elapsed, err = driveSlackHTTP(ctx, handlers[0], opts.Conversations, opts.Duration, progress)
-	} else {
-		lat, total, elapsed, err = drive(ctx, handlers, opts.Conversations, opts.Duration, progress)
+	switch opts.Path {
+	case "slack-http", "discord-http":
+		drive := driveSlackHTTP
+		if opts.Path == "discord-http" {
+			drive = driveDiscordHTTP
+		}
+		var st loadStats
+		if lat, st, err = drive(ctx, handlers[0], opts, progress); err != nil {
+			return err
+		}
+		total, incoming, elapsed = st.Replies, st.Acked, st.Elapsed
+		res.Acked, res.Refused, res.API429s = st.Acked, st.Refused, &st.Limited
+		limits := !opts.NoLimits
+		res.Limits = &limits
+		res.APILatencyMs = round1(float64(opts.APILatency.Base.Microseconds()) / 1000)
+		res.APIJitterMs = round1(float64(opts.APILatency.Jitter.Microseconds()) / 1000)
+		if st.CPUPct >= 0 {
+			res.CPUPct = &st.CPUPct
+		}
+		fmt.Fprintf(progress, "bench: %d replies accepted by the fake API, %d answers to 429 (the bot's replies refused for going over the platform's limits)\n", st.Replies, st.Limited)
+	default:
+		cpu0, cpuOK := cpuTicks(0)
+		if lat, total, elapsed, err = drive(ctx, handlers, opts.Conversations, opts.Duration, progress); err != nil {
+			return err
+		}
+		incoming = total
+		if cpu1, ok := cpuTicks(0); ok && cpuOK {
+			pct := round1(float64(cpu1-cpu0) / clockTicks / elapsed.Seconds() * 100)
+			res.CPUPct = &pct
+		}
 	}
-	if err != nil {
-		return err
+	switch {
+	case proxy != nil && incoming > 0:
+		per := round2(float64(proxy.RoundTrips.Load()-rt0) / float64(incoming))
+		res.RedisRoundTripsPerMsg = &per
+		fmt.Fprintf(progress, "bench: redis round trips: %.2f per message (%d messages in; counted by a loopback proxy, which adds a hop to each)\n", per, incoming)
+	case opts.Store == "redis":
+		fmt.Fprintf(progress, "bench: redis round trips: n/a (redisstore does not expose its client; --redis-round-trips counts them through a proxy)\n")
 	}
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
@@ -374,6 +490,8 @@ func preloadSessions(ctx context.Context, store bot.Store, n int, progress io.Wr
 }
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 
 // rssMB is the process's resident set size from /proc (Linux), or the
 // Go runtime's view of memory obtained from the OS elsewhere.
