@@ -181,7 +181,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	var store bot.Store
 	var err error
 	var extra []bot.Store // the other replicas' stores
-	var proxy *redisProxy  // counts Redis round trips, when asked
+	var proxy *redisProxy // counts Redis round trips, when asked
 	switch opts.Store {
 	case "memory":
 		store = bot.NewMemoryStore()
