@@ -38,6 +38,7 @@ func (t *turn) command(cmd answer.Command, cs *compiledStep) (bot.Turn, error) {
 		id := g.Guide.ID
 		s.Reset(t.now)
 		t.say("OK, starting over.")
+		t.restarting = true
 		return t.start(bot.Message{Guide: id}, "")
 	case answer.Stop:
 		s.Done, s.Outcome = true, bot.OutcomeStopped

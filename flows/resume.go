@@ -53,7 +53,13 @@ func (t *turn) afterEnd(m bot.Message, norm string) (bot.Turn, error) {
 		return t.start(m, norm)
 	}
 	// Expired: the outcome is recorded; the conversation is live again,
-	// waiting on the offer (or on the question it stopped at).
+	// waiting on the offer (or on the question it stopped at). The person
+	// came back, so the expiry is taken back (bot.OutcomeResumed): the
+	// conversation is counted by how it ends from here, and starting over
+	// from the offer is a restart of it, not a new one.
+	if o, ok := t.r.resumed(s); ok {
+		t.out.Outcomes = append(t.out.Outcomes, o)
+	}
 	s.Done, s.Outcome, s.Offer = false, "", offerResume
 	return t.resumeOffer(m, norm, true)
 }
@@ -70,7 +76,7 @@ func (t *turn) resumeOffer(m bot.Message, norm string, first bool) (bot.Turn, er
 	}
 	if cs == nil || cs.Kind == KindCheck || cs.Kind == KindEnd {
 		t.say("The guide was updated since we last talked and the question we stopped at no longer exists, so let's start again from the beginning.")
-		return t.startOver(s.Guide)
+		return t.restartOver(s.Guide)
 	}
 	t.g = g
 	s.GuideVersion = g.Guide.Version
@@ -104,7 +110,7 @@ func (t *turn) resumeOffer(m bot.Message, norm string, first bool) (bot.Turn, er
 	switch choice {
 	case ChoiceStartOver:
 		t.say("OK, starting over.")
-		return t.startOver(s.Guide)
+		return t.restartOver(s.Guide)
 	case ChoiceResume:
 		s.Offer = ""
 		t.say("Welcome back! Let's pick up where we stopped.")
@@ -116,6 +122,18 @@ func (t *turn) resumeOffer(m bot.Message, norm string, first bool) (bot.Turn, er
 	}
 	t.out.Replies = append(t.out.Replies, t.offer(cs))
 	return t.out, nil
+}
+
+// restartOver starts guide again as the same conversation (a restart): the
+// person came back to a conversation and chose to start over. It records
+// where they restarted, when they had answered anything, as the restart
+// command does.
+func (t *turn) restartOver(guide string) (bot.Turn, error) {
+	if len(t.s.History) > 0 {
+		t.out.Outcomes = append(t.out.Outcomes, t.r.Outcome(t.s, bot.OutcomeRestarted, t.now))
+	}
+	t.restarting = true
+	return t.startOver(guide)
 }
 
 // offer is the resume-or-start-over question.

@@ -10,7 +10,7 @@ import (
 )
 
 // startOver resets the conversation and starts guide (the default when
-// "" or no longer loaded) afresh.
+// "" or no longer loaded) afresh, as a new conversation.
 func (t *turn) startOver(guide string) (bot.Turn, error) {
 	t.s.Reset(t.now)
 	if t.lib.guides[guide] == nil {
@@ -57,6 +57,9 @@ func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 	if s.Started.IsZero() {
 		s.Started = t.now
 	}
+	if !t.restarting {
+		t.out.Outcomes = append(t.out.Outcomes, startedRecord(s))
+	}
 	if jump == "" || jump == g.Guide.Start {
 		// The intro promises questions first; a jump skips them.
 		t.say(g.render(g.Guide.Intro, g.intro, s))
@@ -74,6 +77,25 @@ func (t *turn) start(m bot.Message, norm string) (bot.Turn, error) {
 		t.say(fmt.Sprintf("From what you describe, let's go straight to **%s**. (Say *back* to start from the first questions instead.)", g.steps[jump].title()))
 	}
 	return t.land()
+}
+
+// startedRecord is the record of s beginning (bot.OutcomeStarted), saved
+// with the turn that begins it so that reports count starts as they
+// happen. It is dated when the session began (its first message, which may
+// have been answered with the guide menu), both Started and Ended, so that
+// stores listing records by Ended and tallies bucketing starts by Started
+// agree.
+func startedRecord(s *bot.Session) bot.Outcome {
+	return bot.Outcome{
+		Key:          s.Key,
+		Platform:     s.Address.Platform,
+		Guide:        s.Guide,
+		GuideVersion: s.GuideVersion,
+		Kind:         bot.OutcomeStarted,
+		Step:         s.Step,
+		Started:      s.Started,
+		Ended:        s.Started,
+	}
 }
 
 // phrases lists what the matcher routes on for g: its symptoms (pointing

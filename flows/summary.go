@@ -115,10 +115,48 @@ func (g *Compiled) status(s *bot.Session) string {
 	return fmt.Sprintf("We're working through **%s**, at: **%s**.\n%s", g.Guide.Title, cs.title(), g.summary(s))
 }
 
+// expiredKey is where, among the answers, the time an expiry was recorded
+// is kept, so that a resumed record (see resumed) can take it back in the
+// same bucket. "-" is in no step id, so it cannot meet a check's "@" key.
+const expiredKey = "@expired-at"
+
 // Outcome implements bot.Flow. A conversation that reached an end step is
 // recorded at the last step the person answered (the fix that worked, or
-// the last one tried); any other at the question left unanswered.
+// the last one tried); any other at the question left unanswered. Path is
+// every step the conversation reached, once each in the order first
+// reached, from its history and its current step; checks are left out
+// (nobody sees them).
+//
+// Recording an expiry also notes its time in the session (expiredKey), which
+// the engine saves with the record: the only place it is known when the
+// person comes back.
 func (r *Runner) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
+	if kind == bot.OutcomeExpired {
+		if s.Answers == nil {
+			s.Answers = map[string]string{}
+		}
+		s.Answers[expiredKey] = at.UTC().Format(time.RFC3339Nano)
+	}
+	return r.outcome(s, kind, at)
+}
+
+// resumed is the record that takes back the expiry of s, which the person
+// came back to: the expired record as it was made (same step, path and
+// time), of kind bot.OutcomeResumed. ok is false when the expiry's time was
+// not noted (it expired before this was kept): that expiry stays counted.
+func (r *Runner) resumed(s *bot.Session) (bot.Outcome, bool) {
+	at, err := time.Parse(time.RFC3339Nano, s.Answers[expiredKey])
+	if err != nil {
+		return bot.Outcome{}, false
+	}
+	delete(s.Answers, expiredKey)
+	o := r.outcome(s, bot.OutcomeExpired, at)
+	o.Kind = bot.OutcomeResumed
+	return o, true
+}
+
+// outcome builds the record of s ending as kind at at (see Outcome).
+func (r *Runner) outcome(s *bot.Session, kind string, at time.Time) bot.Outcome {
 	step := s.Step
 	g := r.lib.Load().forSession(s)
 	if g != nil && len(s.History) > 0 {
@@ -143,8 +181,25 @@ func (r *Runner) Outcome(s *bot.Session, kind string, at time.Time) bot.Outcome 
 	}
 	if g != nil {
 		o.Tried = g.tried(s)
+		o.Path = g.path(s)
 	}
 	return o
+}
+
+// path lists the steps s reached, in the order first reached, each once,
+// without checks: its history's steps, then its current step.
+func (g *Compiled) path(s *bot.Session) []string {
+	out := make([]string, 0, len(s.History)+1)
+	add := func(step string) {
+		if cs := g.steps[step]; cs != nil && cs.Kind != KindCheck && !containsString(out, step) {
+			out = append(out, step)
+		}
+	}
+	for _, f := range s.History {
+		add(f.Step)
+	}
+	add(s.Step)
+	return out
 }
 
 // tried lists the fix steps answered, in order, each once.

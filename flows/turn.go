@@ -26,6 +26,9 @@ type turn struct {
 	out bot.Turn
 	// fixedBy is the fix the person just said worked, for its tip.
 	fixedBy *compiledStep
+	// restarting is set when start begins the same conversation again
+	// (restart), so that it records no new start (see bot.OutcomeStarted).
+	restarting bool
 }
 
 func (t *turn) say(text string) {
@@ -68,6 +71,7 @@ func (r *Runner) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
 		t.say("This guide was updated since we last talked and the question we were on no longer exists, so let's start again from the beginning.")
 		t.out.Outcomes = append(t.out.Outcomes, r.Outcome(s, bot.OutcomeRestarted, now))
 		s.Reset(now)
+		t.restarting = true
 		return t.start(bot.Message{Guide: t.g.Guide.ID}, "")
 	}
 	s.GuideVersion = t.g.Guide.Version
