@@ -35,6 +35,7 @@ type Metrics struct {
 	rateLimits *prometheus.CounterVec
 	handoffs   *prometheus.CounterVec
 	notices    *prometheus.CounterVec
+	buildInfo  *prometheus.GaugeVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -89,12 +90,63 @@ func New() *Metrics {
 		Name: "troubleshooter_notices_total",
 		Help: "Messages the bot started itself, by platform, kind (nudge, expired) and result (sent, failed).",
 	}, []string{"platform", "kind", "result"})
+	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "troubleshooter_build_info",
+		Help: "Always 1: the running build's version, VCS revision (with -dirty when built from a modified tree) and Go version.",
+	}, []string{"version", "revision", "go"})
 	for _, c := range []prometheus.Collector{m.messages, m.replies, m.duplicates, m.errors, m.latency, m.started,
-		m.ended, m.storeTime, m.storeErrs, m.apiErrors, m.rateLimits, m.handoffs, m.notices,
+		m.ended, m.storeTime, m.storeErrs, m.apiErrors, m.rateLimits, m.handoffs, m.notices, m.buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	return m
+}
+
+// StoreOps are the store operations the engine reports (bot.Observer's
+// StoreOp): their series exist from the start.
+var StoreOps = []string{"load", "save", "lock"}
+
+// NoticeKinds are the kinds of messages the bot starts itself
+// (bot.Observer's Notified).
+var NoticeKinds = []string{"nudge", "expired", "outbox"}
+
+// SetBuildInfo sets troubleshooter_build_info{version,revision,go} to 1.
+// Call it once; a second call adds a second series.
+func (m *Metrics) SetBuildInfo(version, revision, goVersion string) {
+	m.buildInfo.WithLabelValues(version, revision, goVersion).Set(1)
+}
+
+// Init creates, at zero, the series of the configured platforms and
+// guides and of the store operations, so that dashboards and alerts (a
+// rate, an absent series) work before the first message; a series that
+// does not exist yet is not a zero to Prometheus. Labels that depend on
+// what happens (the step a conversation ended at) still appear when it
+// happens. Safe to call again, e.g. after a guide reload.
+func (m *Metrics) Init(platforms, guides []string) {
+	for _, op := range StoreOps {
+		m.storeTime.WithLabelValues(op)
+		m.storeErrs.WithLabelValues(op)
+	}
+	for _, p := range platforms {
+		m.messages.WithLabelValues(p)
+		m.replies.WithLabelValues(p)
+		m.duplicates.WithLabelValues(p)
+		m.errors.WithLabelValues(p)
+		m.latency.WithLabelValues(p)
+		m.apiErrors.WithLabelValues(p)
+		m.rateLimits.WithLabelValues(p)
+		for _, r := range []string{"posted", "failed"} {
+			m.handoffs.WithLabelValues(p, r)
+		}
+		for _, k := range NoticeKinds {
+			for _, r := range []string{"sent", "failed"} {
+				m.notices.WithLabelValues(p, k, r)
+			}
+		}
+		for _, g := range guides {
+			m.started.WithLabelValues(p, g)
+		}
+	}
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -112,3 +112,40 @@ func TestEngineReportsToMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestSeriesExistBeforeTheFirstMessage: with the configured platforms and
+// guides named, their series are exported at zero before anything
+// happens, and build_info is 1; with none configured there are still
+// troubleshooter_ series (build info, store operations).
+func TestSeriesExistBeforeTheFirstMessage(t *testing.T) {
+	m := New()
+	m.SetBuildInfo("v1.2.3", "abc123-dirty", "go1.26.8")
+	m.Init([]string{"slack"}, []string{"whatsapp-icloud"})
+	text := scrape(t, m)
+	for _, want := range []string{
+		`troubleshooter_build_info{go="go1.26.8",revision="abc123-dirty",version="v1.2.3"} 1`,
+		`troubleshooter_messages_total{platform="slack"} 0`,
+		`troubleshooter_replies_total{platform="slack"} 0`,
+		`troubleshooter_handle_errors_total{platform="slack"} 0`,
+		`troubleshooter_handle_seconds_count{platform="slack"} 0`,
+		`troubleshooter_platform_api_errors_total{platform="slack"} 0`,
+		`troubleshooter_platform_rate_limited_total{platform="slack"} 0`,
+		`troubleshooter_handoffs_total{platform="slack",result="failed"} 0`,
+		`troubleshooter_notices_total{kind="nudge",platform="slack",result="sent"} 0`,
+		`troubleshooter_conversations_started_total{guide="whatsapp-icloud",platform="slack"} 0`,
+		`troubleshooter_store_errors_total{op="save"} 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, `platform="discord"`) {
+		t.Error("series for a platform that is not configured")
+	}
+
+	none := New()
+	none.Init(nil, []string{"whatsapp-icloud"})
+	if text := scrape(t, none); !strings.Contains(text, "troubleshooter_store_seconds_count{op=\"load\"} 0") {
+		t.Errorf("with no platform, no troubleshooter_ series:\n%.300s", text)
+	}
+}
