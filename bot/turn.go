@@ -198,6 +198,12 @@ func (e *Engine) expire(s *Session, now time.Time) (Outcome, error) {
 // ended reports saved outcomes to the observer and the log.
 func (e *Engine) ended(key string, outcomes []Outcome) {
 	for _, o := range outcomes {
+		if o.Kind == OutcomeStarted || o.Kind == OutcomeResumed {
+			// Records for the report, not endings: starts are observed
+			// apart (Observer.Started), and a resumed expiry stays an
+			// ending here, as it was when observed.
+			continue
+		}
 		e.obs.Ended(o)
 		e.log.Info("conversation ended", "conversation", LogKey(key), "platform", o.Platform,
 			"guide", o.Guide, "outcome", o.Kind, "step", o.Step)
