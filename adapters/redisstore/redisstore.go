@@ -67,6 +67,10 @@ type Store struct {
 	closed   atomic.Bool
 	id       string        // this client's random id, part of lease tokens
 	tokens   atomic.Uint64 // lease token counter
+
+	tallyIndex string // sorted set of tally bucket names by hour
+	leases     leases // this process's leases, for SaveUnlock
+	trips      atomic.Int64
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -88,12 +92,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if _, err := rand.Read(idb[:]); err != nil {
 		return nil, fmt.Errorf("redis store: %w", err)
 	}
-	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes", due: cfg.Prefix + "due", id: hex.EncodeToString(idb[:])}
+	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes", due: cfg.Prefix + "due", id: hex.EncodeToString(idb[:]),
+		tallyIndex: cfg.Prefix + "tallies"}
+	st.rdb.AddHook(tripCounter{&st.trips})
 	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	if err := st.rdb.Ping(pctx).Err(); err != nil {
 		st.rdb.Close()
 		return nil, fmt.Errorf("redis store: cannot reach %s: %w", opts.Addr, err)
+	}
+	if err := st.migrateTallies(ctx); err != nil {
+		st.rdb.Close()
+		return nil, fmt.Errorf("redis store: %w", err)
 	}
 	return st, nil
 }
@@ -126,14 +136,21 @@ func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis load: %w", err)
 	}
-	if vals[0] == nil || vals[1] == nil {
+	return decodeSession(key, vals[0], vals[1])
+}
+
+// decodeSession is the session stored under key from its hash fields v
+// (version) and d (data), as Redis returned them; ErrNotFound when either
+// is missing (nil).
+func decodeSession(key string, v, d any) (*bot.Session, error) {
+	if v == nil || d == nil {
 		return nil, bot.ErrNotFound
 	}
-	version, err := strconv.ParseUint(fmt.Sprint(vals[0]), 10, 64)
+	version, err := strconv.ParseUint(fmt.Sprint(v), 10, 64)
 	if err != nil {
 		return nil, fmt.Errorf("redis load %s: corrupt version: %w", bot.LogKey(key), err)
 	}
-	s, err := bot.UnmarshalSession([]byte(fmt.Sprint(vals[1])))
+	s, err := bot.UnmarshalSession([]byte(fmt.Sprint(d)))
 	if err != nil {
 		return nil, fmt.Errorf("redis load %s: %w", bot.LogKey(key), err)
 	}
@@ -144,8 +161,20 @@ func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
 	return s, nil
 }
 
-// saveScript is the compare-and-swap: it writes the session and appends the
-// outcomes only if the stored version is the expected one, all atomically.
+// saveScript is the compare-and-swap: it writes the session, appends the
+// outcomes and adds their running counts only if the stored version is the
+// expected one, all atomically; when a lease token is given and the save
+// succeeds, it also releases this process's lease (SaveUnlock), so a turn
+// ends in one round trip.
+//
+// KEYS: 1 session, 2 outcomes, 3 outcome sequence, 4 due index, 5 lease,
+// 6 tally index, 7… one hash per tally bucket.
+// ARGV: 1 expected version, 2 next version, 3 session data, 4 TTL (ms),
+// 5 due (ms, or empty), 6 session key, 7 lease token (or empty), 8 number of
+// outcome records N, then N pairs (end time in ms, record), then per tally
+// bucket (in KEYS order): its hour, its member in the index, its number of
+// fields F, then F pairs (field, count).
+//
 // Outcome members are prefixed with a sequence number so that records with
 // equal times keep their save order and are never merged.
 var saveScript = redis.NewScript(`
@@ -160,15 +189,36 @@ if ARGV[5] == '' then
 else
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
 end
-for i = 7, #ARGV, 2 do
+local i = 9
+for _ = 1, tonumber(ARGV[8]) do
   local seq = redis.call('INCR', KEYS[3])
   redis.call('ZADD', KEYS[2], ARGV[i], string.format('%020d', seq) .. ARGV[i+1])
+  i = i + 2
+end
+for k = 7, #KEYS do
+  redis.call('ZADD', KEYS[6], ARGV[i], ARGV[i+1])
+  local n = tonumber(ARGV[i+2])
+  i = i + 3
+  for _ = 1, n do
+    redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i+1])
+    i = i + 2
+  end
+end
+if ARGV[7] ~= '' and redis.call('GET', KEYS[5]) == ARGV[7] then
+  redis.call('DEL', KEYS[5])
 end
 return 1
 `)
 
-// Save implements bot.Store.
+// Save implements bot.Store. The running counts of outcomes (Tallies) are
+// added in the same script as the records.
 func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcome) error {
+	return st.save(ctx, s, outcomes, "")
+}
+
+// save is Save, releasing the lease on s.Key held with token too when
+// token is not "" and the save succeeds.
+func (st *Store) save(ctx context.Context, s *bot.Session, outcomes []bot.Outcome, token string) error {
 	if err := st.check(ctx); err != nil {
 		return err
 	}
@@ -186,7 +236,8 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 	if !s.Due.IsZero() {
 		due = strconv.FormatInt(s.Due.UnixMilli(), 10)
 	}
-	args := []any{strconv.FormatUint(s.Version, 10), strconv.FormatUint(next, 10), data, st.cfg.SessionTTL.Milliseconds(), due, s.Key}
+	keys := []string{st.sessionKey(s.Key), st.outcomes, st.outcomes + ":seq", st.due, st.leaseKey(s.Key), st.tallyIndex}
+	args := []any{strconv.FormatUint(s.Version, 10), strconv.FormatUint(next, 10), data, st.cfg.SessionTTL.Milliseconds(), due, s.Key, token, len(outcomes)}
 	for _, o := range outcomes {
 		enc, err := marshalOutcome(o)
 		if err != nil {
@@ -194,7 +245,8 @@ func (st *Store) Save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 		}
 		args = append(args, o.Ended.UnixMilli(), enc)
 	}
-	ok, err := saveScript.Run(ctx, st.rdb, []string{st.sessionKey(s.Key), st.outcomes, st.outcomes + ":seq", st.due}, args...).Int()
+	keys, args = st.tallyArgs(outcomes, keys, args)
+	ok, err := saveScript.Run(ctx, st.rdb, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("redis save: %w", err)
 	}
@@ -273,6 +325,11 @@ func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outc
 	if err := st.check(ctx); err != nil {
 		return err
 	}
+	return st.scanOutcomes(ctx, since, func(_ int64, o bot.Outcome) error { return fn(o) })
+}
+
+// scanOutcomes is Outcomes, passing fn each record's sequence number too.
+func (st *Store) scanOutcomes(ctx context.Context, since time.Time, fn func(seq int64, o bot.Outcome) error) error {
 	// Pages continue from the last score read, skipping the records with
 	// that score already seen, so records saved meanwhile with older end
 	// times cannot shift a page (an offset from the start would repeat or
@@ -291,6 +348,10 @@ func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outc
 			if len(m) < 20 {
 				return fmt.Errorf("redis outcomes: corrupt record %q", m)
 			}
+			seq, err := strconv.ParseInt(m[:20], 10, 64)
+			if err != nil {
+				return fmt.Errorf("redis outcomes: corrupt record %q", m)
+			}
 			o, err := unmarshalOutcome([]byte(m[20:]))
 			if err != nil {
 				return fmt.Errorf("redis outcomes: %w", err)
@@ -304,7 +365,7 @@ func (st *Store) Outcomes(ctx context.Context, since time.Time, fn func(bot.Outc
 			if o.Ended.Before(since) {
 				continue
 			}
-			if err := fn(o); err != nil {
+			if err := fn(seq, o); err != nil {
 				return err
 			}
 		}
@@ -339,8 +400,8 @@ func (st *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(
 	if err := st.check(ctx); err != nil {
 		return nil, err
 	}
-	token := strconv.FormatUint(st.tokens.Add(1), 36) + ":" + st.id
-	lk := st.cfg.Prefix + "l:" + key
+	token := st.newToken()
+	lk := st.leaseKey(key)
 	for {
 		ok, err := st.rdb.SetNX(ctx, lk, token, ttl).Result()
 		if err != nil {
@@ -353,13 +414,7 @@ func (st *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(
 			return nil, fmt.Errorf("redis lock: %w", err)
 		}
 		if ok {
-			return func() {
-				// Best effort: a failed release only delays the next
-				// turn until the lease expires.
-				uctx, cancel := context.WithTimeout(context.Background(), st.cfg.Timeout)
-				defer cancel()
-				_ = unlockScript.Run(uctx, st.rdb, []string{lk}, token).Err()
-			}, nil
+			return st.leases.hold(st, key, token), nil
 		}
 		select {
 		case <-ctx.Done():
