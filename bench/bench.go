@@ -317,6 +317,14 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 		res.AllocsPerMsg = round1(float64(after.Mallocs-before.Mallocs) / float64(total))
 	}
 	res.RSSMB = round1(rssMB())
+	if opts.Target != "" {
+		// This process is only the load generator and the fake API: its
+		// allocations and memory say nothing of the bot.
+		res.AllocsPerMsg, res.RSSMB = 0, 0
+		if opts.TargetPID > 0 {
+			res.RSSMB = round1(rssOf(opts.TargetPID))
+		}
+	}
 	b, err := json.Marshal(res)
 	if err != nil {
 		return err
@@ -495,8 +503,20 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 
 // rssMB is the process's resident set size from /proc (Linux), or the
 // Go runtime's view of memory obtained from the OS elsewhere.
-func rssMB() float64 {
-	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+func rssMB() float64 { return rssOf(0) }
+
+// rssOf is process pid's resident set size from /proc (pid 0: this
+// process), or, for this process off Linux, the Go runtime's view.
+func rssOf(pid int) float64 {
+	path := "/proc/self/status"
+	if pid > 0 {
+		path = "/proc/" + strconv.Itoa(pid) + "/status"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil && pid > 0 {
+		return 0
+	}
+	if err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 				if kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64); err == nil {

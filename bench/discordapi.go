@@ -58,7 +58,9 @@ type DiscordAPI struct {
 	// Limited counts calls answered 429.
 	Limited atomic.Int64
 
-	opts     DiscordAPIOptions
+	opts DiscordAPIOptions
+	// now is the limits' clock (tests freeze it).
+	now      func() time.Time
 	ids      atomic.Int64
 	answered sync.Map // interaction token → struct{}
 	global   *limiter
@@ -73,7 +75,7 @@ const discordBotID = "1100000000000000001"
 // NewDiscordAPI starts a fake Discord REST API on a free loopback port.
 // Close it with d.Server.Close.
 func NewDiscordAPI(opts DiscordAPIOptions) *DiscordAPI {
-	d := &DiscordAPI{opts: opts, global: newLimiter(discordGlobal), webhooks: newLimiter(discordWebhook),
+	d := &DiscordAPI{opts: opts, now: time.Now, global: newLimiter(discordGlobal), webhooks: newLimiter(discordWebhook),
 		channels: newLimiter(discordChannel), other: newLimiter(discordOther)}
 	d.Server = httptest.NewServer(http.HandlerFunc(d.serve))
 	return d
@@ -138,7 +140,7 @@ func (d *DiscordAPI) serve(w http.ResponseWriter, r *http.Request) {
 		writeDiscordJSON(w, http.StatusNotFound, map[string]any{"message": "404: Not Found", "code": 0})
 		return
 	}
-	if d.opts.Limits && !d.allow(w, rt, time.Now()) {
+	if d.opts.Limits && !d.allow(w, rt, d.now()) {
 		return
 	}
 	var in map[string]any

@@ -64,7 +64,9 @@ type SlackAPI struct {
 	// Limited counts calls answered 429 (any method).
 	Limited atomic.Int64
 
-	opts      SlackAPIOptions
+	opts SlackAPIOptions
+	// now is the limits' clock (tests freeze it).
+	now       func() time.Time
 	ts        atomic.Int64
 	channels  *limiter
 	workspace *limiter
@@ -74,7 +76,7 @@ type SlackAPI struct {
 // NewSlackAPI starts a fake Slack Web API listening on addr (host:port;
 // "" for a free loopback port). Close it with s.Server.Close.
 func NewSlackAPI(addr string, opts SlackAPIOptions) (*SlackAPI, error) {
-	s := &SlackAPI{opts: opts, channels: newLimiter(slackChannelPosts), tiers: make(map[string]*limiter)}
+	s := &SlackAPI{opts: opts, now: time.Now, channels: newLimiter(slackChannelPosts), tiers: make(map[string]*limiter)}
 	if opts.WorkspacePostsPerMinute > 0 {
 		s.workspace = newLimiter(perMinute(float64(opts.WorkspacePostsPerMinute)))
 	}
@@ -125,7 +127,7 @@ func (s *SlackAPI) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 	if s.opts.Limits {
-		if wait, limited := s.limited(method, r.Form.Get("channel"), time.Now()); limited {
+		if wait, limited := s.limited(method, r.Form.Get("channel"), s.now()); limited {
 			s.Limited.Add(1)
 			w.Header().Set("Retry-After", retryAfterSeconds(wait))
 			w.Header().Set("Content-Type", "application/json")
