@@ -1,0 +1,209 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"troubleshooter/adapters/redisstore/redistest"
+	"troubleshooter/bot"
+)
+
+// leaseHeld reports whether key's lease exists in Redis.
+func leaseHeld(t *testing.T, st *Store, key string) bool {
+	t.Helper()
+	n, err := st.rdb.Exists(context.Background(), st.leaseKey(key)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// TestTurnInTwoRoundTrips: LockLoad then SaveUnlock is one round trip each
+// (scripts cached), the save releases the lease, and the unlock function
+// afterwards sends nothing.
+func TestTurnInTwoRoundTrips(t *testing.T) {
+	st := openFresh(t, redistest.URL(t))
+	ctx := context.Background()
+	turn := func(key string) (rt int64) {
+		t.Helper()
+		before := st.RoundTrips()
+		s, unlock, err := st.LockLoad(ctx, key, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s == nil {
+			s = &bot.Session{Key: key}
+		}
+		s.Step = "step" + strconv.FormatUint(s.Version, 10)
+		if err := st.SaveUnlock(ctx, s, []bot.Outcome{{Key: key, Guide: "g", Kind: bot.OutcomeStarted, Started: when, Ended: when}}); err != nil {
+			t.Fatal(err)
+		}
+		unlock()
+		unlock()
+		rt = st.RoundTrips() - before // unlock after SaveUnlock must send nothing
+		if leaseHeld(t, st, key) {
+			t.Error("SaveUnlock kept the lease")
+		}
+		return rt
+	}
+	turn("warm-up") // loads the scripts into Redis (EVALSHA fails once, then EVAL)
+	for i := range 3 {
+		if rt := turn("k"); rt != 2 {
+			t.Errorf("turn %d took %d round trips, want 2", i, rt)
+		}
+	}
+	s, err := st.Load(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Version != 3 || s.Step != "step2" {
+		t.Errorf("after 3 turns: version %d step %q, want 3 and step2", s.Version, s.Step)
+	}
+}
+
+var when = time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)
+
+// TestLockLoadWaitsAndSaveUnlockKeepsTheLeaseOnConflict: a held lease makes
+// LockLoad wait until its holder saves; a conflicting SaveUnlock keeps the
+// lease and its unlock then releases it.
+func TestLockLoadWaitsAndSaveUnlockKeepsTheLeaseOnConflict(t *testing.T) {
+	a, b := openReplicas(t)
+	ctx := context.Background()
+	s, unlockA, err := a.LockLoad(ctx, "k", 10*time.Second)
+	if err != nil || s != nil {
+		t.Fatalf("LockLoad of a new key = %v, %v; want nil, nil", s, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	if _, _, err := b.LockLoad(short, "k", time.Second); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LockLoad of a held lease = %v, want it to wait until the deadline", err)
+	}
+	got := make(chan *bot.Session, 1)
+	go func() {
+		s, unlock, err := b.LockLoad(ctx, "k", time.Second)
+		if err != nil {
+			t.Error(err)
+			got <- nil
+			return
+		}
+		unlock()
+		got <- s
+	}()
+	// A stale save (version 1 of a key never saved) conflicts and keeps
+	// the lease: b still waits.
+	if err := a.SaveUnlock(ctx, &bot.Session{Key: "k", Version: 1}, nil); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("stale SaveUnlock = %v, want ErrConflict", err)
+	}
+	if !leaseHeld(t, a, "k") {
+		t.Fatal("a conflicting SaveUnlock released the lease")
+	}
+	if err := a.SaveUnlock(ctx, &bot.Session{Key: "k", Step: "one"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	unlockA() // a no-op now: must not release b's lease
+	s = <-got
+	if s == nil || s.Step != "one" || s.Version != 1 {
+		t.Fatalf("b loaded %+v, want the session a saved", s)
+	}
+}
+
+// TestSaveUnlockReleasesOnlyItsOwnLease: when our lease expired and another
+// replica holds the key, a successful SaveUnlock leaves that lease alone.
+func TestSaveUnlockReleasesOnlyItsOwnLease(t *testing.T) {
+	a, b := openReplicas(t)
+	ctx := context.Background()
+	_, _, err := a.LockLoad(ctx, "k", 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, unlockB, err := b.LockLoad(ctx, "k", 10*time.Second) // waits for a's lease to expire
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlockB()
+	if err := a.SaveUnlock(ctx, &bot.Session{Key: "k"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !leaseHeld(t, b, "k") {
+		t.Fatal("a's SaveUnlock released b's lease")
+	}
+}
+
+func TestLockLoadOfACorruptSessionReleasesTheLease(t *testing.T) {
+	st := openFresh(t, redistest.URL(t))
+	ctx := context.Background()
+	if err := st.rdb.HSet(ctx, st.sessionKey("k"), "v", "1", "d", "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.LockLoad(ctx, "k", time.Second); err == nil {
+		t.Fatal("LockLoad of a corrupt record succeeded")
+	}
+	if leaseHeld(t, st, "k") {
+		t.Fatal("the lease stayed after a failed LockLoad")
+	}
+}
+
+// benchTurns runs b.N turns (lease, load, save with one outcome, release)
+// over 256 conversations, in parallel, and reports round trips per turn.
+func benchTurns(b *testing.B, turn func(st *Store, key string) error) {
+	st := openFresh(b, redistest.URL(b))
+	var n atomic.Int64
+	b.SetParallelism(64)
+	b.ResetTimer()
+	before := st.RoundTrips()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := turn(st, fmt.Sprintf("c%d", n.Add(1)%256)); err != nil && !errors.Is(err, bot.ErrConflict) {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(st.RoundTrips()-before)/float64(b.N), "roundtrips/op")
+}
+
+func turnOutcome(key string) []bot.Outcome {
+	return []bot.Outcome{{Key: key, Guide: "g", Kind: bot.OutcomeResolved, Step: "fix", Path: []string{"a", "fix"}, Started: when, Ended: when}}
+}
+
+// BenchmarkRedisTurnOld is a turn as the engine made it before LockLoad and
+// SaveUnlock: Lock, Load, Save, unlock (4 round trips).
+func BenchmarkRedisTurnOld(b *testing.B) {
+	benchTurns(b, func(st *Store, key string) error {
+		ctx := context.Background()
+		unlock, err := st.Lock(ctx, key, time.Second)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		s, err := st.Load(ctx, key)
+		if errors.Is(err, bot.ErrNotFound) {
+			s, err = &bot.Session{Key: key}, nil
+		}
+		if err != nil {
+			return err
+		}
+		return st.Save(ctx, s, turnOutcome(key))
+	})
+}
+
+// BenchmarkRedisTurn is a turn with LockLoad and SaveUnlock (2 round trips).
+func BenchmarkRedisTurn(b *testing.B) {
+	benchTurns(b, func(st *Store, key string) error {
+		ctx := context.Background()
+		s, unlock, err := st.LockLoad(ctx, key, time.Second)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if s == nil {
+			s = &bot.Session{Key: key}
+		}
+		return st.SaveUnlock(ctx, s, turnOutcome(key))
+	})
+}
