@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -348,7 +349,8 @@ func Parse(file string, data []byte) (*Guide, error) {
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, yamlProblem(file, err)
+		p := yamlProblem(file, err)
+		return nil, explainSyntax(file, data, p.Line, p.Msg)
 	}
 	// Aliases are refused before decoding: expanding nested aliases is
 	// exponential ("billion laughs"), and a guide has no need for them.
@@ -376,6 +378,11 @@ func decodeGuide(file string, f *ast.File) (g *Guide, err error) {
 		return nil, &Problem{File: file, Msg: "a guide file holds one YAML document, not several"}
 	}
 	if len(f.Docs) == 1 && f.Docs[0].Body != nil {
+		sc := &shapeChecker{file: file}
+		sc.check(f.Docs[0].Body, reflect.TypeFor[Guide](), "the guide", false)
+		if len(sc.problems) > 0 {
+			return nil, sc.problems
+		}
 		if err := yaml.NodeToValue(f.Docs[0].Body, g, yaml.Strict()); err != nil {
 			return nil, yamlProblem(file, err)
 		}
@@ -383,7 +390,7 @@ func decodeGuide(file string, f *ast.File) (g *Guide, err error) {
 			g.keyLines = make(map[string]int, len(m.Values))
 			for _, kv := range m.Values {
 				if tok := kv.Key.GetToken(); tok != nil && tok.Position != nil {
-					g.keyLines[kv.Key.String()] = tok.Position.Line
+					g.keyLines[keyText(kv.Key)] = tok.Position.Line
 				}
 			}
 		}
@@ -520,6 +527,14 @@ type Value struct {
 	Line int
 }
 
+// valueForm is a value written as a mapping that names its kind.
+type valueForm struct {
+	Version *string  `yaml:"version"`
+	Number  *float64 `yaml:"number"`
+	Text    *string  `yaml:"text"`
+	Prefix  string   `yaml:"prefix"`
+}
+
 // UnmarshalYAML reads a scalar or a {kind: value} mapping.
 func (v *Value) UnmarshalYAML(node ast.Node) error {
 	v.Line = node.GetToken().Position.Line
@@ -528,12 +543,7 @@ func (v *Value) UnmarshalYAML(node ast.Node) error {
 		v.Kind, v.Text = ValueNumber, n.GetToken().Value
 		return nil
 	case *ast.MappingNode:
-		var m struct {
-			Version *string  `yaml:"version"`
-			Number  *float64 `yaml:"number"`
-			Text    *string  `yaml:"text"`
-			Prefix  string   `yaml:"prefix"`
-		}
+		var m valueForm
 		if err := yaml.NodeToValue(node, &m, yaml.Strict()); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,11 +22,31 @@ func FuzzParseGuide(f *testing.F) {
 	}
 	f.Add([]byte("id: x\nsteps: [1, 2]\n"))
 	f.Add([]byte("&a [*a, *a]"))
+	// Broken guides, for the syntax explanations.
+	f.Add([]byte("id: g\nsteps:\n  - id: a\n    text: \"Pick one\n    choices:\n      - id: x\n        label: \"X\"\n"))
+	f.Add([]byte("id: g\ntitle: 'it's on'\nsymptoms: [a, b\n\tstart: x\n"))
+	f.Add([]byte("id: g\nsteps:\n  -id: a\n    text: {{.x}} here: now\n  title: x\n    intro: y\n"))
+	f.Add([]byte("id: g\nstrat: a\nsteps:\n  - choises: [x]\n    keywords: [{a: b}]\nvalues: {x: {versoin: 1}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := Parse("fuzz.yaml", data)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 				t.Errorf("parse error does not name the file: %v", err)
+			}
+			// Every problem points inside the file (a line past the
+			// end would send an author looking for nothing).
+			lines := len(yamlLines(data))
+			var ps Problems
+			var p *Problem
+			switch {
+			case errors.As(err, &ps):
+			case errors.As(err, &p):
+				ps = Problems{p}
+			}
+			for _, p := range ps {
+				if p.Line < 0 || p.Line > lines {
+					t.Errorf("problem on line %d of a %d-line file: %v", p.Line, lines, p)
+				}
 			}
 			return
 		}
