@@ -10,7 +10,7 @@ import (
 
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", "report [--since 7d] [--guide ID] [--format text|json|csv] [--config PATH]", stderr)
-	sinceFlag := fs.String("since", "7d", "report window: a duration (7d, 36h), a date (2026-01-31) or all")
+	sinceFlag := fs.String("since", "7d", "report window: a duration (7d, 36h), a date (2026-01-31) or all; it begins on the hour")
 	guide := fs.String("guide", "", "only this guide")
 	format := fs.String("format", "text", "text, json or csv")
 	config := configFlag(fs)
@@ -29,9 +29,9 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.close()
-	fun, err := report.Funnels(ctx, a.store, a.runner, since, *guide)
+	rep, err := report.Build(ctx, a.store, a.runner, since, *guide)
 	if err != nil {
 		return err
 	}
-	return report.Write(stdout, fun, since, *format)
+	return report.Write(stdout, rep, *format)
 }

@@ -20,7 +20,6 @@ import (
 	"troubleshooter/bot"
 	"troubleshooter/flows"
 	"troubleshooter/flowscli"
-	"troubleshooter/report/reporttest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden transcripts with what happens now")
@@ -506,65 +505,6 @@ func TestBareCommandServesOnlyWhenAPlatformIsConfigured(t *testing.T) {
 	cfg := tempConfig(t, "slack:\n  bot_token: xoxb-test\n  app_token: xapp-test\n")
 	if got := defaultCommand([]string{"--config", cfg}); got != "serve" {
 		t.Errorf("with a Slack token: %s, want serve", got)
-	}
-}
-
-func TestReportMatchesHandCounts(t *testing.T) {
-	cfg := tempConfig(t, "")
-	a, err := newApp(cfg, true, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reporttest.SeedOutcomes(t, a.store, time.Now())
-	a.close()
-
-	code, stdout, stderr := runCLI(t, "", "report", "--since", "7d", "--format", "json", "--config", cfg)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var rep struct {
-		Guides []struct {
-			Guide                                   string
-			Started, Resolved, Escalated, Abandoned int
-			Fixes                                   []struct {
-				Step  string
-				Count int
-				Share float64
-			} `json:"resolved_by"`
-			DropOuts []struct {
-				Step  string
-				Count int
-			} `json:"dropped_at"`
-		}
-	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
-	if len(rep.Guides) != 1 {
-		t.Fatalf("%d guides in the report", len(rep.Guides))
-	}
-	g := rep.Guides[0]
-	if g.Started != 10 || g.Resolved != 6 || g.Escalated != 1 || g.Abandoned != 3 {
-		t.Errorf("started %d resolved %d escalated %d abandoned %d; want 10 6 1 3", g.Started, g.Resolved, g.Escalated, g.Abandoned)
-	}
-	// Steps come in guide order: fix_storage before fix_update.
-	if len(g.Fixes) != 2 || g.Fixes[0].Step != "fix_storage" || g.Fixes[0].Count != 4 || g.Fixes[0].Share != 0.4 || g.Fixes[1].Step != "fix_update" {
-		t.Errorf("resolved by %+v", g.Fixes)
-	}
-	if len(g.DropOuts) != 2 || g.DropOuts[0].Step != "backup_size" || g.DropOuts[0].Count != 2 || g.DropOuts[1].Step != "ios_version" {
-		t.Errorf("dropped at %+v", g.DropOuts)
-	}
-
-	code, stdout, _ = runCLI(t, "", "report", "--since", "all", "--config", cfg)
-	if code != 0 || !regexp.MustCompile(`started\s+11\s`).MatchString(stdout) || !regexp.MustCompile(`by Make room in iCloud\s+4\s+36%`).MatchString(stdout) {
-		t.Errorf("text report (all time):\n%s", stdout)
-	}
-	code, stdout, _ = runCLI(t, "", "report", "--format", "csv", "--config", cfg)
-	if code != 0 || !strings.Contains(stdout, "whatsapp-icloud,resolved_by,fix_storage,Make room in iCloud,4,0.4000") {
-		t.Errorf("csv report:\n%s", stdout)
-	}
-	if code, _, stderr := runCLI(t, "", "report", "--since", "soon", "--config", cfg); code != 1 || !strings.Contains(stderr, "want a duration") {
-		t.Errorf("bad --since: exit %d %s", code, stderr)
 	}
 }
 

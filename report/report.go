@@ -1,27 +1,124 @@
-// Package report summarises the recorded conversation outcomes as the
-// resolution funnel and renders it: as text, JSON or CSV for the report
-// command, and as a self-contained HTML page for /report.
+// Package report summarises the recorded conversations as the resolution
+// funnel and renders it: as text, JSON or CSV for the report command, and
+// as a self-contained HTML page for /report.
+//
+// What is counted, per guide, over a window that begins on the hour:
+//   - started: conversations begun in the window (a restart is not a new
+//     conversation; see bot.OutcomeStarted);
+//   - the endings in the window, kept apart: resolved, escalated (handed
+//     off), stopped, expired; an expiry the person came back to is taken
+//     back (bot.OutcomeResumed) and the conversation counts by how it ends;
+//   - restarted: restarts, shown apart, never an ending;
+//   - per step (from the endings' paths): how many reached it, how many
+//     left there (stopped or expired), how many it resolved (a fix);
+//   - per UTC day: the same counts, as a trend;
+//   - time to resolution: median and 90th percentile, read from hourly
+//     running counts in buckets (bot.TTRBucket), so each is the upper bound
+//     of the bucket it falls in.
+//
+// The report reads the store's running counts (bot.Tallier) when it keeps
+// them, a few hundred buckets whatever the number of records; otherwise it
+// folds bot.TallyAdds over every record in the window, which gives the same
+// numbers, slower.
 package report
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"html/template"
-	"io"
-	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"troubleshooter/bot"
 	"troubleshooter/flows"
 )
 
-// ParseSince reads "7d", "36h", "90m" or a date (2026-01-31) into the
-// start of the report window.
+// Report is the funnel of each guide with conversations in the window.
+type Report struct {
+	// Since is when the window begins, on the hour; zero for all time.
+	Since  time.Time `json:"since"`
+	Guides []Guide   `json:"guides"`
+}
+
+// Guide is one guide's funnel. Shares of endings are of Ended.
+type Guide struct {
+	Guide string `json:"guide"`
+	Title string `json:"title"`
+	Totals
+	// Ended is resolved + escalated + stopped + expired.
+	Ended     int64   `json:"ended"`
+	Steps     []Step  `json:"steps"`
+	Days      []Day   `json:"days"`
+	TTR       TTR     `json:"time_to_resolution"`
+	Resumed   int64   `json:"resumed"` // expiries taken back when the person came back
+	Shares    Shares  `json:"shares"`
+}
+
+// Totals are the counts of one guide over the window or one day.
+type Totals struct {
+	Started   int64 `json:"started"`
+	Resolved  int64 `json:"resolved"`
+	Escalated int64 `json:"escalated"` // handed off to people
+	Stopped   int64 `json:"stopped"`
+	Expired   int64 `json:"expired"`
+	Restarted int64 `json:"restarted"` // not an ending
+}
+
+// Shares are the endings as fractions of Guide.Ended (0 when none ended).
+type Shares struct {
+	Resolved  float64 `json:"resolved"`
+	Escalated float64 `json:"escalated"`
+	Stopped   float64 `json:"stopped"`
+	Expired   float64 `json:"expired"`
+}
+
+// Step is what happened at one step, among the conversations that ended in
+// the window. ReachedShare is of the guide's endings; LeftShare and
+// FixedShare are of those that reached the step.
+type Step struct {
+	Step         string  `json:"step"`
+	Title        string  `json:"title"`
+	Kind         string  `json:"kind"` // the step's kind; "" for a step no longer in the guide
+	Reached      int64   `json:"reached"`
+	Left         int64   `json:"left"`     // stopped or expired here
+	Fixed        int64   `json:"resolved"` // resolved by this step (a fix)
+	Restarted    int64   `json:"restarted"`
+	ReachedShare float64 `json:"reached_share"`
+	LeftShare    float64 `json:"left_share"`
+	FixedShare   float64 `json:"resolved_share"`
+}
+
+// Day is one UTC day of the trend; days without any count between the
+// first and the last are listed with zeros.
+type Day struct {
+	Day string `json:"day"` // 2006-01-02, UTC
+	Totals
+}
+
+// TTR is the time to resolution of the conversations resolved in the
+// window, from bucketed counts: Median and P90 are the upper bounds of the
+// buckets they fall in ("≤ 5m"), or "> 24h" past the last bound.
+type TTR struct {
+	Resolved int64       `json:"resolved"`
+	Median   string      `json:"median"` // "" when nothing was resolved
+	P90      string      `json:"p90"`
+	Bucketed bool        `json:"bucketed"` // always true: say so wherever it is shown
+	Buckets  []TTRBucket `json:"buckets"`
+}
+
+// TTRBucket is one bucket of resolutions: those that took at most UpTo
+// ("" for the open last bucket: longer than the last bound).
+type TTRBucket struct {
+	Label string  `json:"label"` // "≤ 5m", "> 24h"
+	UpTo  float64 `json:"up_to_seconds"`
+	Count int64   `json:"count"`
+}
+
+// ParseSince reads "7d", "36h", "90m" or a date (2026-01-31, UTC) into the
+// start of the report window; "" and "all" mean all time.
 func ParseSince(s string, now time.Time) (time.Time, error) {
 	if s == "" || s == "all" {
 		return time.Time{}, nil
@@ -40,155 +137,280 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--since %q: want a duration such as 7d or 36h, a date such as 2026-01-31, or all", s)
 }
 
-// Funnels reads the outcome records since then and summarises them; only
-// is a guide id or "" for all.
-func Funnels(ctx context.Context, store bot.Store, runner *flows.Runner, since time.Time, only string) ([]flows.Funnel, error) {
-	var outs []bot.Outcome
-	err := store.Outcomes(ctx, since, func(o bot.Outcome) error {
-		if only == "" || o.Guide == only {
-			outs = append(outs, o)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading outcomes: %w", err)
-	}
-	return runner.Funnels(outs), nil
+// NoGuideError is returned by Build for a guide that is neither loaded nor
+// in the records of the window.
+type NoGuideError struct {
+	Name string
+	Have []string // the guides loaded
 }
 
-// CheckFormat reports whether Write knows format: text, json or csv.
-func CheckFormat(format string) error {
-	if format != "text" && format != "json" && format != "csv" {
-		return fmt.Errorf("--format %q: want text, json or csv", format)
-	}
-	return nil
+func (e *NoGuideError) Error() string {
+	return fmt.Sprintf("no guide called %s (have: %s)", e.Name, strings.Join(e.Have, ", "))
 }
 
-// Write renders the funnel since then in format (see CheckFormat).
-func Write(w io.Writer, fun []flows.Funnel, since time.Time, format string) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if fun == nil {
-			fun = []flows.Funnel{}
+// counts are one guide's running counts by field, and by UTC day.
+type counts struct {
+	fields map[string]int64
+	days   map[string]*Totals
+}
+
+// add applies n to field of key's bucket.
+func (c *counts) add(hour time.Time, field string, n int64) {
+	c.fields[field] += n
+	var t *int64
+	switch field {
+	case bot.OutcomeStarted, bot.OutcomeResolved, bot.OutcomeEscalated, bot.OutcomeStopped, bot.OutcomeExpired, bot.OutcomeRestarted:
+		day := hour.UTC().Format(time.DateOnly)
+		d := c.days[day]
+		if d == nil {
+			d = &Totals{}
+			c.days[day] = d
 		}
-		return enc.Encode(map[string]any{"since": since, "guides": fun})
-	case "csv":
-		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"guide", "measure", "step", "title", "count", "share"})
-		for _, f := range fun {
-			row := func(measure, step, title string, n int) {
-				share := 0.0
-				if f.Started > 0 {
-					share = float64(n) / float64(f.Started)
-				}
-				_ = cw.Write([]string{f.Guide, measure, step, title, strconv.Itoa(n), strconv.FormatFloat(share, 'f', 4, 64)})
-			}
-			row("started", "", "", f.Started)
-			row("resolved", "", "", f.Resolved)
-			row("escalated", "", "", f.Escalated)
-			row("abandoned", "", "", f.Abandoned)
-			for _, s := range f.Fixes {
-				row("resolved_by", s.Step, s.Title, s.Count)
-			}
-			for _, s := range f.DropOuts {
-				row("dropped_at", s.Step, s.Title, s.Count)
-			}
-		}
-		cw.Flush()
-		return cw.Error()
+		t = d.field(field)
 	default:
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		if since.IsZero() {
-			fmt.Fprintln(tw, "Conversations that ended, all time")
-		} else {
-			fmt.Fprintf(tw, "Conversations that ended since %s\n", since.Format("2006-01-02 15:04"))
-		}
-		if len(fun) == 0 {
-			fmt.Fprintln(tw, "\nNo conversations ended in this window.")
-		}
-		for _, f := range fun {
-			fmt.Fprintf(tw, "\n%s (%s)\n", f.Title, f.Guide)
-			fmt.Fprintf(tw, "  started\t%d\t\n", f.Started)
-			fmt.Fprintf(tw, "  resolved\t%d\t%s\n", f.Resolved, pct(f.Resolved, f.Started))
-			for _, s := range f.Fixes {
-				fmt.Fprintf(tw, "    by %s\t%d\t%s\n", s.Title, s.Count, pct(s.Count, f.Started))
-			}
-			fmt.Fprintf(tw, "  escalated\t%d\t%s\n", f.Escalated, pct(f.Escalated, f.Started))
-			fmt.Fprintf(tw, "  abandoned\t%d\t%s\n", f.Abandoned, pct(f.Abandoned, f.Started))
-			for _, s := range f.DropOuts {
-				fmt.Fprintf(tw, "    at %s\t%d\t%s\n", s.Title, s.Count, pct(s.Count, f.Started))
-			}
-		}
-		return tw.Flush()
+		return
 	}
+	*t += n
 }
 
-func pct(n, of int) string {
-	if of == 0 {
-		return ""
+// field is the count of kind in t.
+func (t *Totals) field(kind string) *int64 {
+	switch kind {
+	case bot.OutcomeStarted:
+		return &t.Started
+	case bot.OutcomeResolved:
+		return &t.Resolved
+	case bot.OutcomeEscalated:
+		return &t.Escalated
+	case bot.OutcomeStopped:
+		return &t.Stopped
+	case bot.OutcomeExpired:
+		return &t.Expired
 	}
-	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
+	return &t.Restarted
 }
 
-// reportPage is /report: the funnel as a page with its own CSS and SVG bars,
-// no external assets, so it renders offline.
-var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":   pct,
-	"width": func(share float64) string { return strconv.FormatFloat(4+share*496, 'f', 1, 64) },
-	"mulf":  func(f float64) float64 { return 100 * f },
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Troubleshooter report</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1d2330;background:#fff}
-h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.2rem;margin:2rem 0 .5rem}.muted{color:#5b6475}
-.cards{display:flex;gap:1rem;flex-wrap:wrap;margin:.75rem 0}.card{border:1px solid #d9dde5;border-radius:8px;padding:.6rem 1rem;min-width:8rem}
-.card b{display:block;font-size:1.6rem}.resolved b{color:#1a7f37}.escalated b{color:#9a6700}.abandoned b{color:#b42318}
-table{border-collapse:collapse;width:100%;table-layout:fixed}td:first-child{width:15rem}td{padding:.2rem .5rem;vertical-align:middle}td.n{text-align:right;white-space:nowrap;width:6rem}
-svg{display:block}
-</style></head><body>
-<h1>Troubleshooter report</h1>
-<p class="muted">Conversations that ended {{if .Since.IsZero}}at any time{{else}}since {{.Since.Format "2006-01-02 15:04 MST"}}{{end}}.</p>
-{{if not .Funnels}}<p>No conversations ended in this window.</p>{{end}}
-{{range .Funnels}}
-<section>
-<h2>{{.Title}} <span class="muted">({{.Guide}})</span></h2>
-<div class="cards">
-<div class="card"><b>{{.Started}}</b>started</div>
-<div class="card resolved"><b>{{.Resolved}}</b>resolved {{pct .Resolved .Started}}</div>
-<div class="card escalated"><b>{{.Escalated}}</b>escalated {{pct .Escalated .Started}}</div>
-<div class="card abandoned"><b>{{.Abandoned}}</b>abandoned {{pct .Abandoned .Started}}</div>
-</div>
-{{if .Fixes}}<h3>Resolved by</h3><table>{{range .Fixes}}<tr><td>{{.Title}}</td><td><svg width="500" height="18" role="img"><rect width="{{width .Share}}" height="18" rx="3" fill="#2da44e"/></svg></td><td class="n">{{.Count}} · {{printf "%.0f%%" (mulf .Share)}}</td></tr>{{end}}</table>{{end}}
-{{if .DropOuts}}<h3>Where people gave up</h3><table>{{range .DropOuts}}<tr><td>{{.Title}}</td><td><svg width="500" height="18" role="img"><rect width="{{width .Share}}" height="18" rx="3" fill="#cf222e"/></svg></td><td class="n">{{.Count}} · {{printf "%.0f%%" (mulf .Share)}}</td></tr>{{end}}</table>{{end}}
-</section>
-{{end}}
-</body></html>
-`))
+// Build reads the running counts since then (from the hour it falls in)
+// and summarises them; only is a guide id, or "" for all. A guide that is
+// not loaded but has records still counts; one that has neither is a
+// *NoGuideError.
+func Build(ctx context.Context, store bot.Store, runner *flows.Runner, since time.Time, only string) (*Report, error) {
+	from := since.Truncate(time.Hour)
+	if since.IsZero() {
+		from = time.Time{}
+	}
+	byGuide := map[string]*counts{}
+	add := func(k bot.TallyKey, field string, n int64) {
+		if only != "" && k.Guide != only {
+			return
+		}
+		c := byGuide[k.Guide]
+		if c == nil {
+			c = &counts{fields: map[string]int64{}, days: map[string]*Totals{}}
+			byGuide[k.Guide] = c
+		}
+		c.add(k.Hour, field, n)
+	}
+	if t, ok := store.(bot.Tallier); ok {
+		err := t.Tallies(ctx, from, func(k bot.TallyKey, fields map[string]int64) error {
+			for f, n := range fields {
+				add(k, f, n)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading the running counts: %w", err)
+		}
+	} else {
+		// Records list by when they ended; a started record ends when it
+		// starts, and a resumed one when its expiry did, so every record
+		// whose bucket is in the window is read, and the buckets decide.
+		err := store.Outcomes(ctx, from, func(o bot.Outcome) error {
+			for _, a := range bot.TallyAdds(o) {
+				if !a.Bucket.Hour.Before(from) {
+					add(a.Bucket, a.Field, a.N)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading outcomes: %w", err)
+		}
+	}
+	if only != "" && byGuide[only] == nil {
+		if runner.Guide(only) == nil {
+			return nil, &NoGuideError{Name: only, Have: runner.IDs()}
+		}
+	}
+	rep := &Report{Since: from, Guides: []Guide{}}
+	for _, id := range order(runner, byGuide) {
+		rep.Guides = append(rep.Guides, summarise(runner, id, byGuide[id]))
+	}
+	return rep, nil
+}
 
-// Handler serves the funnel as a page: /report?since=7d&guide=ID.
-func Handler(store bot.Store, runner *flows.Runner) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		since, err := ParseSince(r.URL.Query().Get("since"), time.Now())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+// order is the guides with counts in the runner's guide order, then those
+// no longer loaded, by id.
+func order(runner *flows.Runner, byGuide map[string]*counts) []string {
+	var ids []string
+	for _, id := range runner.IDs() {
+		if byGuide[id] != nil {
+			ids = append(ids, id)
 		}
-		if r.URL.Query().Get("since") == "" {
-			since = time.Now().AddDate(0, 0, -7)
+	}
+	var gone []string
+	for id := range byGuide {
+		if runner.Guide(id) == nil {
+			gone = append(gone, id)
 		}
-		fun, err := Funnels(r.Context(), store, runner, since, r.URL.Query().Get("guide"))
-		if err != nil {
-			http.Error(w, "the store could not be read; try again", http.StatusServiceUnavailable)
-			return
+	}
+	sort.Strings(gone)
+	return append(ids, gone...)
+}
+
+// share is n of total, 0 when total is not positive.
+func share(n, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return float64(n) / float64(total)
+}
+
+func summarise(runner *flows.Runner, id string, c *counts) Guide {
+	f := c.fields
+	g := Guide{Guide: id, Title: id, Resumed: f[bot.OutcomeResumed]}
+	g.Started, g.Resolved, g.Escalated = f[bot.OutcomeStarted], f[bot.OutcomeResolved], f[bot.OutcomeEscalated]
+	g.Stopped, g.Expired, g.Restarted = f[bot.OutcomeStopped], f[bot.OutcomeExpired], f[bot.OutcomeRestarted]
+	g.Ended = g.Resolved + g.Escalated + g.Stopped + g.Expired
+	g.Shares = Shares{share(g.Resolved, g.Ended), share(g.Escalated, g.Ended), share(g.Stopped, g.Ended), share(g.Expired, g.Ended)}
+	g.Steps = steps(runner, id, f, g.Ended)
+	g.Days = days(c.days)
+	g.TTR = ttr(f)
+	if cg := runner.Guide(id); cg != nil {
+		g.Title = cg.Guide.Title
+	}
+	return g
+}
+
+// steps lists the steps with any count, in the guide's order, then steps no
+// longer in it, by id.
+func steps(runner *flows.Runner, id string, f map[string]int64, ended int64) []Step {
+	stat := func(step string) Step {
+		s := Step{Step: step, Title: step,
+			Reached: f[bot.TallyReached+step], Left: f[bot.TallyLeft+step],
+			Fixed: f[bot.TallyFixed+step], Restarted: f[bot.TallyRestart+step]}
+		s.ReachedShare = share(s.Reached, ended)
+		s.LeftShare, s.FixedShare = share(s.Left, s.Reached), share(s.Fixed, s.Reached)
+		return s
+	}
+	used := func(s Step) bool { return s.Reached != 0 || s.Left != 0 || s.Fixed != 0 || s.Restarted != 0 }
+	var out []Step
+	known := map[string]bool{}
+	if cg := runner.Guide(id); cg != nil {
+		for _, st := range cg.Guide.Steps {
+			known[st.ID] = true
+			if s := stat(st.ID); used(s) {
+				s.Kind = st.Kind
+				if st.Title != "" {
+					s.Title = st.Title
+				}
+				out = append(out, s)
+			}
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
-		if err := reportPage.Execute(w, map[string]any{"Since": since, "Funnels": fun}); err != nil {
-			// Headers are gone; all that is left is to stop writing.
-			return
+	}
+	var rest []string
+	for field := range f {
+		for _, prefix := range []string{bot.TallyReached, bot.TallyLeft, bot.TallyFixed, bot.TallyRestart} {
+			if step, ok := strings.CutPrefix(field, prefix); ok && !known[step] {
+				known[step] = true
+				rest = append(rest, step)
+			}
 		}
-	})
+	}
+	sort.Strings(rest)
+	for _, step := range rest {
+		if s := stat(step); used(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// days lists the days from the first to the last with counts, each once.
+func days(m map[string]*Totals) []Day {
+	if len(m) == 0 {
+		return []Day{}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	first, err1 := time.Parse(time.DateOnly, keys[0])
+	last, err2 := time.Parse(time.DateOnly, keys[len(keys)-1])
+	if err := errors.Join(err1, err2); err != nil {
+		// Keys are formatted by add; a parse failure is a bug.
+		panic(err)
+	}
+	var out []Day
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		k := d.Format(time.DateOnly)
+		day := Day{Day: k}
+		if t := m[k]; t != nil {
+			day.Totals = *t
+		}
+		out = append(out, day)
+	}
+	return out
+}
+
+// ttr reads the time-to-resolution buckets of f.
+func ttr(f map[string]int64) TTR {
+	t := TTR{Bucketed: true, Buckets: []TTRBucket{}}
+	last := bot.TTRBucket(1 << 62)
+	var counts []int64
+	for i := 0; i <= last; i++ {
+		n := f[bot.TallyTTR+strconv.Itoa(i)]
+		counts = append(counts, n)
+		t.Resolved += n
+	}
+	for i, n := range counts {
+		if n != 0 {
+			t.Buckets = append(t.Buckets, TTRBucket{Label: ttrLabel(i), UpTo: bot.TTRBucketBound(i).Seconds(), Count: n})
+		}
+	}
+	if t.Resolved <= 0 {
+		return t
+	}
+	quantile := func(q float64) string {
+		var seen int64
+		for i, n := range counts {
+			seen += n
+			if float64(seen) >= q*float64(t.Resolved) {
+				return ttrLabel(i)
+			}
+		}
+		return ttrLabel(last)
+	}
+	t.Median, t.P90 = quantile(0.5), quantile(0.9)
+	return t
+}
+
+// ttrLabel names bucket i by its bound: "≤ 5m", or "> 24h" for the last.
+func ttrLabel(i int) string {
+	if b := bot.TTRBucketBound(i); b > 0 {
+		return "≤ " + shortDuration(b)
+	}
+	return "> " + shortDuration(bot.TTRBucketBound(i-1))
+}
+
+// shortDuration prints d as 30s, 5m or 4h.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return strconv.Itoa(int(d/time.Second)) + "s"
 }
