@@ -49,12 +49,12 @@ type Guide struct {
 	Title string `json:"title"`
 	Totals
 	// Ended is resolved + escalated + stopped + expired.
-	Ended     int64   `json:"ended"`
-	Steps     []Step  `json:"steps"`
-	Days      []Day   `json:"days"`
-	TTR       TTR     `json:"time_to_resolution"`
-	Resumed   int64   `json:"resumed"` // expiries taken back when the person came back
-	Shares    Shares  `json:"shares"`
+	Ended   int64  `json:"ended"`
+	Steps   []Step `json:"steps"`
+	Days    []Day  `json:"days"`
+	TTR     TTR    `json:"time_to_resolution"`
+	Resumed int64  `json:"resumed"` // expiries taken back when the person came back
+	Shares  Shares `json:"shares"`
 }
 
 // Totals are the counts of one guide over the window or one day.
