@@ -64,6 +64,16 @@ type Adapter struct {
 	forms map[string]form
 
 	locks keyedLocks
+	// queue runs gateway events in order per conversation, bounded
+	// (queue.go).
+	queue *deliveries
+	// acksBeforeSave counts HTTP initial responses sent by the fallback,
+	// before their turn was saved (Stats).
+	acksBeforeSave atomic.Int64
+	// fullLogged is when a full queue was last logged (unix nanoseconds).
+	fullLogged atomic.Int64
+	// dms caches each person's DM channel id (UserChannelCreate).
+	dms sync.Map
 	// held are HTTP interactions' initial responses held for their turn's
 	// save (webhook.go).
 	held heldResponses
@@ -108,6 +118,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		questions:   make(map[string]question),
 		questionIDs: make(map[string]bool),
 		grace:       defaultShutdownGrace,
+		queue:       newDeliveries(cfg.MaxQueued),
 	}
 	if cfg.PublicKey != "" {
 		a.publicKey, _ = parsePublicKey(cfg.PublicKey)
@@ -116,6 +127,10 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 	a.limits = newBoundedRateLimits(rewriteTransport(base, newRESTTransport(cfg.MaxInFlight)), cfg.MaxInFlight, cfg.RequestsPerSecond)
 	s.Client = &http.Client{Timeout: restCallTimeout, Transport: a.limits}
 	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
+	// Handlers run on the gateway's reading goroutine, in the order
+	// events arrive; they only hand each event to a.queue (Run), which
+	// keeps each conversation's order and runs conversations in parallel.
+	s.SyncEvents = true
 	s.StateEnabled = true
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages
 	if cfg.MessageContent {
@@ -211,18 +226,32 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 			if !a.work.start() {
 				return
 			}
-			defer a.work.done()
 			i := ic.Interaction
-			a.handleInteraction(h, i, func(r *discordgo.InteractionResponse) error {
-				return s.InteractionRespond(i, r)
+			// Each interaction is a queue of its own: it is answered at
+			// once, whatever its conversation is doing (the engine
+			// serializes the turns), and counts against the bound.
+			a.take("interaction "+i.ID, func() {
+				defer a.work.done()
+				a.handleInteraction(h, i, func(r *discordgo.InteractionResponse) error {
+					return s.InteractionRespond(i, r)
+				})
 			})
 		}),
 		s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {
 			if !a.work.start() {
 				return
 			}
-			defer a.work.done()
-			a.handleMessage(h, m.Message)
+			// A person's messages in one channel are one conversation's
+			// (a DM, a thread, or mentions in a channel), in order; the
+			// key needs no lookup, so reading goes on at once.
+			key := "message " + m.ChannelID
+			if m.Author != nil {
+				key += " " + m.Author.ID
+			}
+			a.take(key, func() {
+				defer a.work.done()
+				a.handleMessage(h, m.Message)
+			})
 		}),
 	}
 	defer func() {
@@ -258,6 +287,60 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 		"replies_sent", a.sentTurns.Load()-sent0, "replies_left_for_outbox", a.leftTurns.Load()-left0,
 		"took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// take queues a gateway event's work behind key's earlier work (see
+// deliveries). When the queue is full it waits, pausing the gateway's
+// reading, and says so in the log at most every 10 seconds.
+func (a *Adapter) take(key string, fn func()) {
+	if !a.queue.add(key, fn) {
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := a.fullLogged.Load(); now-last >= int64(10*time.Second) && a.fullLogged.CompareAndSwap(last, now) {
+		a.log.Warn("gateway events are arriving faster than turns finish: reading paused until one finishes (discord.max_queued)",
+			"max_queued", a.cfg.MaxQueued, "pauses_so_far", a.queue.fullWaits.Load())
+	}
+}
+
+// Stats are the adapter's counters of back-pressure and rate limits,
+// since New: what waited, and how much is in flight now.
+type Stats struct {
+	// RESTInFlight is how many REST calls are in flight now.
+	RESTInFlight int64
+	// RESTSlotWaits counts calls that waited for a slot because
+	// discord.max_in_flight calls were in flight.
+	RESTSlotWaits int64
+	// RESTPaced counts calls held back to stay under
+	// discord.requests_per_second or by a global 429.
+	RESTPaced int64
+	// RateLimited counts 429 answers (retries included), and
+	// GlobalRateLimited those that were global.
+	RateLimited, GlobalRateLimited int64
+	// Queued is how many gateway events are taken and not finished now.
+	Queued int64
+	// QueueFullWaits counts the times reading the gateway paused because
+	// discord.max_queued events were taken.
+	QueueFullWaits int64
+	// AcksBeforeSave counts HTTP interactions whose initial response
+	// went after 2 s without waiting any longer for their turn's save.
+	AcksBeforeSave int64
+}
+
+// Stats returns the adapter's back-pressure counters; safe to call at any
+// time, from any goroutine.
+func (a *Adapter) Stats() Stats {
+	l := a.limits
+	return Stats{
+		RESTInFlight:      l.inFlight.Load(),
+		RESTSlotWaits:     l.slotWaits.Load(),
+		RESTPaced:         l.paced.Load(),
+		RateLimited:       l.rateLimited.Load(),
+		GlobalRateLimited: l.globalLimited.Load(),
+		Queued:            int64(a.queue.queued()),
+		QueueFullWaits:    a.queue.fullWaits.Load(),
+		AcksBeforeSave:    a.acksBeforeSave.Load(),
+	}
 }
 
 // SetShutdownGrace sets how long Run, once its context ends, waits for the

@@ -166,7 +166,7 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	case "":
 		return inPlace(bot.Address{Platform: Platform, Channel: i.ChannelID, User: u.ID}, false)
 	case ModeEphemeral:
-		addr, err := a.guildAddress(i.GuildID, i.ChannelID, u.ID)
+		addr, err := a.guildAddress(i, i.GuildID, i.ChannelID, u.ID)
 		if err != nil {
 			return a.troubleOriginal(i, err)
 		}
@@ -190,9 +190,9 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 		return eerr
 	}
 	// Thread mode.
-	if info, err := a.channelInfo(i.ChannelID); err == nil && info.Thread {
+	if info, err := a.channelInfoFor(i, i.ChannelID); err == nil && info.Thread {
 		// Already in a thread: converse here.
-		addr, _ := a.guildAddress(i.GuildID, i.ChannelID, u.ID)
+		addr, _ := a.guildAddress(i, i.GuildID, i.ChannelID, u.ID)
 		return inPlace(addr, false)
 	}
 	intro := fmt.Sprintf("**Troubleshooting** for <@%s> continues in the thread below.", u.ID)
@@ -203,7 +203,7 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	}
 	if err != nil {
 		a.log.Warn("could not open a thread; answering in the channel", "channel", i.ChannelID, "err", bot.RedactURL(err))
-		addr, err := a.guildAddress(i.GuildID, i.ChannelID, u.ID)
+		addr, err := a.guildAddress(i, i.GuildID, i.ChannelID, u.ID)
 		if err != nil {
 			return a.troubleOriginal(i, err)
 		}
@@ -268,7 +268,7 @@ func (a *Adapter) onWord(ctx context.Context, h bot.Handler, i *discordgo.Intera
 		addr = bot.Address{Platform: Platform, Channel: dm.ID, User: u.ID}
 	default:
 		var err error
-		if addr, err = a.guildAddress(i.GuildID, i.ChannelID, u.ID); err != nil {
+		if addr, err = a.guildAddress(i, i.GuildID, i.ChannelID, u.ID); err != nil {
 			return a.troubleOriginal(i, err)
 		}
 	}
@@ -283,7 +283,7 @@ func (a *Adapter) onWord(ctx context.Context, h bot.Handler, i *discordgo.Intera
 		return a.followupNote(i, text)
 	}
 	if inThread {
-		info, _ := a.channelInfo(i.ChannelID)
+		info, _ := a.channelInfoFor(i, i.ChannelID)
 		if owner, err := a.threadOwner(i.ChannelID, info); err != nil || owner != u.ID {
 			return note(fmt.Sprintf("This thread is someone else's conversation. Use /%s start to begin your own.", CommandName))
 		}

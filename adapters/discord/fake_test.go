@@ -98,6 +98,8 @@ type fakeLimit struct {
 	RetryAfter     float64
 	// Status, when set, fails with this status instead of a 429.
 	Status int
+	// Global makes the 429 a global one (the bot's limit across routes).
+	Global bool
 }
 
 type fakeConn struct {
@@ -327,8 +329,11 @@ func (f *fakeDiscord) rest(r *http.Request, body []byte) (int, any, map[string]s
 			if l.Status != 0 {
 				return l.Status, jsonError(50001, "Missing Access"), nil
 			}
-			return 429, map[string]any{"message": "You are being rate limited.", "retry_after": l.RetryAfter, "global": false},
-				map[string]string{"Retry-After": strconv.FormatFloat(l.RetryAfter, 'f', -1, 64), "X-RateLimit-Scope": "user"}
+			hdr := map[string]string{"Retry-After": strconv.FormatFloat(l.RetryAfter, 'f', -1, 64), "X-RateLimit-Scope": "user"}
+			if l.Global {
+				hdr["X-RateLimit-Scope"], hdr["X-RateLimit-Global"] = "global", "true"
+			}
+			return 429, map[string]any{"message": "You are being rate limited.", "retry_after": l.RetryAfter, "global": l.Global}, hdr
 		}
 	}
 	seg := strings.Split(strings.Trim(p, "/"), "/")

@@ -117,6 +117,7 @@ func (a *Adapter) InteractionsHandler(h bot.Handler) http.Handler {
 		select {
 		case <-release:
 		case <-time.After(holdResponse - time.Since(start)):
+			a.acksBeforeSave.Add(1)
 			a.log.Warn("the turn was not saved in time; sending the initial response first", "interaction", i.ID)
 		}
 		writeErr = writeJSON(w, resp)

@@ -182,18 +182,23 @@ func (b *boundedRateLimits) waitGlobal(ctx context.Context) error {
 			return err
 		}
 	}
-	now := b.now()
-	res := b.pace.ReserveN(now, 1)
-	d := res.DelayFrom(now)
+	d, cancel := b.paceDelay(b.now())
 	if d <= 0 {
 		return nil
 	}
 	b.paced.Add(1)
 	if err := sleepCtx(ctx, d); err != nil {
-		res.Cancel()
+		cancel()
 		return err
 	}
 	return nil
+}
+
+// paceDelay books one counted call at now and returns how long it must
+// wait, and what gives its turn back if it does not go.
+func (b *boundedRateLimits) paceDelay(now time.Time) (time.Duration, func()) {
+	res := b.pace.ReserveN(now, 1)
+	return res.DelayFrom(now), func() { res.CancelAt(b.now()) }
 }
 
 // noteGlobal pauses every counted call after a global 429, for its

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
+
 	"troubleshooter/bot"
 )
 
@@ -166,4 +168,121 @@ func TestRateLimitStormThroughAdapter(t *testing.T) {
 	}
 	t.Logf("API error hook: %d rate-limited, %d other failures reported", limited.Load(), other.Load())
 	a.SetAPIErrorHook(nil)
+}
+
+// TestPaceUnderGlobalLimit books 300 counted calls at one instant and
+// checks when each may go: no one-second window holds more than the
+// limit (Discord's 50/s), however the calls bunch, and the pace still
+// carries at least 90% of it.
+func TestPaceUnderGlobalLimit(t *testing.T) {
+	for _, limit := range []float64{50, 5, 1} {
+		b := newBoundedRateLimits(nil, 1, limit)
+		t0 := time.Unix(1_000_000, 0)
+		const n = 300
+		at := make([]time.Duration, n)
+		for k := range at {
+			at[k], _ = b.paceDelay(t0)
+		}
+		for k := range at {
+			in := 0
+			for _, d := range at[k:] {
+				if d < at[k]+time.Second {
+					in++
+				}
+			}
+			if float64(in) > limit {
+				t.Fatalf("limit %v: %d calls in the second from %v", limit, in, at[k])
+			}
+		}
+		if rate := float64(n-1) / at[n-1].Seconds(); rate < 0.9*limit {
+			t.Errorf("limit %v: %d calls took %v, %.1f a second; want at least 90%% of the limit", limit, n, at[n-1], rate)
+		}
+	}
+}
+
+func TestInteractionRoute(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/api/v9/interactions/1/tok/callback":       true,
+		"/api/v10/webhooks/9/tok":                   true,
+		"/api/v9/webhooks/9/tok/messages/@original": true,
+		"/api/v9/channels/1/messages":               false,
+		"/api/v9/channels/1/messages/2/threads":     false,
+		"/api/v9/users/@me/channels":                false,
+		"/api/v9/applications/9/guilds/8/commands":  false,
+		"/api/v9/":        false,
+		"/api/v9":         false,
+		"/webhooks/9/tok": false,
+		"/proxy/api/v9/interactions/1/tok/callback":    false,
+		"/api/v9/channels/interactions/webhooks/x/y/z": false,
+	} {
+		if got := interactionRoute(path); got != want {
+			t.Errorf("interactionRoute(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+// TestGlobalRateLimitPausesCountedCalls: after a global 429 on one
+// channel, a message to another channel waits out its retry_after too,
+// while an interaction followup (exempt from the global limit) goes at
+// once; the refused message is retried and arrives.
+func TestGlobalRateLimitPausesCountedCalls(t *testing.T) {
+	t.Parallel()
+	f := newFakeDiscord(t)
+	const retry = 1.0
+	f.limit(fakeLimit{Method: "POST", Prefix: "/channels/800000000000000010/", Count: 1, RetryAfter: retry, Global: true})
+	a, err := New(testConfig(f), testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(channel string) chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := a.session.ChannelMessageSendComplex(channel, &discordgo.MessageSend{Content: "hi"})
+			done <- err
+		}()
+		return done
+	}
+	first := send("800000000000000010")
+	refused := f.waitCall(0, "POST", "/api/v9/channels/800000000000000010/messages")
+	if refused.Status != 429 {
+		t.Fatalf("first call: %d", refused.Status)
+	}
+	// The fake records the 429 before the client reads it: wait until
+	// the client has.
+	for deadline := time.Now().Add(10 * time.Second); a.Stats().GlobalRateLimited == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the global 429 was never noted")
+		}
+	}
+	other := send("800000000000000011")
+	ia := f.overHTTP(f.slash(testGuild, testChannel, alice))
+	i := &discordgo.Interaction{ID: ia["id"].(string), AppID: f.appID, Token: ia["token"].(string)}
+	if _, err := a.followup(i, &discordgo.WebhookParams{Content: "free"}); err != nil {
+		t.Fatalf("followup during the pause: %v", err)
+	}
+	for _, done := range []chan error{first, other} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var order []string
+	var otherAt time.Time
+	for _, c := range f.Calls() {
+		if c.Method != "POST" {
+			continue
+		}
+		order = append(order, c.Path)
+		if strings.Contains(c.Path, "800000000000000011") {
+			otherAt = c.At
+		}
+	}
+	if len(order) != 4 || !strings.Contains(order[1], "/webhooks/") {
+		t.Errorf("calls %v: want the refused message, the followup (not paused), then both messages", order)
+	}
+	if gap := otherAt.Sub(refused.At); gap < time.Duration(retry*float64(time.Second)) {
+		t.Errorf("another channel's message went %v after a global 429 with retry_after %vs", gap, retry)
+	}
+	if s := a.Stats(); s.GlobalRateLimited != 1 || s.RateLimited != 1 || s.RESTPaced < 1 || s.RESTInFlight != 0 {
+		t.Errorf("stats %+v: want one global 429 counted, at least one paced call, none in flight", s)
+	}
 }

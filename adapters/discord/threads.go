@@ -32,8 +32,11 @@ func threadName(u *discordgo.User) string {
 // guildAddress is the conversation address of user in a guild channel,
 // which may be a thread. It fails when the channel cannot be looked up:
 // guessing would file the answer under the wrong conversation.
-func (a *Adapter) guildAddress(guild, channel, user string) (bot.Address, error) {
-	info, err := a.channelInfo(channel)
+//
+// i is the interaction whose turn this is, once its initial response was
+// given (see channelInfoFor).
+func (a *Adapter) guildAddress(i *discordgo.Interaction, guild, channel, user string) (bot.Address, error) {
+	info, err := a.channelInfoFor(i, channel)
 	if err != nil {
 		return bot.Address{}, err
 	}
@@ -49,7 +52,7 @@ func (a *Adapter) interactionAddress(i *discordgo.Interaction, owner string) (bo
 	if i.GuildID == "" {
 		return bot.Address{Platform: Platform, Channel: i.ChannelID, User: owner}, nil
 	}
-	return a.guildAddress(i.GuildID, i.ChannelID, owner)
+	return a.guildAddress(i, i.GuildID, i.ChannelID, owner)
 }
 
 // remember records what the bot knows about a channel.
@@ -65,6 +68,16 @@ func (a *Adapter) remember(id string, info channelInfo) {
 // channelInfo says whether a channel is a thread (and its parent), from
 // the cache, the gateway state, or one REST lookup that is then cached.
 func (a *Adapter) channelInfo(id string) (channelInfo, error) {
+	return a.channelInfoFor(nil, id)
+}
+
+// channelInfoFor is channelInfo within the turn of interaction i (nil for
+// none), after its initial response was given. An HTTP interaction's
+// response is held until its turn is saved; a REST lookup would make it
+// wait on Discord's latency, so it is released first (as a turn's first
+// reply releases it), and the ack never waits on REST
+// (TestHTTPAcksDoNotWaitForREST).
+func (a *Adapter) channelInfoFor(i *discordgo.Interaction, id string) (channelInfo, error) {
 	a.mu.Lock()
 	info, ok := a.channels[id]
 	botID := a.botID
@@ -74,6 +87,9 @@ func (a *Adapter) channelInfo(id string) (channelInfo, error) {
 	}
 	ch, err := a.session.State.Channel(id)
 	if err != nil || ch == nil {
+		if err := a.ready(i); err != nil {
+			return channelInfo{}, fmt.Errorf("initial response: %w", err)
+		}
 		ch, err = a.session.Channel(id)
 	}
 	if err != nil {
