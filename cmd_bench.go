@@ -32,7 +32,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&opts.Target, "target", "", "slack-http: drive the bot at this Events API URL (e.g. http://127.0.0.1:3000/slack/events) instead of an in-process adapter; it must post to --api-listen")
 	fs.StringVar(&opts.APIListen, "api-listen", "", "with --target: where the fake Slack Web API listens (e.g. 127.0.0.1:7771); the bot's API URL is http://ADDR/")
 	fs.IntVar(&opts.TargetPID, "target-pid", 0, "with --target: the bot's process id, whose CPU use is reported (from /proc)")
-	fs.BoolVar(&opts.RedisRoundTrips, "redis-round-trips", false, "with --store redis: count Redis round trips per message through a loopback proxy (adds a hop to each)")
+	fs.BoolVar(&opts.RedisRoundTrips, "redis-round-trips", false, "with --store redis: also count Redis round trips on the wire, through a loopback proxy (adds a hop to each), to check the store's own count")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

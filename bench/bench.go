@@ -70,10 +70,14 @@ type Result struct {
 	// the bench process itself (bot, load generator and fake API), or the
 	// --target-pid process. Nil when /proc could not tell.
 	CPUPct *float64 `json:"cpu_pct,omitempty"`
-	// RedisRoundTripsPerMsg is Redis round trips per incoming message,
-	// counted by a proxy between the stores and Redis
-	// (--redis-round-trips); nil when not counted.
+	// RedisRoundTripsPerMsg is Redis round trips per incoming message as
+	// the redis stores count them (redisstore.Store.RoundTrips: commands,
+	// scripts and pipelines sent), over all replicas; nil off Redis.
 	RedisRoundTripsPerMsg *float64 `json:"redis_round_trips_per_msg,omitempty"`
+	// RedisWireRoundTripsPerMsg is the same counted on the wire by a
+	// proxy (--redis-round-trips), connection set-up included: a check
+	// of the stores' own count. Nil when not asked.
+	RedisWireRoundTripsPerMsg *float64 `json:"redis_wire_round_trips_per_msg,omitempty"`
 }
 
 // Options are what `troubleshooter bench` measures, and what it measures
@@ -115,8 +119,9 @@ type Options struct {
 	Target    string
 	APIListen string
 	TargetPID int
-	// RedisRoundTrips counts Redis round trips per message, through a
-	// loopback proxy in front of Redis (which adds a hop to each).
+	// RedisRoundTrips also counts Redis round trips on the wire, through
+	// a loopback proxy in front of Redis (which adds a hop to each), to
+	// check the stores' own count.
 	RedisRoundTrips bool
 
 	// Flow is the guides the engines run; Engine configures the engines.
@@ -182,6 +187,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	var err error
 	var extra []bot.Store // the other replicas' stores
 	var proxy *redisProxy // counts Redis round trips, when asked
+	var redisStores []*redisstore.Store
 	switch opts.Store {
 	case "memory":
 		store = bot.NewMemoryStore()
@@ -205,6 +211,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 			}
 			defer st.Close()
 			extra = append(extra, st)
+			redisStores = append(redisStores, st)
 		}
 		store, extra = extra[0], extra[1:]
 		defer cleanupRedis(store.(*redisstore.Store), progress)
@@ -257,9 +264,16 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 		fmt.Fprintf(progress, "bench: fake %s API: latency %s ± %s, platform rate limits %s; ids %s\n", strings.TrimSuffix(opts.Path, "-http"),
 			opts.APILatency.Base, opts.APILatency.Jitter, map[bool]string{true: "off", false: "on"}[opts.NoLimits], cmp.Or(opts.IDs, IDsRandom))
 	}
-	var rt0 int64
+	trips := func() int64 {
+		var n int64
+		for _, st := range redisStores {
+			n += st.RoundTrips()
+		}
+		return n
+	}
+	rt0, wire0 := trips(), int64(0)
 	if proxy != nil {
-		rt0 = proxy.RoundTrips.Load()
+		wire0 = proxy.RoundTrips.Load()
 	}
 	runtime.GC()
 	var before runtime.MemStats
@@ -298,13 +312,15 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 			res.CPUPct = &pct
 		}
 	}
-	switch {
-	case proxy != nil && incoming > 0:
-		per := round2(float64(proxy.RoundTrips.Load()-rt0) / float64(incoming))
+	if len(redisStores) > 0 && incoming > 0 {
+		per := round2(float64(trips()-rt0) / float64(incoming))
 		res.RedisRoundTripsPerMsg = &per
-		fmt.Fprintf(progress, "bench: redis round trips: %.2f per message (%d messages in; counted by a loopback proxy, which adds a hop to each)\n", per, incoming)
-	case opts.Store == "redis":
-		fmt.Fprintf(progress, "bench: redis round trips: n/a (redisstore does not expose its client; --redis-round-trips counts them through a proxy)\n")
+		fmt.Fprintf(progress, "bench: redis round trips: %.2f per message (%d messages in, the stores' own count)\n", per, incoming)
+		if proxy != nil {
+			wire := round2(float64(proxy.RoundTrips.Load()-wire0) / float64(incoming))
+			res.RedisWireRoundTripsPerMsg = &wire
+			fmt.Fprintf(progress, "bench: redis round trips on the wire: %.2f per message (a loopback proxy, which adds a hop to each)\n", wire)
+		}
 	}
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"troubleshooter/adapters/discord"
+	"troubleshooter/adapters/redisstore/redistest"
 	"troubleshooter/adapters/slack"
 	"troubleshooter/bot"
 	"troubleshooter/flows"
@@ -44,7 +45,7 @@ func runBench(t *testing.T, opts Options) (Result, string) {
 	if opts.Flow == nil {
 		opts.Flow = realFlow(t)
 	}
-	opts.Store = cmpOr(opts.Store, "memory")
+	opts.Store, opts.Path = cmpOr(opts.Store, "memory"), cmpOr(opts.Path, "engine")
 	opts.Replicas = max(opts.Replicas, 1)
 	if err := Run(context.Background(), opts, &out); err != nil {
 		t.Fatalf("Run: %v\n%s", err, progress.String())
@@ -536,5 +537,24 @@ func TestRedisProxyCountsRoundTrips(t *testing.T) {
 	}
 	if _, err := startRedisProxy("rediss://127.0.0.1:1/0"); err == nil {
 		t.Error("a TLS URL was accepted; the proxy cannot count inside TLS")
+	}
+}
+
+func TestRedisRoundTripsAreReported(t *testing.T) {
+	url := redistest.URL(t)
+	res, progress := runBench(t, Options{Store: "redis", RedisURL: url, RedisRoundTrips: true, Conversations: 2,
+		Duration: 150 * time.Millisecond})
+	if res.RedisRoundTripsPerMsg == nil || res.RedisWireRoundTripsPerMsg == nil {
+		t.Fatalf("no round trips in %+v\n%s", res, progress)
+	}
+	// A turn takes at least one round trip; the wire count adds only
+	// connection set-up to the stores' own count.
+	own, wire := *res.RedisRoundTripsPerMsg, *res.RedisWireRoundTripsPerMsg
+	if own < 1 || wire < own || wire > own+0.5 || !strings.Contains(progress, "redis round trips:") {
+		t.Errorf("round trips per message: own %.2f, wire %.2f\n%s", own, wire, progress)
+	}
+	mem, _ := runBench(t, Options{Conversations: 1, Duration: 50 * time.Millisecond})
+	if mem.RedisRoundTripsPerMsg != nil {
+		t.Errorf("round trips reported for the memory store: %v", *mem.RedisRoundTripsPerMsg)
 	}
 }
