@@ -143,6 +143,11 @@ func Open(path string) (*Store, error) {
 		st.closeDamaged()
 		return nil, err
 	}
+	// The check read every page through the memory map: give those pages
+	// back, or a restarted bot counts its whole file in its RSS (a 178 MB
+	// file of 100k sessions added 60 MB) though it reads only the pages of
+	// active conversations. Best effort: a failure only costs memory.
+	_ = st.view(func(tx *bbolt.Tx) error { return dropPages(tx) })
 	err = st.update(func(tx *bbolt.Tx) error {
 		legacy := tx.Bucket(sessionsBucket) != nil && tx.Bucket(dueBucket) == nil
 		// A file from before running counts has records but no tallies
