@@ -217,13 +217,13 @@ func TestShippedGuidesValidateAgainstTheSchema(t *testing.T) {
 	}
 	good := mustRead(t, "whatsapp-icloud.yaml")
 	for name, bad := range map[string]string{
-		"misspelt step key":   strings.Replace(good, "    kind: ask\n", "    kind: ask\n    choises: []\n", 1),
-		"misspelt guide key":  strings.Replace(good, "start:", "strat:", 1),
-		"unknown kind":        strings.Replace(good, "kind: fix", "kind: fixit", 1),
-		"bad outcome":         strings.Replace(good, "outcome: resolved", "outcome: done", 1),
-		"upper-case step id":  strings.Replace(good, "id: icloud_access", "id: iCloud", 1),
-		"value of two kinds":  strings.Replace(good, `{version: "26.1"}`, `{version: "26.1", number: 3}`, 1),
-		"fix without next":    strings.Replace(good, "    next: symptom\n\n  - id: fix_icloud_signin", "\n  - id: fix_icloud_signin", 1),
+		"misspelt step key":  strings.Replace(good, "    kind: ask\n", "    kind: ask\n    choises: []\n", 1),
+		"misspelt guide key": strings.Replace(good, "start:", "strat:", 1),
+		"unknown kind":       strings.Replace(good, "kind: fix", "kind: fixit", 1),
+		"bad outcome":        strings.Replace(good, "outcome: resolved", "outcome: done", 1),
+		"upper-case step id": strings.Replace(good, "id: icloud_access", "id: iCloud", 1),
+		"value of two kinds": strings.Replace(good, `{version: "26.1"}`, `{version: "26.1", number: 3}`, 1),
+		"fix without next":   strings.Replace(good, "    next: symptom\n\n  - id: fix_icloud_signin", "\n  - id: fix_icloud_signin", 1),
 	} {
 		if bad == good {
 			t.Fatalf("%s: the replacement did not apply", name)
