@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,24 +62,49 @@ var ErrTimeout = errors.New("the turn did not finish in time and was abandoned")
 // gives up after LeaseTTL; logged).
 
 // undo is what an abandoned turn needs to take its save back.
+//
+// It also holds what the turn reports once it counts (report): plain
+// fields rather than a closure, which would cost allocations every turn.
 type undo struct {
 	key     string
 	address Address
 	at      time.Time
-	base    *Session // the session as loaded; nil when there was none
-	turn    string   // the Session.Turn the turn's save carries
+	// base is the session as loaded, never changed; nil when there was
+	// none. (On a MemoryStore it is the store's own immutable copy.)
+	base *Session
+	turn string // the Session.Turn the turn's save carries
 	// saving is set once the save was sent: from then on its fate is
-	// unknown until settle looks.
-	saving   bool
-	outcomes bool   // the save carried outcome records
-	report   func() // reports the turn to the observer, once it counts
+	// unknown until settle looks. unlocking says that save also released
+	// the lease if it landed (SaveUnlock).
+	saving    bool
+	unlocking bool
+	// saved is set once the save succeeded: the rest is what to report.
+	saved       bool
+	started     bool // the turn started a conversation on guide
+	guide, step string
+	outcomes    []Outcome // saved with the turn
 }
 
-// turnRun hands a turn's result from the goroutine running it to Handle.
+// turnRun carries a turn from Handle to the goroutine running it, and its
+// result back. Runs are pooled (turnctx.go): the fields down to timer are
+// set by getRun before the goroutine starts.
 type turnRun struct {
+	e   *Engine
+	key string
+	m   Message
+	ctx turnCtx
+	// timer fires the turn's deadline (made once per run, then reset);
+	// timing says it runs for this turn, and timerStopped that Handle
+	// stopped it before it fired.
+	timer        *time.Timer
+	timing       bool
+	timerStopped bool
+	refs         atomic.Int32  // Handle and the goroutine, until each leaves
+	expired      chan struct{} // the timer fired (buffered)
+	done         chan struct{} // finish was called (buffered: one value)
+
 	mu      sync.Mutex
 	state   int // runRunning, runCommitted, runDone or runAbandoned
-	done    chan struct{}
 	res     Result
 	handoff *Handoff
 	err     error
@@ -130,31 +156,25 @@ func (r *turnRun) finish(res Result, h *Handoff, err error) {
 		r.state, r.res, r.handoff, r.err = runDone, res, h, err
 	}
 	r.mu.Unlock()
-	close(r.done)
+	r.done <- struct{}{}
 }
 
 // timedTurn runs the turn of m under the turn deadline, as described above.
 func (e *Engine) timedTurn(ctx context.Context, key string, m Message) (Result, *Handoff, error) {
-	var (
-		tctx     context.Context
-		cancel   context.CancelFunc
-		deadline time.Time
-	)
-	if e.cfg.TurnTimeout > 0 {
-		deadline = time.Now().Add(e.cfg.TurnTimeout)
-		tctx, cancel = context.WithDeadline(ctx, deadline)
-	} else {
-		tctx, cancel = context.WithCancel(ctx)
-	}
-	run := &turnRun{done: make(chan struct{})}
-	go func() {
-		defer cancel()
-		e.runTurn(tctx, key, m, run)
-	}()
+	run := getRun(e, ctx, key, m)
+	deadline := run.ctx.deadline
+	go run.exec()
+	defer run.leave()
+	finished := false
 	select {
 	case <-run.done:
-	case <-tctx.Done():
+		finished = true
+	case <-run.expired:
+	case <-ctx.Done():
+	}
+	if !finished {
 		if run.abandon() {
+			run.stopTimer()
 			if err := ctx.Err(); err != nil {
 				return Result{}, nil, fmt.Errorf("turn abandoned: %w", err)
 			}
@@ -165,6 +185,7 @@ func (e *Engine) timedTurn(ctx context.Context, key string, m Message) (Result, 
 			<-run.done // finishing now
 		}
 	}
+	run.stopTimer()
 	run.mu.Lock()
 	defer run.mu.Unlock()
 	err := run.err
@@ -181,41 +202,26 @@ func (e *Engine) timedTurn(ctx context.Context, key string, m Message) (Result, 
 // with run.finish as soon as it has one, then settles a save whose fate is
 // unknown before letting the conversation go.
 func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRun) {
-	if err := e.queue.acquire(ctx, key); err != nil {
+	h := hold{e: e, key: key}
+	if err := h.take(ctx); err != nil {
 		run.finish(Result{}, nil, err)
 		return
 	}
-	defer e.queue.release(key)
 	// The lease is released before the result is handed over (a caller
 	// that returns may be followed at once by a crash, or by the next
-	// message on another replica), except while settling.
-	release := func() {}
-	if l, ok := e.store.(Locker); ok {
-		lctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
-		t0 := time.Now()
-		unlock, err := l.Lock(lctx, key, e.cfg.LeaseTTL)
-		e.obs.StoreOp("lock", time.Since(t0), err)
-		cancel()
-		if err != nil {
-			run.finish(Result{}, nil, fmt.Errorf("lease conversation: %w", err))
-			return
-		}
-		var once sync.Once
-		release = func() { once.Do(unlock) }
-		defer release()
-	}
+	// message on another replica), except while settling; on a
+	// SaveUnlocker the turn's save already released it.
+	defer h.release()
 	for range maxConflictRetries {
 		var u undo
-		res, h, err := e.turn(ctx, key, m, &u)
+		res, hf, err := e.turn(ctx, &h, m, &u)
 		switch {
 		case errors.Is(err, ErrConflict):
 			continue
-		case err == nil && run.commit(res, h):
-			if u.report != nil {
-				u.report()
-			}
-			release()
-			run.finish(res, h, nil)
+		case err == nil && run.commit(res, hf):
+			e.report(m.Platform, &u)
+			h.unleash()
+			run.finish(res, hf, nil)
 		case err == nil:
 			// Saved just after Handle gave up and told the person it
 			// failed: take it back.
@@ -225,13 +231,37 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 			run.finish(Result{}, nil, err)
 			e.settle(&u)
 		default:
-			release()
+			h.unleash()
 			run.finish(Result{}, nil, err)
 		}
 		return
 	}
-	release()
+	h.unleash()
 	run.finish(Result{}, nil, ErrBusy)
+}
+
+// classify compares the stored session cur with the turn's base: the
+// version to write the base back at and whether the turn's save landed,
+// or done when nothing needs doing.
+func (u *undo) classify(cur *Session) (version uint64, landed, done bool) {
+	var base uint64
+	if u.base != nil {
+		base = u.base.Version
+	}
+	switch {
+	case cur == nil && base == 0:
+		return 0, false, false
+	case cur == nil:
+		return 0, false, true // deleted meanwhile: nothing to take back
+	case cur.Version == base:
+		return base, false, false // not landed (yet): fence it off
+	case cur.Turn == u.turn:
+		return cur.Version, true, false
+	default:
+		// Someone else saved since; the turn's save cannot land any more
+		// (its CAS is on an older version).
+		return 0, false, true
+	}
 }
 
 // settle makes sure the save of an abandoned turn is not applied: once the
@@ -267,26 +297,29 @@ func (e *Engine) settleOnce(ctx context.Context, u *undo) (done bool, err error)
 	if err != nil {
 		return false, err
 	}
-	var base uint64
-	if u.base != nil {
-		base = u.base.Version
-	}
-	var (
-		version uint64
-		landed  bool
-	)
-	switch {
-	case cur == nil && base == 0:
-	case cur == nil:
-		return true, nil // deleted meanwhile: nothing to take back
-	case cur.Version == base:
-		version = base // not landed (yet): fence it off
-	case cur.Turn == u.turn:
-		version, landed = cur.Version, true
-	default:
-		// Someone else saved since; the turn's save cannot land any more
-		// (its CAS is on an older version).
+	version, landed, done := u.classify(cur)
+	if done {
 		return true, nil
+	}
+	if landed && u.unlocking {
+		// The save released the lease as it landed (SaveUnlock): take it
+		// again before taking the save back, so that another replica's
+		// turn cannot build on the late state meanwhile, and look again
+		// under it.
+		re := hold{e: e, key: u.key}
+		if err := re.lease(ctx); err != nil {
+			return false, err
+		}
+		defer re.unleash()
+		if cur, err = re.load(ctx); err != nil {
+			return false, err
+		}
+		if version, landed, done = u.classify(cur); done {
+			if cur != nil && cur.Turn != u.turn {
+				e.log.Warn("an abandoned turn's save landed late, and another turn followed it before it could be taken back", "conversation", LogKey(u.key))
+			}
+			return true, nil
+		}
 	}
 	var back *Session
 	if u.base != nil {
@@ -299,7 +332,7 @@ func (e *Engine) settleOnce(ctx context.Context, u *undo) (done bool, err error)
 		return false, err
 	}
 	if landed {
-		e.log.Warn("an abandoned turn's save landed late; it was taken back", "conversation", LogKey(u.key), "outcome_records_kept", u.outcomes)
+		e.log.Warn("an abandoned turn's save landed late; it was taken back", "conversation", LogKey(u.key), "outcome_records_kept", len(u.outcomes) > 0)
 	}
 	return true, nil
 }

@@ -145,14 +145,14 @@ func (e *Engine) postHandoff(ctx context.Context, h Handoff, attempts int, timeo
 // later, and staff see it twice, which beats never.
 func (e *Engine) handoffPosted(ctx context.Context, h Handoff) {
 	wctx := context.WithoutCancel(ctx)
-	err := e.locked(wctx, h.Key, func() error {
-		s, err := e.load(wctx, h.Key)
+	err := e.locked(wctx, h.Key, func(hl *hold) error {
+		s, err := hl.load(wctx)
 		if err != nil || s == nil || s.PendingHandoff == nil || !s.Started.Equal(h.Started) {
 			return err
 		}
 		s.PendingHandoff = nil
 		e.schedule(s)
-		return e.save(wctx, s, nil)
+		return hl.save(wctx, s, nil)
 	})
 	if err != nil {
 		e.log.Error("recording the posted handoff", "conversation", LogKey(h.Key), "err", err)
@@ -164,8 +164,8 @@ func (e *Engine) handoffPosted(ctx context.Context, h Handoff) {
 func (e *Engine) CloseHandoff(ctx context.Context, a Address, started time.Time) ([]Reply, bool, error) {
 	key := a.Key()
 	var closed bool
-	err := e.locked(ctx, key, func() error {
-		s, err := e.load(ctx, key)
+	err := e.locked(ctx, key, func(h *hold) error {
+		s, err := h.load(ctx)
 		// Buttons carry whole seconds.
 		if err != nil || s == nil || !s.HandedOff || !started.IsZero() && s.Started.Unix() != started.Unix() {
 			closed = false
@@ -174,7 +174,7 @@ func (e *Engine) CloseHandoff(ctx context.Context, a Address, started time.Time)
 		s.HandedOff, s.PendingHandoff = false, nil
 		s.Updated = e.now()
 		e.schedule(s)
-		if err := e.save(ctx, s, nil); err != nil {
+		if err := h.save(ctx, s, nil); err != nil {
 			return err
 		}
 		closed = true

@@ -91,6 +91,34 @@ func (m *MemoryStore) Load(ctx context.Context, key string) (*Session, error) {
 	return cloneSession(stored), nil
 }
 
+// loadTurn is Load for the engine's turn: it also returns the stored
+// session itself (immutable, so the engine may keep it as the turn's base
+// without a copy; nil with s), and s has room for the event id and the
+// answer frame a turn adds, so that those appends do not copy again.
+// ErrNotFound is a nil session and a nil error, as Engine.load has it.
+func (m *MemoryStore) loadTurn(ctx context.Context, key string) (s, stored *Session, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	sh := m.shard(key)
+	sh.mu.RLock()
+	if m.closed.Load() {
+		sh.mu.RUnlock()
+		return nil, nil, ErrClosed
+	}
+	stored = sh.sessions[key]
+	sh.mu.RUnlock()
+	if stored == nil {
+		return nil, nil, nil
+	}
+	s = cloneSession(stored)
+	if len(stored.Events) < maxRecentEvents {
+		s.Events = append(make([]string, 0, len(stored.Events)+1), stored.Events...)
+	}
+	s.History = append(make([]Frame, 0, len(stored.History)+1), stored.History...)
+	return s, stored, nil
+}
+
 // Save stores a deep copy of s under s.Key, and copies of outcomes, and
 // adds TallyAdds of each outcome to the running counts, as one atomic step:
 // a concurrent Load, Outcomes or Tallies sees either all or none of it.
@@ -110,8 +138,31 @@ func (m *MemoryStore) Save(ctx context.Context, s *Session, outcomes []Outcome) 
 		return errEmptyKey
 	}
 	// Copy outside the locks: Save holds them only for the swap.
-	next := cloneSession(s)
-	next.Version = s.Version + 1
+	return m.put(s, cloneSession(s), outcomes)
+}
+
+// saveOwned is Save for a session its caller (the engine's turn) will
+// never touch again: the store keeps s itself instead of a copy, saving
+// the copy's allocations on every turn. s must share no memory with
+// anything the caller still uses, except strings; its outbox, whose
+// replies share their choices with the turn's result, is copied.
+func (m *MemoryStore) saveOwned(ctx context.Context, s *Session, outcomes []Outcome) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.Key == "" {
+		return errEmptyKey
+	}
+	s.Started, s.Updated, s.Due, s.Timer = s.Started.Round(0), s.Updated.Round(0), s.Due.Round(0), s.Timer.Round(0)
+	s.Outbox = cloneOutbox(s.Outbox)
+	return m.put(s, s, outcomes)
+}
+
+// put swaps next (a copy of s, or s itself) in for s's stored version,
+// with outcomes, as Save describes; on success s.Version (and
+// next.Version) is the new version.
+func (m *MemoryStore) put(s, next *Session, outcomes []Outcome) error {
+	version := s.Version
 	var (
 		recs []Outcome
 		adds []TallyAdd
@@ -134,10 +185,11 @@ func (m *MemoryStore) Save(ctx context.Context, s *Session, outcomes []Outcome) 
 	if cur := sh.sessions[s.Key]; cur != nil {
 		have = cur.Version
 	}
-	if have != s.Version {
+	if have != version {
 		sh.mu.Unlock()
 		return ErrConflict
 	}
+	next.Version = version + 1
 	sh.sessions[s.Key] = next
 	if len(recs) > 0 {
 		// Lock order: shard, then outcomes. Holding the shard lock makes
@@ -157,7 +209,7 @@ func (m *MemoryStore) Save(ctx context.Context, s *Session, outcomes []Outcome) 
 		m.mu.Unlock()
 	}
 	sh.mu.Unlock()
-	s.Version = next.Version
+	s.Version = version + 1
 	return nil
 }
 

@@ -15,7 +15,8 @@ type Observer interface {
 	Started(platform, guide string)
 	// Ended is called for every outcome record, once it is saved.
 	Ended(o Outcome)
-	// StoreOp is called after each store call ("load", "save", "lock").
+	// StoreOp is called after each store call ("load", "save", "lock",
+	// and on stores that offer them "lockload" and "saveunlock").
 	StoreOp(op string, d time.Duration, err error)
 	// Handoff is called after posting a handoff to a support channel, with
 	// the error of the last attempt (nil when it was posted).

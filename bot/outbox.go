@@ -219,13 +219,13 @@ func (e *Engine) Delivered(ctx context.Context, a Address, id string) error {
 // removeEntry removes outbox entry id from the session at key, if it is
 // still there.
 func (e *Engine) removeEntry(ctx context.Context, key, id string) error {
-	return e.locked(ctx, key, func() error {
-		s, err := e.load(ctx, key)
+	return e.locked(ctx, key, func(h *hold) error {
+		s, err := h.load(ctx)
 		if err != nil || s == nil || !removeOutbox(s, id) {
 			return err
 		}
 		e.schedule(s)
-		return e.save(ctx, s, nil)
+		return h.save(ctx, s, nil)
 	})
 }
 

@@ -111,9 +111,9 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 		handoff *Handoff
 		taken   []OutboxEntry
 	)
-	err := e.locked(ctx, key, func() error {
+	err := e.locked(ctx, key, func(h *hold) error {
 		notice, kind, handoff, taken = "", "", nil, nil
-		s, err := e.load(ctx, key)
+		s, err := h.load(ctx)
 		if err == nil && s == nil {
 			// The store forgot the session (TTL) but not its timer.
 			dctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
@@ -162,7 +162,7 @@ func (e *Engine) sweepOne(ctx context.Context, key string, now time.Time, st *Sw
 			kind, notice = "nudge", NudgeNotice
 		}
 		e.schedule(s)
-		if err := e.save(ctx, s, outcomes); err != nil {
+		if err := h.save(ctx, s, outcomes); err != nil {
 			return err
 		}
 		e.ended(key, outcomes)

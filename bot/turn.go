@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -40,12 +41,29 @@ func (e *Engine) Handle(ctx context.Context, m Message) (res Result, err error) 
 // turn is one load–apply–save attempt. It returns the handoff to post when
 // the turn handed the conversation to staff, and fills u with what it takes
 // to take the save back (settle) and what to report once it counts.
-func (e *Engine) turn(ctx context.Context, key string, m Message, u *undo) (Result, *Handoff, error) {
+func (e *Engine) turn(ctx context.Context, h *hold, m Message, u *undo) (Result, *Handoff, error) {
 	if m.Time.IsZero() {
 		m.Time = e.now()
 	}
-	now := m.Time
-	s, err := e.load(ctx, key)
+	now, key := m.Time, h.key
+	mem, _ := e.store.(*MemoryStore) // exactly: a wrapper may block
+	var (
+		s, base *Session
+		err     error
+	)
+	if mem != nil && !h.preloaded {
+		t0 := time.Now()
+		s, base, err = mem.loadTurn(ctx, key)
+		e.obs.StoreOp("load", time.Since(t0), err)
+		if err != nil {
+			err = fmt.Errorf("load session: %w", err)
+		}
+	} else {
+		s, err = h.load(ctx)
+		if s != nil {
+			base = cloneSession(s)
+		}
+	}
 	corrupt := false
 	if errors.Is(err, ErrCorrupt) {
 		// One unreadable record must not trap its person forever: clear
@@ -62,11 +80,9 @@ func (e *Engine) turn(ctx context.Context, key string, m Message, u *undo) (Resu
 	if err != nil {
 		return Result{}, nil, err
 	}
-	*u = undo{key: key, address: m.Address, at: now}
+	*u = undo{key: key, address: m.Address, at: now, base: base}
 	if s == nil {
 		s = &Session{Key: key, Address: m.Address, Started: now, Updated: now}
-	} else {
-		u.base = cloneSession(s)
 	}
 	if s.SeenEvent(m.ID) {
 		res := Result{Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Duplicate: true}
@@ -118,7 +134,11 @@ func (e *Engine) turn(ctx context.Context, key string, m Message, u *undo) (Resu
 		e.addOutbox(s, OutboxEntry{ID: outbox, Event: m.ID, Replies: slices.Clone(t.Replies),
 			Step: s.Step, GuideVersion: s.GuideVersion, Created: e.now()})
 	}
-	outcomes = append(outcomes, t.Outcomes...)
+	if outcomes == nil {
+		outcomes = t.Outcomes // no copy: t is the turn's own
+	} else {
+		outcomes = append(outcomes, t.Outcomes...)
+	}
 	poster := e.posters[m.Platform]
 	if t.Handoff != nil && poster != nil {
 		h := *t.Handoff
@@ -131,25 +151,46 @@ func (e *Engine) turn(ctx context.Context, key string, m Message, u *undo) (Resu
 		// written, so nothing needs taking back.
 		return Result{}, nil, err
 	}
-	u.saving, u.outcomes = true, len(outcomes) > 0
-	if err := e.save(ctx, s, outcomes); err != nil {
-		return Result{}, nil, err
-	}
-	started := s.Guide != "" && (wasNew || !s.Started.Equal(startedBefore))
-	guide, step := s.Guide, s.Step
-	u.report = func() {
-		// Reported only once the turn counts (Handle did not give up).
-		if started {
-			e.obs.Started(m.Platform, guide)
-		}
-		e.log.Debug("turn", "conversation", LogKey(key), "platform", m.Platform, "guide", guide, "step", step)
-		e.ended(key, outcomes)
-	}
+	u.saving, u.outcomes = true, outcomes
+	u.started = s.Guide != "" && (wasNew || !s.Started.Equal(startedBefore))
+	u.guide, u.step = s.Guide, s.Step
 	var handoff *Handoff
 	if s.PendingHandoff != nil && t.Handoff != nil {
 		handoff = t.Handoff
 	}
-	return Result{Replies: t.Replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Outbox: outbox}, handoff, nil
+	res := Result{Replies: t.Replies, Step: s.Step, GuideVersion: s.GuideVersion, Done: s.Done, Outcome: s.Outcome, Outbox: outbox}
+	if mem != nil && !h.leased() {
+		// The store keeps s itself, not a copy: s is not touched again.
+		t0 := time.Now()
+		err = mem.saveOwned(ctx, s, outcomes)
+		e.obs.StoreOp("save", time.Since(t0), nil)
+		if err != nil && !errors.Is(err, ErrConflict) {
+			err = fmt.Errorf("save session: %w", err)
+		}
+	} else {
+		u.unlocking = h.leased() && h.saveReleases()
+		err = h.save(ctx, s, outcomes)
+	}
+	if err != nil {
+		return Result{}, nil, err
+	}
+	u.saved = true
+	return res, handoff, nil
+}
+
+// report tells the observer and the log about a turn that counts (saved,
+// and Handle did not give up on it).
+func (e *Engine) report(platform string, u *undo) {
+	if !u.saved {
+		return
+	}
+	if u.started {
+		e.obs.Started(platform, u.guide)
+	}
+	if e.log.Enabled(context.Background(), slog.LevelDebug) {
+		e.log.Debug("turn", "conversation", LogKey(u.key), "platform", platform, "guide", u.guide, "step", u.step)
+	}
+	e.ended(u.key, u.outcomes)
 }
 
 // respond runs the flow, turning a panic into an error: one bad guide or
@@ -205,7 +246,11 @@ func (e *Engine) ended(key string, outcomes []Outcome) {
 			continue
 		}
 		e.obs.Ended(o)
-		e.log.Info("conversation ended", "conversation", LogKey(key), "platform", o.Platform,
-			"guide", o.Guide, "outcome", o.Kind, "step", o.Step)
+		// Checked first: the arguments cost allocations (and a hash) even
+		// when the line is dropped.
+		if e.log.Enabled(context.Background(), slog.LevelInfo) {
+			e.log.Info("conversation ended", "conversation", LogKey(key), "platform", o.Platform,
+				"guide", o.Guide, "outcome", o.Kind, "step", o.Step)
+		}
 	}
 }
