@@ -77,14 +77,18 @@ func validateYAML(t *testing.T, sch *jsonschema.Schema, data []byte) error {
 // types lack, so the two cannot drift apart.
 func TestSchemaMatchesTheTypes(t *testing.T) {
 	root := readSchema(t)
-	defs, _ := root["$defs"].(map[string]any)
+	// Draft 7: the newest the YAML language server (VS Code YAML) reads.
+	if root["$schema"] != "http://json-schema.org/draft-07/schema#" {
+		t.Errorf("$schema = %v, want draft 7", root["$schema"])
+	}
+	defs, _ := root["definitions"].(map[string]any)
 	resolve := func(s map[string]any) map[string]any {
 		for {
 			ref, ok := s["$ref"].(string)
 			if !ok {
 				return s
 			}
-			name, found := strings.CutPrefix(ref, "#/$defs/")
+			name, found := strings.CutPrefix(ref, "#/definitions/")
 			next, ok := defs[name].(map[string]any)
 			if !found || !ok {
 				t.Fatalf("unresolvable $ref %q", ref)
