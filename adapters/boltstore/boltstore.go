@@ -108,6 +108,17 @@ type Store struct {
 
 	batchMu sync.Mutex
 	pending *pendingBatch // group commit being gathered
+	commits atomic.Uint64 // group commits made, for dropPages
+}
+
+// committed counts a group commit and, every dropEvery commits, gives the
+// pages of the memory map read since back to the kernel (see dropPages).
+// It runs after the commit's callers were answered, so they never wait for
+// it. Best effort: a failure only costs memory.
+func (st *Store) committed() {
+	if st.commits.Add(1)%dropEvery == 0 {
+		_ = st.view(func(tx *bbolt.Tx) error { return dropPages(tx) })
+	}
 }
 
 // Compile-time check that Store implements bot.Store.

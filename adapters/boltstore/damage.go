@@ -226,6 +226,9 @@ func (st *Store) runBatch(p *pendingBatch) {
 			for _, c := range p.calls {
 				c.err <- err
 			}
+			if err == nil {
+				st.committed()
+			}
 			return
 		}
 	})

@@ -50,7 +50,8 @@ func mappedKB(t *testing.T, path string) int {
 // TestOpenLeavesTheFileOutOfRSS: Open's check reads every page of an
 // existing file through the memory map; afterwards those pages must not
 // stay resident in the process (a restarted bot with 100k stored sessions
-// counted its whole file, 60 MB more, in its RSS).
+// counted its whole file, 60 MB more, in its RSS). Nor may pages that
+// saves and loads read stay resident for longer than dropEvery commits.
 func TestOpenLeavesTheFileOutOfRSS(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "big.db")
 	st, err := Open(path)
@@ -87,7 +88,25 @@ func TestOpenLeavesTheFileOutOfRSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if kb, size := mappedKB(t, path), int(fi.Size()/1024); kb > size/4 {
+	size := int(fi.Size() / 1024)
+	if kb := mappedKB(t, path); kb > size/4 {
 		t.Errorf("after Open, %d kB of the %d kB file are resident in the process; want at most a quarter", kb, size)
+	}
+
+	// Reading every session maps the whole file again; the next
+	// dropEvery-th group commit gives it back.
+	for i := range 4000 {
+		if _, err := st.Load(ctx, fmt.Sprintf("key-%06d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if kb := mappedKB(t, path); kb < size/2 {
+		t.Fatalf("after reading every session, only %d kB of the %d kB file are resident: the test measures nothing", kb, size)
+	}
+	for range dropEvery {
+		st.committed()
+	}
+	if kb := mappedKB(t, path); kb > size/4 {
+		t.Errorf("after %d commits, %d kB of the %d kB file are still resident; want at most a quarter", dropEvery, kb, size)
 	}
 }
