@@ -12,7 +12,7 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine|slack-http|discord-http] [--floor] [--preload N] [--api-latency D] [--api-jitter D] [--no-limits] [--ids random|counter] [--target URL --api-listen ADDR [--target-pid PID]] [--redis-round-trips]", stderr)
+	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine|slack-http|discord-http] [--floor] [--preload N] [--api-latency D] [--api-jitter D] [--no-limits] [--turns N [--think D]] [--ids random|counter] [--target URL --api-listen ADDR [--target-pid PID]] [--redis-round-trips]", stderr)
 	// The bench runs the built-in guides with the default conversation
 	// settings, whatever config.yaml says, so that runs compare.
 	def := defaultConfig()
@@ -28,6 +28,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&opts.APILatency.Jitter, "api-jitter", 0, "HTTP paths: plus or minus up to this much, uniformly, on each call's latency")
 	fs.BoolVar(&opts.NoLimits, "no-limits", false, "HTTP paths: the fake API accepts every call instead of answering 429 beyond the platform's rate limits")
 	fs.IntVar(&opts.SlackWorkspacePostsPerMinute, "slack-workspace-posts", 0, "slack-http: also limit chat.postMessage to this many a minute across the workspace (Slack says 'several hundred'; 0: not enforced)")
+	fs.IntVar(&opts.SlackChannelBurst, "slack-channel-burst", 0, "slack-http: posts one channel may take at once before the 1/s limit (Slack publishes none; default 4, the adapter's own guess)")
+	fs.IntVar(&opts.Turns, "turns", 1, "slack-http: messages per conversation (the guide's script); above 1 each sender waits for the bot's answer before its next message, so the per-channel limit and the adapter's pacing come into play")
+	fs.DurationVar(&opts.Think, "think", 0, "with --turns: how long a sender waits after each answer before replying (a person reading)")
 	fs.StringVar(&opts.IDs, "ids", bench.IDsRandom, "HTTP paths: user, channel and event ids: random (platform-like) or counter (derived from a counter)")
 	fs.StringVar(&opts.Target, "target", "", "slack-http: drive the bot at this Events API URL (e.g. http://127.0.0.1:3000/slack/events) instead of an in-process adapter; it must post to --api-listen")
 	fs.StringVar(&opts.APIListen, "api-listen", "", "with --target: where the fake Slack Web API listens (e.g. 127.0.0.1:7771); the bot's API URL is http://ADDR/")

@@ -55,6 +55,10 @@ type Result struct {
 	// API accepted (not deliveries), and the latencies are times to ack.
 	// Target is the external bot driven (--target), if any.
 	Target string `json:"target,omitempty"`
+	// Turns is messages per conversation on the slack-http path, when
+	// above 1, and ThinkMs the pause after each answer.
+	Turns   int     `json:"turns,omitempty"`
+	ThinkMs float64 `json:"think_ms,omitempty"`
 	// APILatencyMs and APIJitterMs are the fake API's added latency.
 	APILatencyMs float64 `json:"api_latency_ms,omitempty"`
 	APIJitterMs  float64 `json:"api_jitter_ms,omitempty"`
@@ -108,6 +112,15 @@ type Options struct {
 	// SlackWorkspacePostsPerMinute, when above zero, adds a workspace-wide
 	// chat.postMessage limit to the fake Slack API.
 	SlackWorkspacePostsPerMinute int
+	// SlackChannelBurst, when above zero, is the fake Slack API's burst
+	// of posts per channel (Slack publishes none; default 4).
+	SlackChannelBurst int
+	// Turns, on the slack-http path, is how many messages each
+	// conversation sends before its sender opens a new one (0 or 1: one,
+	// a first message). With more, a sender waits for the bot's answer,
+	// and then Think, before each next message (the rest of Script).
+	Turns int
+	Think time.Duration
 	// IDs is how users, channels and events are named: IDsRandom (the
 	// default when empty) or IDsCounter.
 	IDs string
@@ -155,6 +168,12 @@ func (o Options) validate() error {
 		return errors.New("bench: --api-latency, --api-jitter, --no-limits and --slack-workspace-posts apply to the slack-http and discord-http paths")
 	case o.SlackWorkspacePostsPerMinute < 0 || (o.SlackWorkspacePostsPerMinute > 0 && o.Path != "slack-http"):
 		return errors.New("bench: --slack-workspace-posts must be 0 or more, and is for the slack-http path")
+	case o.SlackChannelBurst < 0 || o.SlackChannelBurst > 1000 || (o.SlackChannelBurst > 0 && o.Path != "slack-http"):
+		return errors.New("bench: --slack-channel-burst must be between 0 and 1000, and is for the slack-http path")
+	case o.Turns < 0 || o.Turns > 1000 || (o.Turns > 1 && o.Path != "slack-http"):
+		return errors.New("bench: --turns must be between 1 and 1000, and above 1 only on the slack-http path")
+	case o.Think < 0 || o.Think > time.Minute || (o.Think > 0 && o.Turns < 2):
+		return errors.New("bench: --think must be between 0 and 1m, and goes with --turns above 1")
 	case o.IDs != "" && o.IDs != IDsRandom && o.IDs != IDsCounter:
 		return fmt.Errorf("bench: --ids %q is not one of random, counter", o.IDs)
 	case (o.Target != "" || o.APIListen != "" || o.TargetPID != 0) && o.Path != "slack-http":
@@ -231,6 +250,9 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 		return fmt.Errorf("bench: --store %q is not one of memory, bolt, redis", opts.Store)
 	}
 	res := Result{Store: opts.Store, Path: opts.Path, Conversations: opts.Conversations, Floor: opts.Floor, Replicas: opts.Replicas, Target: opts.Target}
+	if opts.Turns > 1 {
+		res.Turns, res.ThinkMs = opts.Turns, float64(opts.Think.Milliseconds())
+	}
 	if opts.Preload > 0 {
 		heap, err := preloadSessions(ctx, store, opts.Preload, progress)
 		if err != nil {

@@ -448,6 +448,9 @@ func TestValidateNewFlags(t *testing.T) {
 		{"round trips on memory", func(o *Options) { o.RedisRoundTrips = true }, "for --store redis"},
 		{"workspace limit on discord", func(o *Options) { o.Path = "discord-http"; o.SlackWorkspacePostsPerMinute = 600 }, "for the slack-http path"},
 		{"bad path", func(o *Options) { o.Path = "teams-http" }, "not one of engine, slack-http, discord-http"},
+		{"turns on discord", func(o *Options) { o.Path = "discord-http"; o.Turns = 3 }, "only on the slack-http path"},
+		{"think without turns", func(o *Options) { o.Think = time.Second }, "goes with --turns"},
+		{"burst on discord", func(o *Options) { o.Path = "discord-http"; o.SlackChannelBurst = 2 }, "for the slack-http path"},
 	}
 	for _, tt := range tests {
 		o := base
@@ -556,5 +559,34 @@ func TestRedisRoundTripsAreReported(t *testing.T) {
 	mem, _ := runBench(t, Options{Conversations: 1, Duration: 50 * time.Millisecond})
 	if mem.RedisRoundTripsPerMsg != nil {
 		t.Errorf("round trips reported for the memory store: %v", *mem.RedisRoundTripsPerMsg)
+	}
+}
+
+func TestSlackHTTPTurnsWaitForEachAnswer(t *testing.T) {
+	res, progress := runBench(t, Options{Path: "slack-http", Conversations: 2, Duration: 300 * time.Millisecond, Turns: 3})
+	// Each sender's conversation goes on after the first message: more
+	// deliveries than senders, every one answered, the count recorded.
+	if res.Turns != 3 || res.Acked <= 2 || res.Refused != 0 || res.Messages < res.Acked || res.API429s == nil {
+		t.Errorf("result %+v\n%s", res, progress)
+	}
+}
+
+func TestChannelWatchWaitsForANewPost(t *testing.T) {
+	api, err := NewSlackAPI("", SlackAPIOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Server.Close()
+	w := api.watch("D0WATCHED1")
+	defer api.unwatch("D0WATCHED1")
+	api.notify("D0OTHER001")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if w.wait(ctx, 0, time.Minute) {
+		t.Error("a post to another channel counted")
+	}
+	api.notify("D0WATCHED1")
+	if !w.wait(context.Background(), 0, time.Minute) || w.wait(ctx, 1, time.Minute) {
+		t.Errorf("posts counted: %d, want 1", w.posts.Load())
 	}
 }

@@ -19,7 +19,10 @@ import (
 // refused with 429). pid, when above zero, is the bot's process, whose
 // CPU time is measured; zero measures this process.
 type loadTarget struct {
-	send                       func(c, i int) (int, error)
+	send func(c, i int) (int, error)
+	// after, when not nil, runs after each acknowledged delivery, outside
+	// the latency measured (a sender waiting for the bot's answer).
+	after                      func(ctx context.Context, c, i int)
 	replies, answered, limited func() int64
 	pid                        int
 }
@@ -72,6 +75,9 @@ func runLoad(ctx context.Context, t loadTarget, conversations int, duration time
 				}
 				hists[c].add(time.Since(t0))
 				acked.Add(1)
+				if t.after != nil {
+					t.after(dctx, c, i)
+				}
 			}
 		}()
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"troubleshooter/adapters/slack"
@@ -27,6 +28,10 @@ const SlackSigningSecret = "bench-signing-secret"
 // first message, routed to the WhatsApp guide.
 const slackFirstMessage = "my whatsapp backup to icloud keeps failing"
 
+// replyWait bounds how long a sender of a multi-turn conversation waits
+// for the bot's answer before its next message.
+const replyWait = 10 * time.Second
+
 // driveSlackHTTP sends signed Events API deliveries over loopback HTTP into
 // the real Slack adapter (or, with opts.Target, into any bot at that URL)
 // for opts.Duration, from opts.Conversations concurrent senders, with
@@ -36,7 +41,7 @@ const slackFirstMessage = "my whatsapp backup to icloud keeps failing"
 // and the run's counts, replies counting only posts the fake accepted.
 func driveSlackHTTP(ctx context.Context, h bot.Handler, opts Options, progress io.Writer) (*histogram, loadStats, error) {
 	api, err := NewSlackAPI(opts.APIListen, SlackAPIOptions{Latency: opts.APILatency, Limits: !opts.NoLimits,
-		WorkspacePostsPerMinute: opts.SlackWorkspacePostsPerMinute})
+		WorkspacePostsPerMinute: opts.SlackWorkspacePostsPerMinute, ChannelBurst: opts.SlackChannelBurst})
 	if err != nil {
 		return nil, loadStats{}, err
 	}
@@ -84,17 +89,72 @@ func driveSlackHTTP(ctx context.Context, h bot.Handler, opts Options, progress i
 	for api.Posted.Load() == 0 && time.Now().Before(ready) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	send := func(c, i int) (int, error) {
-		if opts.IDs == IDsCounter {
-			ch := fmt.Sprintf("D%dX%d", c, i)
-			return postSlackEvent(client, target, fmt.Sprintf("Ev%d-%d", c, i), ch, "U"+ch, slackFirstMessage)
-		}
-		return postSlackEvent(client, target, "Ev"+slackID(""), slackID("D"), slackID("U"), slackFirstMessage)
+	// Each sender talks in one conversation (a DM channel and its person)
+	// for opts.Turns messages, then opens a new one. With more than one
+	// turn a sender waits for the bot's answer (and opts.Think) before
+	// its next message, as a person does.
+	turns := max(opts.Turns, 1)
+	type conversation struct {
+		channel, user string
+		watch         *channelWatch
+		before        int64 // the channel's posts before the last message
 	}
-	lat, st, err := runLoad(ctx, loadTarget{send: send, replies: api.Posted.Load, answered: api.Posted.Load, limited: api.Limited.Load,
+	convs := make([]conversation, opts.Conversations)
+	var unanswered atomic.Int64
+	send := func(c, i int) (int, error) {
+		cv, k := &convs[c], i%turns
+		if k == 0 || cv.channel == "" {
+			if cv.watch != nil {
+				api.unwatch(cv.channel)
+			}
+			if opts.IDs == IDsCounter {
+				cv.channel = fmt.Sprintf("D%dX%d", c, i/turns)
+				cv.user = "U" + cv.channel
+			} else {
+				cv.channel, cv.user = slackID("D"), slackID("U")
+			}
+			if turns > 1 {
+				cv.watch = api.watch(cv.channel)
+			}
+		}
+		text := slackFirstMessage
+		if k > 0 {
+			text = Script[k%len(Script)]
+		}
+		if cv.watch != nil {
+			cv.before = cv.watch.posts.Load()
+		}
+		id := "Ev" + slackID("")
+		if opts.IDs == IDsCounter {
+			id = fmt.Sprintf("Ev%d-%d", c, i)
+		}
+		return postSlackEvent(client, target, id, cv.channel, cv.user, text)
+	}
+	var after func(ctx context.Context, c, i int)
+	if turns > 1 {
+		after = func(ctx context.Context, c, i int) {
+			cv := &convs[c]
+			if !cv.watch.wait(ctx, cv.before, replyWait) && ctx.Err() == nil {
+				unanswered.Add(1)
+			}
+			if opts.Think > 0 {
+				select {
+				case <-time.After(opts.Think):
+				case <-ctx.Done():
+				}
+			}
+		}
+	}
+	lat, st, err := runLoad(ctx, loadTarget{send: send, after: after, replies: api.Posted.Load, answered: api.Posted.Load, limited: api.Limited.Load,
 		pid: opts.TargetPID}, opts.Conversations, opts.Duration, progress)
 	if err != nil {
 		return nil, st, err
+	}
+	if by := api.LimitedBy(); len(by) > 0 {
+		fmt.Fprintf(progress, "bench: 429s by method: %v\n", by)
+	}
+	if n := unanswered.Load(); n > 0 {
+		fmt.Fprintf(progress, "bench: %d messages got no answer within %s; their senders went on\n", n, replyWait)
 	}
 	return lat, st, stopAdapter()
 }
