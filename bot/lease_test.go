@@ -1,0 +1,314 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// leaseStore is a shared store stand-in that counts its calls: a
+// MemoryStore (wrapped, so the engine takes its general path) with a lease
+// per key, offering Lock always and LockLoad / SaveUnlock when asked to.
+// It checks that every save happens under the engine's lease.
+type leaseStore struct {
+	mem *MemoryStore
+	t   *testing.T
+
+	mu     sync.Mutex
+	calls  map[string]int
+	leased map[string]bool
+	// rival, when set, is run once before the next save or save-unlock
+	// of its key: another replica's write landing first.
+	rival func()
+}
+
+func newLeaseStore(t *testing.T) *leaseStore {
+	return &leaseStore{mem: NewMemoryStore(), t: t, calls: map[string]int{}, leased: map[string]bool{}}
+}
+
+func (l *leaseStore) count(op string) {
+	l.mu.Lock()
+	l.calls[op]++
+	l.mu.Unlock()
+}
+
+// took returns the calls since the last took, and forgets them.
+func (l *leaseStore) took() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.calls
+	l.calls = map[string]int{}
+	return c
+}
+
+func (l *leaseStore) isLeased(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.leased[key]
+}
+
+func (l *leaseStore) takeLease(key string) (func(), error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.leased[key] {
+		return nil, errors.New("lease already held: the engine leased twice")
+	}
+	l.leased[key] = true
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.count("unlock")
+			l.mu.Lock()
+			delete(l.leased, key)
+			l.mu.Unlock()
+		})
+	}, nil
+}
+
+func (l *leaseStore) runRival() {
+	l.mu.Lock()
+	r := l.rival
+	l.rival = nil
+	l.mu.Unlock()
+	if r != nil {
+		r()
+	}
+}
+
+func (l *leaseStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	l.count("lock")
+	return l.takeLease(key)
+}
+
+func (l *leaseStore) Load(ctx context.Context, key string) (*Session, error) {
+	l.count("load")
+	return l.mem.Load(ctx, key)
+}
+
+func (l *leaseStore) Save(ctx context.Context, s *Session, o []Outcome) error {
+	l.count("save")
+	if !l.isLeased(s.Key) {
+		l.t.Errorf("Save of %q without the lease", s.Key)
+	}
+	l.runRival()
+	return l.mem.Save(ctx, s, o)
+}
+
+func (l *leaseStore) Delete(ctx context.Context, key string) error { return l.mem.Delete(ctx, key) }
+func (l *leaseStore) Outcomes(ctx context.Context, since time.Time, fn func(Outcome) error) error {
+	return l.mem.Outcomes(ctx, since, fn)
+}
+func (l *leaseStore) Due(ctx context.Context, now time.Time, fn func(string) error) error {
+	return l.mem.Due(ctx, now, fn)
+}
+func (l *leaseStore) Close() error { return l.mem.Close() }
+
+// oneTripStore is a leaseStore that also offers LockLoad and SaveUnlock.
+type oneTripStore struct{ *leaseStore }
+
+func (o oneTripStore) LockLoad(ctx context.Context, key string, ttl time.Duration) (*Session, func(), error) {
+	o.count("lockload")
+	unlock, err := o.takeLease(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := o.mem.Load(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, unlock, nil
+	case err != nil:
+		unlock()
+		return nil, nil, err
+	}
+	return s, unlock, nil
+}
+
+func (o oneTripStore) SaveUnlock(ctx context.Context, s *Session, outs []Outcome) error {
+	o.count("saveunlock")
+	if !o.isLeased(s.Key) {
+		o.t.Errorf("SaveUnlock of %q without the lease", s.Key)
+	}
+	o.runRival()
+	if err := o.mem.Save(ctx, s, outs); err != nil {
+		return err // the lease is kept
+	}
+	o.mu.Lock()
+	delete(o.leased, s.Key) // released with the save: unlock is a no-op
+	o.mu.Unlock()
+	return nil
+}
+
+var (
+	_ LeaseLoader  = oneTripStore{}
+	_ SaveUnlocker = oneTripStore{}
+	_ Locker       = (*leaseStore)(nil)
+)
+
+// wantCalls fails t unless got has exactly the counts in want.
+func wantCalls(t *testing.T, what string, got, want map[string]int) {
+	t.Helper()
+	for op, n := range want {
+		if got[op] != n {
+			t.Errorf("%s: %d %s calls, want %d (all calls: %v)", what, got[op], op, n, got)
+		}
+	}
+	for op, n := range got {
+		if _, ok := want[op]; !ok && n > 0 {
+			t.Errorf("%s: %d unexpected %s calls (all calls: %v)", what, n, op, got)
+		}
+	}
+}
+
+// TestLeaseLoaderOneCallEachWay: on a store with LockLoad and SaveUnlock,
+// a message costs one of each (the lease and the load in one, the save
+// and the release in one), the first attempt does not load again, and the
+// lease is free when Handle returns.
+func TestLeaseLoaderOneCallEachWay(t *testing.T) {
+	st := oneTripStore{newLeaseStore(t)}
+	e := NewEngine(st, &countingFlow{}, EngineConfig{}, nil)
+	for i, text := range []string{"one", "two", "three"} {
+		res, err := e.Handle(context.Background(), Message{Address: alice, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"count 1", "count 2", "count 3"}[i]; res.Replies[0].Text != want {
+			t.Fatalf("message %d answered %q, want %q", i, res.Replies[0].Text, want)
+		}
+		wantCalls(t, "message "+text, st.took(), map[string]int{"lockload": 1, "saveunlock": 1})
+		if st.isLeased(alice.Key()) {
+			t.Fatalf("message %d: the lease is still held after Handle returned", i)
+		}
+	}
+}
+
+// TestLeaseLoaderConflictReloads: another replica's write lands between
+// the engine's LockLoad and its SaveUnlock. The save is refused, the
+// engine loads again (it must not reuse the LockLoad copy), applies the
+// message to the rival's state, and releases the lease with the save that
+// succeeds.
+func TestLeaseLoaderConflictReloads(t *testing.T) {
+	st := oneTripStore{newLeaseStore(t)}
+	e := NewEngine(st, &countingFlow{}, EngineConfig{}, nil)
+	send(context.Background(), t, e, alice, "one") // count 1
+	st.took()
+	st.rival = func() {
+		s, err := st.mem.Load(context.Background(), alice.Key())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		s.Answers["count"] = "10"
+		if err := st.mem.Save(context.Background(), s, nil); err != nil {
+			t.Error(err)
+		}
+	}
+	res, err := e.Handle(context.Background(), Message{Address: alice, Text: "two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replies[0].Text != "count 11" {
+		t.Errorf("after the conflict the message was answered %q, want count 11 (applied to the rival's state)", res.Replies[0].Text)
+	}
+	wantCalls(t, "a message that met a conflict", st.took(), map[string]int{"lockload": 1, "load": 1, "saveunlock": 2})
+	if st.isLeased(alice.Key()) {
+		t.Error("the lease is still held after Handle returned")
+	}
+	s, err := st.mem.Load(context.Background(), alice.Key())
+	if err != nil || s.Answers["count"] != "11" {
+		t.Errorf("stored count %v (%v), want 11", s.Answers["count"], err)
+	}
+}
+
+// TestLockerOnlyUnchanged: a store with only Lock keeps the four calls
+// (lock, load, save, unlock), in that order of holding.
+func TestLockerOnlyUnchanged(t *testing.T) {
+	st := newLeaseStore(t)
+	e := NewEngine(st, &countingFlow{}, EngineConfig{}, nil)
+	for _, text := range []string{"one", "two"} {
+		send(context.Background(), t, e, alice, text)
+		wantCalls(t, "message "+text, st.took(), map[string]int{"lock": 1, "load": 1, "save": 1, "unlock": 1})
+		if st.isLeased(alice.Key()) {
+			t.Fatal("the lease is still held after Handle returned")
+		}
+	}
+	// A conflict: lock once, load twice, save twice, unlock once.
+	st.rival = func() {
+		s, _ := st.mem.Load(context.Background(), alice.Key())
+		if err := st.mem.Save(context.Background(), s, nil); err != nil {
+			t.Error(err)
+		}
+	}
+	send(context.Background(), t, e, alice, "three")
+	wantCalls(t, "a message that met a conflict", st.took(), map[string]int{"lock": 1, "load": 2, "save": 2, "unlock": 1})
+}
+
+// TestDeliveredOneCallEachWay: confirming an outbox entry goes through the
+// same hold as a turn: one LockLoad and one SaveUnlock.
+func TestDeliveredOneCallEachWay(t *testing.T) {
+	st := oneTripStore{newLeaseStore(t)}
+	e := NewEngine(st, &countingFlow{}, EngineConfig{}, nil)
+	e.KeepOutbox("test", 30*time.Second)
+	ctx := context.Background()
+	res, err := e.Handle(ctx, Message{Address: alice, ID: "e1", Text: "one"})
+	if err != nil || res.Outbox == "" {
+		t.Fatalf("Handle = %+v, %v; want an outbox entry", res, err)
+	}
+	st.took()
+	if err := e.Delivered(ctx, alice, res.Outbox); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "Delivered", st.took(), map[string]int{"lockload": 1, "saveunlock": 1})
+	s, err := st.mem.Load(ctx, alice.Key())
+	if err != nil || len(s.Outbox) != 0 {
+		t.Fatalf("outbox after Delivered: %+v (%v), want empty", s.Outbox, err)
+	}
+	// Already gone: the lease and the read, and a plain release.
+	if err := e.Delivered(ctx, alice, res.Outbox); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "Delivered of a gone entry", st.took(), map[string]int{"lockload": 1, "unlock": 1})
+	if st.isLeased(alice.Key()) {
+		t.Error("the lease is still held after Delivered returned")
+	}
+}
+
+// TestLeaseLoaderCorruptRecord: a record LockLoad cannot read is cleared
+// and the conversation starts afresh, as with Load; the store released
+// the lease with the error, so the engine leases with Lock.
+func TestLeaseLoaderCorruptRecord(t *testing.T) {
+	st := corruptOnce{oneTripStore{newLeaseStore(t)}, &sync.Once{}}
+	e := NewEngine(st, &countingFlow{}, EngineConfig{}, nil)
+	res, err := e.Handle(context.Background(), Message{Address: alice, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Replies) < 2 || res.Replies[0].Text != CorruptNotice || res.Replies[1].Text != "count 1" {
+		t.Errorf("replies %+v, want the corrupt notice, then count 1", res.Replies)
+	}
+	if st.isLeased(alice.Key()) {
+		t.Error("the lease is still held after Handle returned")
+	}
+}
+
+// corruptOnce is a oneTripStore whose first LockLoad and first Load meet
+// an unreadable record.
+type corruptOnce struct {
+	oneTripStore
+	once *sync.Once
+}
+
+func (c corruptOnce) LockLoad(ctx context.Context, key string, ttl time.Duration) (*Session, func(), error) {
+	c.count("lockload")
+	return nil, nil, ErrCorrupt
+}
+
+func (c corruptOnce) Load(ctx context.Context, key string) (*Session, error) {
+	corrupt := false
+	c.once.Do(func() { corrupt = true })
+	if corrupt {
+		return nil, ErrCorrupt
+	}
+	return c.oneTripStore.Load(ctx, key)
+}
