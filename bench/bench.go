@@ -36,6 +36,8 @@ var Script = []string{"my whatsapp backup keeps failing", "on", "fails", "3 GB",
 
 // Result is the harness's last line.
 type Result struct {
+	// Store is the store measured; "external" with --target, whose bot
+	// has its own.
 	Store         string  `json:"store"`
 	Path          string  `json:"path"`
 	Conversations int     `json:"conversations"`
@@ -358,7 +360,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	if opts.Target != "" {
 		// This process is only the load generator and the fake API: its
 		// allocations and memory say nothing of the bot.
-		res.AllocsPerMsg, res.RSSMB = 0, 0
+		res.AllocsPerMsg, res.RSSMB, res.Store = 0, 0, "external"
 		if opts.TargetPID > 0 {
 			res.RSSMB = round1(rssOf(opts.TargetPID))
 		}

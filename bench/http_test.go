@@ -426,7 +426,7 @@ func TestSlackHTTPTargetDrivesAnExternalBot(t *testing.T) {
 	defer srv.Close()
 	res, progress := runBench(t, Options{Path: "slack-http", Conversations: 2, Duration: 200 * time.Millisecond,
 		Target: srv.URL + "/slack/events", APIListen: apiAddr})
-	if res.Target == "" || res.Acked == 0 || res.Messages != res.Acked || !strings.Contains(progress, "driving "+srv.URL) {
+	if res.Target == "" || res.Store != "external" || res.Acked == 0 || res.Messages != res.Acked || !strings.Contains(progress, "driving "+srv.URL) {
 		t.Errorf("result %+v\n%s", res, progress)
 	}
 }

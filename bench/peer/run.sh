@@ -10,8 +10,11 @@
 #   LATENCY=50ms JITTER=10ms bench/peer/run.sh
 #   ONLY=bolt bench/peer/run.sh             # or ONLY=go
 #
-# TROUBLESHOOTER=/path/to/binary uses that build instead of building
-# this tree. Needs node, npm and Go; installs the pinned Bolt (package-lock.json)
+# TROUBLESHOOTER=/path/to/binary runs that build as the Go bot (the load
+# generator is always this tree's, or BENCH=/path/to/binary).
+# STORE=bolt gives the Go bot its bolt store (fsync on; memory by
+# default). EXTRA="--turns 12" adds bench flags.
+# Needs node, npm and Go; installs the pinned Bolt (package-lock.json)
 # into bench/peer/node_modules on first use.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +24,7 @@ DURATION=${DURATION:-5s}
 LATENCY=${LATENCY:-0ms}
 JITTER=${JITTER:-0ms}
 ONLY=${ONLY:-}
+STORE=${STORE:-memory} # the Go bot's store: memory or bolt
 API=127.0.0.1:${API_PORT:-7771}
 BOLT_PORT=${BOLT_PORT:-3000}
 GO_PORT=${GO_PORT:-3001}
@@ -33,16 +37,23 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 [ -d "$here/node_modules/@slack/bolt" ] || (cd "$here" && npm ci --no-audit --no-fund >&2)
-if [ -n "${TROUBLESHOOTER:-}" ]; then
-	cp "$TROUBLESHOOTER" "$tmp/troubleshooter" # a build of your choice (e.g. an older commit)
+# The load generator is always this tree's bench; the Go bot is this
+# tree too unless TROUBLESHOOTER names another build (an older commit).
+if [ -n "${BENCH:-}" ]; then
+	cp "$BENCH" "$tmp/bench"
 else
-	(cd "$root" && go build -o "$tmp/troubleshooter" .)
+	(cd "$root" && go build -o "$tmp/bench" .)
 fi
-echo "peer: @slack/bolt $(node -p "require('$here/node_modules/@slack/bolt/package.json').version"), node $(node --version); troubleshooter at $(cd "$root" && git rev-parse --short HEAD)" >&2
+if [ -n "${TROUBLESHOOTER:-}" ]; then
+	cp "$TROUBLESHOOTER" "$tmp/troubleshooter"
+else
+	cp "$tmp/bench" "$tmp/troubleshooter"
+fi
+echo "peer: @slack/bolt $(node -p "require('$here/node_modules/@slack/bolt/package.json').version"), node $(node --version); tree at $(cd "$root" && git rev-parse --short HEAD), Go bot ${TROUBLESHOOTER:-from the tree}" >&2
 
 drive() { # name url
-	"$tmp/troubleshooter" bench --path slack-http --target "$2" --api-listen "$API" --target-pid "$pid" \
-		--conversations "$CONVERSATIONS" --duration "$DURATION" --api-latency "$LATENCY" --api-jitter "$JITTER" \
+	"$tmp/bench" bench --path slack-http --target "$2" --api-listen "$API" --target-pid "$pid" \
+		--conversations "$CONVERSATIONS" --duration "$DURATION" --api-latency "$LATENCY" --api-jitter "$JITTER" ${EXTRA:-} \
 		2>"$tmp/$1.log" | sed "s/^{/{\"bot\":\"$1\",/"
 	grep -E "^bench: [0-9]+ (replies accepted|deliveries were refused|acknowledged)" "$tmp/$1.log" >&2 || true
 	kill "$pid" 2>/dev/null || true
@@ -59,7 +70,8 @@ fi
 if [ "$ONLY" != bolt ]; then
 	cat >"$tmp/config.yaml" <<YAML
 store:
-  kind: memory
+  kind: $STORE
+  path: $tmp/bot.db
 slack:
   mode: http
   bot_token: xoxb-bench-go
@@ -75,5 +87,5 @@ log:
 YAML
 	"$tmp/troubleshooter" serve --config "$tmp/config.yaml" >"$tmp/go.out" 2>&1 &
 	pid=$!
-	drive go "http://127.0.0.1:$GO_PORT/slack/events"
+	drive "go-$STORE" "http://127.0.0.1:$GO_PORT/slack/events"
 fi
