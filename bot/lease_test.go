@@ -312,3 +312,87 @@ func (c corruptOnce) Load(ctx context.Context, key string) (*Session, error) {
 	}
 	return c.oneTripStore.Load(ctx, key)
 }
+
+// wireOneTrip is a oneTripStore whose armed SaveUnlock goes "on the wire"
+// as wireStore's Save does: it never answers in time, and lands (saving
+// and releasing the lease, in one step) when land is closed; Loads and
+// LockLoads wait for open from then on.
+type wireOneTrip struct {
+	oneTripStore
+	w *wireStore // only its channels and flags are used
+}
+
+func (o wireOneTrip) SaveUnlock(ctx context.Context, s *Session, outs []Outcome) error {
+	if !o.w.armed.CompareAndSwap(true, false) {
+		return o.oneTripStore.SaveUnlock(ctx, s, outs)
+	}
+	o.w.blocked.Store(true)
+	c := cloneSession(s)
+	go func() {
+		<-o.w.land
+		o.w.landed <- o.oneTripStore.SaveUnlock(context.Background(), c, outs)
+	}()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (o wireOneTrip) wait(ctx context.Context) error {
+	if o.w.blocked.Load() {
+		select {
+		case <-o.w.open:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (o wireOneTrip) Load(ctx context.Context, key string) (*Session, error) {
+	if err := o.wait(ctx); err != nil {
+		return nil, err
+	}
+	return o.oneTripStore.Load(ctx, key)
+}
+
+func (o wireOneTrip) LockLoad(ctx context.Context, key string, ttl time.Duration) (*Session, func(), error) {
+	if err := o.wait(ctx); err != nil {
+		return nil, nil, err
+	}
+	return o.oneTripStore.LockLoad(ctx, key, ttl)
+}
+
+// TestLateSaveUnlockIsTakenBackUnderANewLease: a SaveUnlock that lands
+// after Handle gave up has released the lease with it. settle must lease
+// the conversation again before taking the save back (so that no other
+// replica builds on the late state meanwhile), then let it go; the
+// re-send is applied once, to the state before the failed turn.
+func TestLateSaveUnlockIsTakenBackUnderANewLease(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	st := wireOneTrip{oneTripStore{newLeaseStore(t)}, newWireStore()}
+	e := NewEngine(st, &countingFlow{}, EngineConfig{TurnTimeout: timeout}, nil)
+	send(context.Background(), t, e, alice, "one") // count 1
+	st.w.armed.Store(true)
+	if _, err := e.Handle(context.Background(), Message{Address: alice, ID: "e2", Text: "two"}); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("stalled save: %v, want ErrTimeout", err)
+	}
+	st.took()
+	close(st.w.land)
+	if err := <-st.w.landed; err != nil {
+		t.Fatalf("the late save did not land (%v): the test needs it to", err)
+	}
+	close(st.w.open)
+	res, err := e.Handle(context.Background(), Message{Address: alice, ID: "e3", Text: "two again"})
+	if err != nil || res.Replies[0].Text != "count 2" {
+		t.Fatalf("re-send: %+v, %v; want count 2 (the failed turn must not count)", res, err)
+	}
+	calls := st.took()
+	// The late SaveUnlock itself; settle: a load that finds it landed, a
+	// LockLoad to lease again (and look again), the save back, its
+	// release, and the turn's release of its first lease (which the store
+	// ignores: gone with the save); then the re-send's own LockLoad and
+	// SaveUnlock.
+	wantCalls(t, "settle and the re-send", calls, map[string]int{"load": 1, "lockload": 2, "save": 1, "unlock": 2, "saveunlock": 2})
+	if st.isLeased(alice.Key()) {
+		t.Error("the lease is still held at the end")
+	}
+}
