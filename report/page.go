@@ -55,7 +55,8 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.2rem;margin:2rem 0 .5rem;ov
 .fix{background:#2da44e;height:100%}.left{background:#cf222e;height:100%}.ttr{background:#0969da;height:100%;border-radius:4px}
 .n{font-size:.85rem;color:#5b6475;font-variant-numeric:tabular-nums}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:.85rem}
-th,td{padding:.2rem .3rem;text-align:right;border-bottom:1px solid #eef1f5}th:first-child,td:first-child{text-align:left;white-space:nowrap}
+th,td{padding:.2rem .3rem;text-align:right;border-bottom:1px solid #eef1f5}th{font-weight:600;vertical-align:bottom}td:first-child,th:first-child{text-align:left;white-space:nowrap}
+@media (max-width:30rem){body{margin-top:1rem}table{font-size:.72rem}th,td{padding:.2rem .12rem}}
 .key span{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;vertical-align:-1px;margin:0 .25rem 0 .6rem}
 </style></head><body>
 <h1>Troubleshooter report</h1>
@@ -84,9 +85,9 @@ th,td{padding:.2rem .3rem;text-align:right;border-bottom:1px solid #eef1f5}th:fi
 <div class="track"><div class="reach" style="{{bar .ReachedShare}}"><div class="fix" style="{{bar .FixedShare}}"></div><div class="left" style="{{bar .LeftShare}}"></div></div></div>
 <div class="n">reached <span data-m="reached {{.Step}}">{{.Reached}}</span> {{pct .Reached $g.Ended}} · left <span data-m="left {{.Step}}">{{.Left}}</span> {{pct .Left .Reached}} · resolved <span data-m="resolved {{.Step}}">{{.Fixed}}</span> {{pct .Fixed .Reached}} · restarted <span data-m="restarted {{.Step}}">{{.Restarted}}</span></div></div>
 {{end}}{{end}}
-{{if .Days}}<h3>Per day <span class="muted">(UTC)</span></h3>
-<table><thead><tr><th>day</th><th>started</th><th>resolved</th><th>handed off</th><th>stopped</th><th>expired</th><th>restarted</th></tr></thead><tbody>
-{{range .Days}}<tr><td>{{.Day}}</td><td data-m="day {{.Day}} started">{{.Started}}</td><td data-m="day {{.Day}} resolved">{{.Resolved}}</td><td data-m="day {{.Day}} escalated">{{.Escalated}}</td><td data-m="day {{.Day}} stopped">{{.Stopped}}</td><td data-m="day {{.Day}} expired">{{.Expired}}</td><td data-m="day {{.Day}} restarted">{{.Restarted}}</td></tr>
+{{if .Days}}<h3>Per day <span class="muted">(UTC, month-day)</span></h3>
+<table><thead><tr><th>day</th><th>started</th><th>re&shy;solved</th><th>handed off</th><th>stopped</th><th>expired</th><th>re&shy;started</th></tr></thead><tbody>
+{{range .Days}}<tr><td title="{{.Day}}">{{slice .Day 5}}</td><td data-m="day {{.Day}} started">{{.Started}}</td><td data-m="day {{.Day}} resolved">{{.Resolved}}</td><td data-m="day {{.Day}} escalated">{{.Escalated}}</td><td data-m="day {{.Day}} stopped">{{.Stopped}}</td><td data-m="day {{.Day}} expired">{{.Expired}}</td><td data-m="day {{.Day}} restarted">{{.Restarted}}</td></tr>
 {{end}}</tbody></table>{{end}}
 </section>
 {{end}}

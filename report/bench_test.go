@@ -1,0 +1,132 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"troubleshooter/bot"
+)
+
+// benchRecords is how many outcome records the benchmark store holds: the
+// issue's 500k (half starts, half endings).
+const benchRecords = 500_000
+
+var (
+	benchOnce  sync.Once
+	benchStore *bot.MemoryStore
+	benchNow   = time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
+)
+
+// bigStore is a memory store holding benchRecords records of both built-in
+// guides over the 30 days before benchNow: each conversation a start and
+// an ending of a kind and path drawn at random (fixed seed), saved in time
+// order in batches as an engine under load would.
+func bigStore(b *testing.B) *bot.MemoryStore {
+	b.Helper()
+	benchOnce.Do(func() {
+		rng := rand.New(rand.NewPCG(14, 15))
+		paths := map[string][][]string{
+			"whatsapp-icloud": {
+				{"icloud_access", "symptom", "backup_size", "free_space", "fix_storage", "resolved"},
+				{"icloud_access", "symptom", "backup_size", "free_space", "phone_space", "ios_version", "whatsapp_version", "fix_update", "resolved"},
+				{"icloud_access", "symptom", "backup_size"},
+				{"icloud_access", "symptom", "backup_size", "free_space", "phone_space", "ios_version", "whatsapp_version", "fix_update", "apple_status", "fix_manual", "escalate"},
+			},
+			"discord-notifications": {
+				{"scope", "fix_server_settings", "resolved"},
+				{"scope", "desktop_active", "phone", "os_permission", "fix_os_permission", "phone_focus", "fix_phone_focus", "resolved"},
+				{"scope", "phone", "app_version", "fix_update", "fix_discord_app_settings", "fix_relogin", "fix_reinstall", "escalate"},
+				{"scope", "phone"},
+			},
+		}
+		kinds := []string{bot.OutcomeResolved, bot.OutcomeResolved, bot.OutcomeStopped, bot.OutcomeEscalated, bot.OutcomeExpired}
+		recs := make([]bot.Outcome, 0, benchRecords)
+		span := 30 * 24 * time.Hour
+		for i := 0; len(recs) < benchRecords; i++ {
+			guide := "whatsapp-icloud"
+			if i%3 == 0 {
+				guide = "discord-notifications"
+			}
+			ps := paths[guide]
+			path := ps[rng.IntN(len(ps))]
+			kind := kinds[rng.IntN(len(kinds))]
+			start := benchNow.Add(-span + time.Duration(rng.Int64N(int64(span))))
+			end := start.Add(time.Duration(rng.Int64N(int64(3 * time.Hour))))
+			key := fmt.Sprintf("c%d", i)
+			recs = append(recs,
+				bot.Outcome{Key: key, Platform: "slack", Guide: guide, Kind: bot.OutcomeStarted, Step: path[0], Started: start, Ended: start},
+				bot.Outcome{Key: key, Platform: "slack", Guide: guide, Kind: kind, Step: path[len(path)-1], Path: path, Started: start, Ended: end})
+		}
+		slices.SortFunc(recs, func(a, b bot.Outcome) int { return a.Ended.Compare(b.Ended) })
+		st := bot.NewMemoryStore()
+		s := &bot.Session{Key: "bench"}
+		for i := 0; i < len(recs); i += 1000 {
+			if err := st.Save(context.Background(), s, recs[i:min(i+1000, len(recs))]); err != nil {
+				panic(err)
+			}
+		}
+		benchStore = st
+	})
+	return benchStore
+}
+
+// BenchmarkReport is one /report request (the page, or the text the
+// report command prints) over benchRecords records: from the running
+// counts, with 8 requests at once, and from the records (a store without
+// running counts) for comparison.
+func BenchmarkReport(b *testing.B) {
+	st := bigStore(b)
+	runner := testRunner(b)
+	request := func(b *testing.B, store bot.Store, query string) {
+		h := Handler(store, runner)
+		req := httptest.NewRequest(http.MethodGet, "/report?"+query, nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	for _, query := range []string{"since=all", "since=7d", "since=all&format=text"} {
+		b.Run("tallies/"+query, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				request(b, st, query)
+			}
+		})
+	}
+	b.Run("tallies/8-parallel/since=all", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(8) // 8 × GOMAXPROCS goroutines: at least 8 requests at once
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				request(b, st, "since=all")
+			}
+		})
+	})
+	b.Run("records/since=all", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			request(b, scanOnly{st}, "since=all")
+		}
+	})
+	b.Run("cli-text/since=all", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			rep, err := Build(context.Background(), st, runner, time.Time{}, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := Write(io.Discard, rep, "text"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
