@@ -414,8 +414,20 @@ func (a *aliasFinder) Visit(n ast.Node) ast.Visitor {
 	return a
 }
 
+// lineError is an error of our own decoding (Value's) at a line, so that
+// it reads "file:line: message" like the YAML library's.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
 // yamlProblem turns a YAML library error into a Problem with file:line.
 func yamlProblem(file string, err error) *Problem {
+	if le := (*lineError)(nil); errors.As(err, &le) {
+		return &Problem{File: file, Line: le.line, Msg: le.msg}
+	}
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		p := &Problem{File: file, Msg: strings.TrimSpace(ye.GetMessage())}
@@ -561,17 +573,17 @@ func (v *Value) UnmarshalYAML(node ast.Node) error {
 			set++
 		}
 		if set != 1 {
-			return fmt.Errorf("line %d: a value mapping names exactly one of version:, number: or text:", v.Line)
+			return &lineError{v.Line, "a value mapping names exactly one of version:, number: or text:"}
 		}
 		if m.Prefix != "" && v.Kind != ValueVersion {
-			return fmt.Errorf("line %d: prefix: applies to versions only", v.Line)
+			return &lineError{v.Line, "prefix: applies to versions only"}
 		}
 		v.Prefix = m.Prefix
 		return nil
 	default:
 		var s string
 		if err := yaml.NodeToValue(node, &s); err != nil {
-			return fmt.Errorf("line %d: a value is a number, a text or a mapping such as {version: \"26.1\"}", v.Line)
+			return &lineError{v.Line, `a value is a number, a text or a mapping such as {version: "26.1"}`}
 		}
 		v.Kind, v.Text = ValueText, s
 		return nil

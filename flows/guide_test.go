@@ -12,7 +12,8 @@ import (
 
 func FuzzParseGuide(f *testing.F) {
 	seeds, _ := filepath.Glob("../testdata/guides/*.yaml")
-	seeds = append(seeds, "whatsapp-icloud.yaml")
+	examples, _ := filepath.Glob("testdata/guides/*.yaml")
+	seeds = append(append(seeds, examples...), "whatsapp-icloud.yaml", "discord-notifications.yaml")
 	for _, p := range seeds {
 		data, err := os.ReadFile(p)
 		if err != nil {

@@ -117,6 +117,8 @@ func TestShapeErrorsSuggestTheKey(t *testing.T) {
 		{"text where a mapping goes", "id: g\nwording: hello\n", `t.yaml:2: wording: needs a mapping (keys and values), not a text`},
 		{"mapping where a keyword goes", "id: g\nsteps:\n  - id: a\n    keywords:\n      - storage: full\n", `t.yaml:5: keywords: each item needs a text, not a mapping; put it in quotes if it holds ": "`},
 		{"step that is a text", "id: g\nsteps:\n  - a\n", `t.yaml:3: steps: each item needs a mapping (keys and values), not a text`},
+		{"value of two kinds", "id: g\nvalues:\n  x: {version: \"1\", number: 2}\n", "t.yaml:3: a value mapping names exactly one of version:, number: or text:"},
+		{"prefix on a text value", "id: g\nvalues:\n  x: {text: a, prefix: \"2\"}\n", "t.yaml:3: prefix: applies to versions only"},
 		{"values not a mapping", "id: g\nvalues: [a]\n", `t.yaml:2: values: needs a mapping (keys and values), not a list`},
 	}
 	for _, c := range cases {

@@ -14,7 +14,7 @@ import (
 
 // builtinRunner runs the built-in guides only, as `flows test` does from a
 // folder without config.yaml.
-func builtinRunner(t *testing.T) *flows.Runner {
+func builtinRunner(t testing.TB) *flows.Runner {
 	t.Helper()
 	set, err := flows.LoadSet(nil, nil, false)
 	if err != nil {
@@ -121,4 +121,35 @@ func TestUpdateRewritesOnlyTheTranscript(t *testing.T) {
 	if err := Test(context.Background(), r, bot.EngineConfig{}, []string{p}, false, &out); err != nil || !strings.HasPrefix(out.String(), "ok ") {
 		t.Errorf("replay after update: %v\n%s", err, out.String())
 	}
+}
+
+// FuzzCheckTranscript: whatever file flows test is given, CheckTranscript
+// neither panics nor passes a file --update would empty or that is a guide.
+func FuzzCheckTranscript(f *testing.F) {
+	for _, p := range []string{"../flows/whatsapp-icloud.yaml", "../flows/testdata/transcripts/wifi-slow.txt", "../testdata/transcripts/cmd-back.txt"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("#! guide\n> hi\n"))
+	f.Add([]byte("#! guide nope\r\n> hi\r\n"))
+	r := builtinRunner(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if CheckTranscript(r, "f.txt", data) != nil {
+			return
+		}
+		hasInput := false
+		for _, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSuffix(line, "\r")
+			hasInput = hasInput || line == ">" || strings.HasPrefix(line, "> ")
+		}
+		if !hasInput {
+			t.Errorf("accepted a file without input lines: %q", data)
+		}
+		if g, err := flows.Parse("f.txt", data); err == nil && g.ID != "" {
+			t.Errorf("accepted a guide file: %q", data)
+		}
+	})
 }
