@@ -172,9 +172,13 @@ func explainSyntax(file string, data []byte, line int, msg string) *Problem {
 		return &Problem{File: file, Line: n, Msg: fmt.Sprintf(format, args...)}
 	}
 	stopped := fmt.Sprintf("(the YAML parser stopped at line %d: %s)", line, msg)
-	for n := 1; n <= line; n++ {
-		if strings.Contains(leadingBlanks(lines[n-1]), "\t") {
-			return at(n, "this line is indented with a tab; YAML indents with spaces only")
+	// A tab may sit legitimately in a block text's indentation, so tabs
+	// are blamed only when the parser stopped at one.
+	if strings.Contains(msg, "'\t'") || strings.Contains(leadingBlanks(lines[line-1]), "\t") {
+		for n := 1; n <= line; n++ {
+			if strings.Contains(leadingBlanks(lines[n-1]), "\t") {
+				return at(n, "this line is indented with a tab; YAML indents with spaces only")
+			}
 		}
 	}
 	for _, q := range scanQuotes(lines) {

@@ -65,6 +65,12 @@ func TestSyntaxErrorsNameTheCause(t *testing.T) {
 			`t.yaml:4: this line is indented with a tab; YAML indents with spaces only`,
 		},
 		{
+			// A tab inside a block text is fine; the quote is the cause.
+			"tab in a block text above an unclosed quote",
+			"id: g\nintro: |\n  \tindented code\nsteps:\n  - id: a\n    text: \"Pick one\n    kind: ask\n    title: \"T\"\n",
+			`t.yaml:6: a "quoted" text starts on this line and is not closed on it`,
+		},
+		{
 			"dash without a space",
 			"id: g\nsteps:\n  -id: a\n    text: b\n",
 			`t.yaml:3: "-" starts a list item only when a space follows it: write "- id: a"`,
