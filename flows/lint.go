@@ -187,6 +187,12 @@ func (sc *shapeChecker) keys(n ast.Node, t reflect.Type) {
 			}
 			continue
 		}
+		if fields[i].typ.Kind() == reflect.String && nodeShape(unwrapNode(kv.Value)) == "mapping" && nodeLine(kv.Value) > nodeLine(kv.Key) {
+			// "text:" then lines of "First: …": a text meant to span
+			// lines, which YAML read as a mapping.
+			sc.add(kv.Value, "%s: needs a text, not a mapping; to write a text over several lines, put | after the key (%s: |) and indent its lines below it", key, key)
+			continue
+		}
 		sc.check(kv.Value, fields[i].typ, key+":", false)
 	}
 }

@@ -125,6 +125,7 @@ func TestShapeErrorsSuggestTheKey(t *testing.T) {
 		{"step that is a text", "id: g\nsteps:\n  - a\n", `t.yaml:3: steps: each item needs a mapping (keys and values), not a text`},
 		{"value of two kinds", "id: g\nvalues:\n  x: {version: \"1\", number: 2}\n", "t.yaml:3: a value mapping names exactly one of version:, number: or text:"},
 		{"prefix on a text value", "id: g\nvalues:\n  x: {text: a, prefix: \"2\"}\n", "t.yaml:3: prefix: applies to versions only"},
+		{"several lines without |", "id: g\nsteps:\n  - id: a\n    text:\n      First: open Settings.\n      Then: tap Wi-Fi.\n", `t.yaml:5: text: needs a text, not a mapping; to write a text over several lines, put | after the key (text: |) and indent its lines below it`},
 		{"values not a mapping", "id: g\nvalues: [a]\n", `t.yaml:2: values: needs a mapping (keys and values), not a list`},
 	}
 	for _, c := range cases {
