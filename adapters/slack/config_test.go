@@ -27,6 +27,10 @@ func TestConfig(t *testing.T) {
 		{name: "lower-case support channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "c0123abcd"}, wantErr: []string{"slack.support_channel", "upper case"}},
 		{name: "DM as support channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "D0123ABCD"}, wantErr: []string{"slack.support_channel"}},
 		{name: "group by handle", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportChannel: "C1", SupportGroup: "@support-team"}, wantErr: []string{`slack.support_group "@support-team" is not a user group id`}},
+		{name: "posting bounds", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", MaxPostsInFlight: 8, MaxQueuedTurns: 100, APITimeout: 3e9}, wantAPI: DefaultAPIURL},
+		{name: "negative in flight", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", MaxPostsInFlight: -1}, wantErr: []string{"slack.max_posts_in_flight is -1"}},
+		{name: "negative queue", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", MaxQueuedTurns: -5}, wantErr: []string{"slack.max_queued_turns is -5"}},
+		{name: "negative timeout", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", APITimeout: -1e9}, wantErr: []string{"slack.api_timeout is -1s"}},
 		{name: "group without channel", cfg: Config{BotToken: "xoxb-1", AppToken: "xapp-1", SupportGroup: "S1"}, wantErr: []string{"support_group is set but slack.support_channel is empty"}},
 	}
 	for _, tc := range tests {
@@ -38,6 +42,23 @@ func TestConfig(t *testing.T) {
 				}
 				if a.cfg.APIURL != tc.wantAPI || a.Name() != "slack" {
 					t.Errorf("api url %q name %q", a.cfg.APIURL, a.Name())
+				}
+				// Unset bounds take their defaults; set ones are kept.
+				wantInFlight, wantQueued, wantTimeout := tc.cfg.MaxPostsInFlight, tc.cfg.MaxQueuedTurns, tc.cfg.APITimeout
+				if wantInFlight == 0 {
+					wantInFlight = DefaultMaxPostsInFlight
+				}
+				if wantQueued == 0 {
+					wantQueued = DefaultMaxQueuedTurns
+				}
+				if wantTimeout == 0 {
+					wantTimeout = DefaultAPITimeout
+				}
+				if a.cfg.MaxPostsInFlight != wantInFlight || a.cfg.MaxQueuedTurns != wantQueued || a.cfg.APITimeout != wantTimeout {
+					t.Errorf("bounds %d, %d, %s; want %d, %d, %s", a.cfg.MaxPostsInFlight, a.cfg.MaxQueuedTurns, a.cfg.APITimeout, wantInFlight, wantQueued, wantTimeout)
+				}
+				if cap(a.slots.ch) != wantInFlight || a.posts.max != wantQueued || a.hooks.Timeout != wantTimeout {
+					t.Errorf("the adapter does not use its bounds: %d slots, %d queued, %s timeout", cap(a.slots.ch), a.posts.max, a.hooks.Timeout)
 				}
 				if a.HandsOff() != (tc.cfg.SupportChannel != "") || strings.TrimSpace(a.cfg.SupportChannel) != a.cfg.SupportChannel {
 					t.Errorf("HandsOff() = %v with support_channel %q", a.HandsOff(), a.cfg.SupportChannel)

@@ -50,6 +50,16 @@ type fakeSlack struct {
 	refuseAuth bool              // auth.test answers invalid_auth
 	roots      []map[string]any  // people's messages conversations.replies knows
 	fail       map[string]string // method → Slack error every call of it answers
+
+	// hold makes calls of a method wait until its channel is closed
+	// (holdCalls); latency delays every Web API answer (as Slack's 50–300
+	// ms do).
+	hold    map[string]chan struct{}
+	latency atomic.Int64 // nanoseconds
+	// inFlight and peak count Web API requests being answered; held the
+	// calls waiting on hold; newConns the TCP connections accepted.
+	inFlight, peak, held atomic.Int64
+	newConns             atomic.Int64
 }
 
 // apiCall is one recorded Web API call.
@@ -72,10 +82,16 @@ type fakeConn struct {
 }
 
 func newFakeSlack(t testing.TB) *fakeSlack {
-	f := &fakeSlack{t: t, limited: map[string]int{}, fail: map[string]string{}, changed: make(chan struct{}), conns: make(chan *fakeConn, 8), nextTS: 100}
+	f := &fakeSlack{t: t, limited: map[string]int{}, fail: map[string]string{}, hold: map[string]chan struct{}{},
+		changed: make(chan struct{}), conns: make(chan *fakeConn, 8), nextTS: 100}
 	// slack-go sends an Origin header, as browsers do; Slack accepts it.
 	f.upgrader.CheckOrigin = func(*http.Request) bool { return true }
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			f.newConns.Add(1)
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +118,21 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	_ = r.ParseForm()
+	n := f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	for p := f.peak.Load(); n > p && !f.peak.CompareAndSwap(p, n); p = f.peak.Load() {
+	}
+	if d := time.Duration(f.latency.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	f.mu.Lock()
+	gate := f.hold[method]
+	f.mu.Unlock()
+	if gate != nil {
+		f.held.Add(1)
+		<-gate
+		f.held.Add(-1)
+	}
 	// Form holds the query too: GET methods (chat.getPermalink) send
 	// their arguments there.
 	call := apiCall{Method: method, Form: r.Form, At: time.Now(), Status: 200, Body: string(body), Header: r.Header.Clone()}
@@ -226,6 +257,38 @@ func (f *fakeSlack) failWith(method, code string) {
 		f.fail[method] = code
 	}
 	f.mu.Unlock()
+}
+
+// holdCalls makes calls of method wait, unanswered, until the returned
+// release is called (once).
+func (f *fakeSlack) holdCalls(method string) (release func()) {
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.hold[method] = gate
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		delete(f.hold, method)
+		f.mu.Unlock()
+		close(gate)
+	}
+}
+
+// waitUntil waits until cond holds, checking after every recorded call and
+// every few milliseconds (for states no call records: requests held).
+func (f *fakeSlack) waitUntil(what string, cond func() bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("timed out waiting until %s", what)
+		}
+		_, changed := f.snapshot()
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // limit makes the next n calls of method answer 429 with Retry-After: 1.
