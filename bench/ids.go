@@ -32,7 +32,8 @@ func slackID(prefix string) string {
 	return string(b)
 }
 
-// discordEpoch is the first second of 2015, where snowflakes count from.
+// discordEpochMs is the first millisecond of 2015 (Unix ms), where
+// snowflakes count from.
 const discordEpochMs = 1420070400000
 
 // snowflakeAt is a Discord snowflake for time t with the low 22 bits
