@@ -157,6 +157,8 @@ func Test(ctx context.Context, runner *flows.Runner, cfg bot.EngineConfig, files
 // guides are loaded (from a folder without the config, the built-in ones)
 // and the replay would test, or rewrite, the wrong conversation.
 func CheckTranscript(runner *flows.Runner, file string, data []byte) error {
+	// A transcript is seldom valid YAML, so a parse error is the expected
+	// answer here: only a file that parses into a guide is refused as one.
 	if g, err := flows.Parse(file, data); err == nil && (g.ID != "" || len(g.Steps) > 0) {
 		return fmt.Errorf("%s is a guide file (id %s), not a transcript: flows test replays transcripts (lines \"> what the person types\"); to check a guide run: flows check %s", file, g.ID, file)
 	}
