@@ -3,10 +3,14 @@ package discord
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bwmarrin/discordgo"
 
 	"troubleshooter/bot"
 )
@@ -94,5 +98,64 @@ func TestGatewayOrderPerConversation(t *testing.T) {
 	}
 	if bad > 0 {
 		t.Errorf("%d of %d conversations out of order or not answered exactly once", bad, conversations)
+	}
+}
+
+// TestGatewayReadingDoesNotWaitForReplies: with every REST call held
+// back, 50 DM conversations × 2 messages are all read off the gateway
+// (a handler registered after the adapter's sees each one, on the same
+// reading goroutine) before any reply can be sent; once REST is let
+// through, every message is answered once.
+func TestGatewayReadingDoesNotWaitForReplies(t *testing.T) {
+	const conversations, perConv = 50, 2
+	f := newFakeDiscord(t)
+	cfg := testConfig(f)
+	cfg.RequestsPerSecond = 1e6
+	a, err := New(cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	next := a.session.Client.Transport
+	a.session.Client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == "POST" && strings.Contains(r.URL.Path, "/channels/") {
+			<-gate
+		}
+		return next.RoundTrip(r)
+	})
+	var read atomic.Int64
+	allRead := make(chan struct{})
+	a.session.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {
+		if m.Author != nil && m.Author.ID != f.botID && read.Add(1) == conversations*perConv {
+			close(allRead)
+		}
+	})
+	h := &orderHandler{}
+	runAdapter(t, f, a, h)
+	for k := range perConv {
+		for c := range conversations {
+			f.dispatch("MESSAGE_CREATE", f.messageCreate("", fmt.Sprintf("79%017d", c), fmt.Sprintf("73%017d", c), fmt.Sprintf("m%d", k), false))
+		}
+	}
+	select {
+	case <-allRead:
+	case <-time.After(15 * time.Second): // a hang guard, not a timing
+		t.Fatalf("only %d of %d messages were read while replies were held back", read.Load(), conversations*perConv)
+	}
+	if n := len(f.callsSince(0, "POST", "/api/v9/channels/*/messages")); n != 0 {
+		t.Fatalf("%d replies went through a closed gate", n)
+	}
+	close(gate)
+	f.waitFor("every reply", func() bool {
+		n := 0
+		for _, c := range f.calls {
+			if c.Method == "POST" && strings.HasSuffix(c.Path, "/messages") {
+				n++
+			}
+		}
+		return n >= conversations*perConv
+	})
+	if n := len(f.callsSince(0, "POST", "/api/v9/channels/*/messages")); n != conversations*perConv {
+		t.Errorf("%d replies to %d messages", n, conversations*perConv)
 	}
 }
