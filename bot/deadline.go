@@ -102,6 +102,7 @@ type turnRun struct {
 	refs         atomic.Int32  // Handle and the goroutine, until each leaves
 	expired      chan struct{} // the timer fired (buffered)
 	done         chan struct{} // finish was called (buffered: one value)
+	execFn       func()        // r.exec, made once
 
 	mu      sync.Mutex
 	state   int // runRunning, runCommitted, runDone or runAbandoned
@@ -163,7 +164,7 @@ func (r *turnRun) finish(res Result, h *Handoff, err error) {
 func (e *Engine) timedTurn(ctx context.Context, key string, m Message) (Result, *Handoff, error) {
 	run := getRun(e, ctx, key, m)
 	deadline := run.ctx.deadline
-	go run.exec()
+	go run.execFn()
 	defer run.leave()
 	finished := false
 	select {

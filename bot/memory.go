@@ -111,11 +111,22 @@ func (m *MemoryStore) loadTurn(ctx context.Context, key string) (s, stored *Sess
 	if stored == nil {
 		return nil, nil, nil
 	}
-	s = cloneSession(stored)
-	if len(stored.Events) < maxRecentEvents {
-		s.Events = append(make([]string, 0, len(stored.Events)+1), stored.Events...)
-	}
+	c := *stored
+	s = &c
+	s.Answers = maps.Clone(stored.Answers)
 	s.History = append(make([]Frame, 0, len(stored.History)+1), stored.History...)
+	room := 1
+	if len(stored.Events) >= maxRecentEvents {
+		room = 0 // RememberEvent drops the oldest in place
+	}
+	s.Events = append(make([]string, 0, len(stored.Events)+room), stored.Events...)
+	s.Outbox = cloneOutbox(stored.Outbox)
+	if stored.PendingHandoff != nil {
+		h := *stored.PendingHandoff
+		s.PendingHandoff = &h
+	}
+	// Times in the store have no monotonic reading already (Save and
+	// saveOwned strip it), so the copy needs no Round(0).
 	return s, stored, nil
 }
 
@@ -171,7 +182,11 @@ func (m *MemoryStore) put(s, next *Session, outcomes []Outcome) error {
 		recs = make([]Outcome, len(outcomes))
 		for i := range outcomes {
 			recs[i] = cloneOutcome(outcomes[i])
-			adds = append(adds, TallyAdds(recs[i])...)
+			if a := TallyAdds(recs[i]); adds == nil {
+				adds = a // most saves carry one record: no second slice
+			} else {
+				adds = append(adds, a...)
+			}
 		}
 	}
 

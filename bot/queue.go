@@ -17,7 +17,13 @@ type turnQueue struct {
 type queueShard struct {
 	mu    sync.Mutex
 	lines map[string]*line
+	// free holds lines of keys that went idle, for reuse: a line per
+	// message would otherwise be an allocation per message.
+	free []*line
 }
+
+// maxFreeLines bounds a shard's free lines.
+const maxFreeLines = 16
 
 // line is the queue of one key: the holder runs, waiters wait in order.
 type line struct {
@@ -43,7 +49,12 @@ func (q *turnQueue) acquire(ctx context.Context, key string) error {
 	sh.mu.Lock()
 	l, busy := sh.lines[key]
 	if !busy {
-		sh.lines[key] = &line{}
+		if n := len(sh.free); n > 0 {
+			l, sh.free = sh.free[n-1], sh.free[:n-1]
+		} else {
+			l = &line{}
+		}
+		sh.lines[key] = l
 		sh.mu.Unlock()
 		return nil
 	}
@@ -83,6 +94,10 @@ func (q *turnQueue) release(key string) {
 	}
 	if len(l.waiting) == 0 {
 		delete(sh.lines, key)
+		if len(sh.free) < maxFreeLines {
+			l.waiting = nil
+			sh.free = append(sh.free, l)
+		}
 		return
 	}
 	next := l.waiting[0]

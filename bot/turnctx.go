@@ -168,6 +168,11 @@ var turnRuns = sync.Pool{New: func() any {
 // with its deadline timer running when the engine has a turn timeout.
 func getRun(e *Engine, parent context.Context, key string, m Message) *turnRun {
 	r := turnRuns.Get().(*turnRun)
+	if r.execFn == nil {
+		// Made once per run: "go r.exec()" would allocate a closure
+		// every turn.
+		r.execFn = r.exec
+	}
 	r.e, r.key, r.m = e, key, m
 	r.ctx.parent = parent
 	r.refs.Store(2) // Handle and the goroutine
