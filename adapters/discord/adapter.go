@@ -72,8 +72,8 @@ type Adapter struct {
 	acksBeforeSave atomic.Int64
 	// fullLogged is when a full queue was last logged (unix nanoseconds).
 	fullLogged atomic.Int64
-	// dms caches each person's DM channel id (UserChannelCreate).
-	dms sync.Map
+	// dms caches each person's DM channel id (dmChannel).
+	dms map[string]string
 	// held are HTTP interactions' initial responses held for their turn's
 	// save (webhook.go).
 	held heldResponses
@@ -117,6 +117,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		lastStep:    make(map[string]string),
 		questions:   make(map[string]question),
 		questionIDs: make(map[string]bool),
+		dms:         make(map[string]string),
 		grace:       defaultShutdownGrace,
 		queue:       newDeliveries(cfg.MaxQueued),
 	}

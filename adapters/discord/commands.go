@@ -172,11 +172,11 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 		}
 		return inPlace(addr, true)
 	case ModeDM:
-		dm, err := a.session.UserChannelCreate(u.ID)
+		dm, err := a.dmChannel(u.ID)
 		said := false
 		if err == nil {
-			m.Address = bot.Address{Platform: Platform, Channel: dm.ID, User: u.ID}
-			err = a.turn(ctx, h, m, true, watch(a.toChannel(dm.ID, ""), &said))
+			m.Address = bot.Address{Platform: Platform, Channel: dm, User: u.ID}
+			err = a.turn(ctx, h, m, true, watch(a.toChannel(dm, ""), &said))
 		}
 		note := "I've sent you a direct message — let's continue there."
 		if err == nil && !said {
@@ -261,11 +261,11 @@ func (a *Adapter) onWord(ctx context.Context, h bot.Handler, i *discordgo.Intera
 	case "":
 		addr = bot.Address{Platform: Platform, Channel: i.ChannelID, User: u.ID}
 	case ModeDM:
-		dm, err := a.session.UserChannelCreate(u.ID)
+		dm, err := a.dmChannel(u.ID)
 		if err != nil {
 			return a.troubleOriginal(i, err)
 		}
-		addr = bot.Address{Platform: Platform, Channel: dm.ID, User: u.ID}
+		addr = bot.Address{Platform: Platform, Channel: dm, User: u.ID}
 	default:
 		var err error
 		if addr, err = a.guildAddress(i, i.GuildID, i.ChannelID, u.ID); err != nil {

@@ -224,4 +224,15 @@ func TestDMModeSlash(t *testing.T) {
 	if !strings.Contains(orig["content"].(string), "conversation in progress") || len(ids(orig)) != 2 {
 		t.Errorf("slash in DM with a conversation in progress = %v", orig)
 	}
+
+	// Another /troubleshoot in the server goes to the same DM without
+	// asking Discord for it again (one "create DM" bucket serves the
+	// whole bot).
+	mark = f.Mark()
+	ia = f.slash(testGuild, testChannel, alice)
+	f.dispatch("INTERACTION_CREATE", ia)
+	f.waitCall(mark, "PATCH", "/api/v9/webhooks/"+f.appID+"/"+ia["token"].(string)+"/messages/@original")
+	if n := len(f.callsSince(0, "POST", "/api/v9/users/@me/channels")); n != 1 {
+		t.Errorf("the DM channel was asked for %d times, want once", n)
+	}
 }

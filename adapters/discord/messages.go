@@ -96,11 +96,11 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 	}
 	switch a.cfg.Mode {
 	case ModeDM:
-		dm, err := a.session.UserChannelCreate(author)
+		dm, err := a.dmChannel(author)
 		said := false
 		if err == nil {
-			m.Address = bot.Address{Platform: Platform, Channel: dm.ID, User: author}
-			err = a.turn(ctx, h, m, strings.TrimSpace(m.Text) == "", watch(a.toChannel(dm.ID, ""), &said))
+			m.Address = bot.Address{Platform: Platform, Channel: dm, User: author}
+			err = a.turn(ctx, h, m, strings.TrimSpace(m.Text) == "", watch(a.toChannel(dm, ""), &said))
 		}
 		if err == nil && said {
 			// Say where the answer went, as /troubleshoot does.
