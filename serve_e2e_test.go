@@ -120,6 +120,8 @@ throttle:
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
+	admin := make(chan string, 1) // /metrics is on the operator listener
+	a.adminReady = admin
 	go func() { done <- a.serve(ctx, ready) }()
 	defer func() {
 		cancel()
@@ -185,7 +187,7 @@ throttle:
 		t.Errorf("%d reminders sent, want exactly 1", nudges)
 	}
 
-	resp, err := client.Get(base + "/metrics")
+	resp, err := client.Get("http://" + <-admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
