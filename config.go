@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 
+	"troubleshooter/adapters/confval"
 	"troubleshooter/adapters/discord"
 	"troubleshooter/adapters/redisstore"
 	"troubleshooter/adapters/slack"
@@ -198,6 +201,12 @@ func (c *Config) validate() error {
 	if c.HTTP.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("config: http.shutdown_grace (%s) must be positive, e.g. 20s (inside Kubernetes' terminationGracePeriodSeconds)", c.HTTP.ShutdownGrace))
 	}
+	switch {
+	case c.HTTP.AdminAddr == "off" && c.HTTP.AdminToken == "":
+		errs = append(errs, errors.New("config: http.admin_addr is off, so /metrics and /report would be served on the webhook port to anyone: set http.admin_token (admin_token: ${TROUBLESHOOTER_ADMIN_TOKEN}, from the environment), or give them a listener of their own with http.admin_addr (default 127.0.0.1:9090)"))
+	case c.HTTP.AdminToken != "" && len(c.HTTP.AdminToken) < minAdminToken:
+		errs = append(errs, fmt.Errorf("config: http.admin_token is shorter than %d characters; use a long random one, e.g. from `openssl rand -hex 32`", minAdminToken))
+	}
 	return errors.Join(errs...)
 }
 
@@ -282,7 +291,10 @@ func decodeConfig(data []byte, cfg *Config) (err error) {
 	if p := flows.CheckNesting("", data); p != nil {
 		return fmt.Errorf("[%d:1] %s", p.Line, p.Msg)
 	}
-	if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
+	if errs := checkDurations(data); errs != nil {
+		return errs
+	}
+	if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict(), yaml.CustomUnmarshaler(decodeDuration)); err != nil {
 		var ye yaml.Error
 		if errors.As(err, &ye) {
 			if tok := ye.GetToken(); tok != nil && tok.Position != nil {
@@ -293,6 +305,132 @@ func decodeConfig(data []byte, cfg *Config) (err error) {
 		return scrubConfigError(data, firstLine(err.Error()), 0)
 	}
 	return nil
+}
+
+// decodeDuration decodes every time.Duration of the config with
+// confval.ParseDuration, so days ("1d") work wherever a duration is read.
+// checkDurations has already explained any mistake by key and line; this
+// only meets values it could not see (behind an alias, say).
+func decodeDuration(d *time.Duration, b []byte) error {
+	var s string
+	if err := yaml.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("%s", confval.DurationExample)
+	}
+	v, err := confval.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// durationKeys are the dotted paths of every time.Duration in Config
+// ("conversation.idle_timeout"), found from the yaml tags so that a
+// duration added to any section is covered without a list to keep.
+var durationKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type, path string)
+	walk = func(t reflect.Type, path string) {
+		if t == reflect.TypeFor[time.Duration]() {
+			keys[path] = true
+			return
+		}
+		if t.Kind() == reflect.Pointer {
+			walk(t.Elem(), path)
+			return
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			walk(f.Type, joinPath(path, name))
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	return keys
+}()
+
+// checkDurations finds every duration written in the config and parses
+// it, so that a mistake is reported as the key, its line, the value and an
+// example ("conversation.idle_timeout (line 17): "30 minutes" is not a
+// duration; write e.g. 30m, 1h30m or 1d"), every mistake at once, rather
+// than as the YAML library's message about Go types. YAML that does not
+// parse is left to the decoder, which reports it.
+func checkDurations(data []byte) error {
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	var walk func(n ast.Node, path string)
+	walk = func(n ast.Node, path string) {
+		switch n := n.(type) {
+		case *ast.DocumentNode:
+			walk(n.Body, path)
+		case *ast.AnchorNode:
+			walk(n.Value, path)
+		case *ast.TagNode:
+			walk(n.Value, path)
+		case *ast.MappingNode:
+			for _, v := range n.Values {
+				walk(v, path)
+			}
+		case *ast.MappingValueNode:
+			if n.Key == nil || n.Key.GetToken() == nil {
+				return
+			}
+			p := joinPath(path, n.Key.GetToken().Value)
+			if !durationKeys[p] {
+				walk(n.Value, p)
+				return
+			}
+			v := n.Value
+			for {
+				if a, ok := v.(*ast.AnchorNode); ok {
+					v = a.Value
+				} else if tg, ok := v.(*ast.TagNode); ok {
+					v = tg.Value
+				} else {
+					break
+				}
+			}
+			var text string
+			switch sv := v.(type) {
+			case nil, *ast.NullNode, *ast.AliasNode:
+				return // empty means the default; an alias is checked when decoded
+			case *ast.StringNode:
+				text = sv.Value
+			case ast.ScalarNode:
+				text = sv.GetToken().Value
+			default:
+				errs = append(errs, fmt.Errorf("%s (line %d): a duration is one value; %s", p, line(v), confval.DurationExample))
+				return
+			}
+			if _, err := confval.ParseDuration(text); err != nil {
+				errs = append(errs, fmt.Errorf("%s (line %d): %s", p, line(v), hideSecrets(data, err.Error())))
+			}
+		}
+	}
+	for _, doc := range file.Docs {
+		walk(doc, "")
+	}
+	return errors.Join(errs...)
+}
+
+// line is the line n starts on, 0 when unknown.
+func line(n ast.Node) int {
+	if tok := n.GetToken(); tok != nil && tok.Position != nil {
+		return tok.Position.Line
+	}
+	return 0
 }
 
 // secretKey matches config keys whose values are credentials.
@@ -316,26 +454,10 @@ var plainWord = regexp.MustCompile(`^"[a-z0-9_.:/ -]{0,24}"$`)
 // out, the message says to use the environment instead.
 func scrubConfigError(data []byte, msg string, line int) error {
 	var hint string
+	msg = hideSecrets(data, msg)
 	for i, l := range strings.Split(string(data), "\n") {
-		for _, m := range userinfo.FindAllStringSubmatch(l, -1) {
-			if m[1] != "" {
-				msg = strings.ReplaceAll(msg, m[1], "(hidden)")
-			}
-		}
-		key, value, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "- ")), ":")
-		if !ok || !secretKey.MatchString(key) {
-			continue
-		}
-		value = strings.TrimSpace(value)
-		if j := strings.Index(value, " #"); j >= 0 {
-			value = strings.TrimSpace(value[:j])
-		}
-		for _, v := range []string{value, strings.Trim(value, `"'[]{} `)} {
-			if len(v) >= 4 {
-				msg = strings.ReplaceAll(msg, v, "(hidden)")
-			}
-		}
-		if i+1 == line && value != "" && !strings.Contains(value, "${") {
+		key, value, ok := secretLine(l)
+		if ok && i+1 == line && value != "" && !strings.Contains(value, "${") {
 			hint = fmt.Sprintf(" (line %d holds a secret written out: put it in the environment and write %s: ${NAME})", line, plainKey(key))
 		}
 	}
@@ -356,6 +478,41 @@ func scrubConfigError(data []byte, msg string, line int) error {
 		return "(hidden)"
 	})
 	return errors.New(msg + hint)
+}
+
+// hideSecrets removes from msg every value of a secret-looking key in the
+// file and every URL's user:password.
+func hideSecrets(data []byte, msg string) string {
+	for _, l := range strings.Split(string(data), "\n") {
+		for _, m := range userinfo.FindAllStringSubmatch(l, -1) {
+			if m[1] != "" {
+				msg = strings.ReplaceAll(msg, m[1], "(hidden)")
+			}
+		}
+		_, value, ok := secretLine(l)
+		if !ok {
+			continue
+		}
+		for _, v := range []string{value, strings.Trim(value, `"'[]{} `)} {
+			if len(v) >= 4 {
+				msg = strings.ReplaceAll(msg, v, "(hidden)")
+			}
+		}
+	}
+	return msg
+}
+
+// secretLine splits a line "key: value # comment" whose key looks secret.
+func secretLine(l string) (key, value string, ok bool) {
+	key, value, ok = strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "- ")), ":")
+	if !ok || !secretKey.MatchString(key) {
+		return "", "", false
+	}
+	value = strings.TrimSpace(value)
+	if j := strings.Index(value, " #"); j >= 0 {
+		value = strings.TrimSpace(value[:j])
+	}
+	return key, value, true
 }
 
 // plainKey is key when it is a plain word, else "the key".

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -102,4 +103,65 @@ func FuzzConfigErrorsHideSecrets(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestConfigDurations: durations accept days everywhere config.yaml has
+// one (the engine's, the HTTP server's, the stores' and the platforms'),
+// and a mistake names the key, the line, the value and an example.
+func TestConfigDurations(t *testing.T) {
+	cases := []struct {
+		name, body string
+		check      func(Config) bool
+		err        string
+	}{
+		{"days", "conversation:\n  idle_timeout: 1d\n  nudge_after: 90m\n", func(c Config) bool {
+			return c.Conversation.IdleTimeout == 24*time.Hour && c.Conversation.NudgeAfter == 90*time.Minute
+		}, ""},
+		{"quoted days and a fraction", "conversation:\n  idle_timeout: \"1.5d\"\n  handoff_timeout: 3d\n", func(c Config) bool {
+			return c.Conversation.IdleTimeout == 36*time.Hour && c.Conversation.HandoffTimeout == 72*time.Hour
+		}, ""},
+		{"off stays -1s", "conversation:\n  nudge_after: -1s\n", func(c Config) bool { return c.Conversation.NudgeAfter == -time.Second }, ""},
+		{"http", "http:\n  shutdown_grace: 1d\n", func(c Config) bool { return c.HTTP.ShutdownGrace == 24*time.Hour }, ""},
+		{"redis", "store:\n  kind: memory\n  redis:\n    session_ttl: 30d\n", func(c Config) bool { return c.Store.Redis.SessionTTL == 30*24*time.Hour }, ""},
+		{"slack", "slack:\n  api_timeout: 15s\n  outbox_after: 1d\n", func(c Config) bool { return c.Slack.OutboxAfter == 24*time.Hour }, ""},
+		{"flow style", "conversation: {idle_timeout: 2d}\n", func(c Config) bool { return c.Conversation.IdleTimeout == 48*time.Hour }, ""},
+		{"words", "store:\n  kind: memory\nconversation:\n  nudge_after: 30 minutes\n", nil,
+			`conversation.nudge_after (line 4): "30 minutes" is not a duration; write e.g. 30m, 1h30m or 1d`},
+		{"bare number", "conversation:\n  nudge_after: 30\n", nil,
+			`conversation.nudge_after (line 2): "30" has no unit (seconds? minutes?); write e.g. 30m, 1h30m or 1d`},
+		{"nested key", "store:\n  redis:\n    timeout: 5 s\n", nil, `store.redis.timeout (line 3): "5 s" is not a duration`},
+		{"discord", "discord:\n  outbox_after: soon\n", nil, `discord.outbox_after (line 2): "soon" is not a duration`},
+		{"two mistakes, both named", "conversation:\n  idle_timeout: 1 day\n  sweep_every: 30\n", nil,
+			"conversation.idle_timeout (line 2): \"1 day\" is not a duration; write e.g. 30m, 1h30m or 1d\nconversation.sweep_every (line 3)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := loadConfig(writeConfig(t, c.body), true)
+			if c.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !c.check(cfg) {
+					t.Errorf("decoded %+v", cfg)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("err = %v\nwant it to contain %q", err, c.err)
+			}
+			if err != nil && strings.Contains(err.Error(), "time:") {
+				t.Errorf("err %q shows Go's own message", err)
+			}
+		})
+	}
+}
+
+// writeConfig writes body as a config file in a temp dir.
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -172,6 +172,9 @@ type app struct {
 	runner *flows.Runner
 	store  bot.Store
 	engine *bot.Engine
+	// adminReady, when set, receives the operator endpoints' address
+	// once they listen (for tests, as serve's ready does the main one).
+	adminReady chan<- string
 }
 
 func newLogger(cfg LogConfig, stderr io.Writer) *slog.Logger {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"troubleshooter/adapters/discord"
@@ -32,6 +35,39 @@ type HTTPConfig struct {
 	// another replica. Default 20s: inside Kubernetes' default
 	// terminationGracePeriodSeconds (30s).
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// AdminAddr is where the operator endpoints, /metrics and /report,
+	// are served: a listener of their own, apart from the webhooks, so
+	// the report's figures and the metrics never reach whoever can reach
+	// the webhook port. Default 127.0.0.1:9090, loopback only (reach it
+	// with an SSH tunnel or `kubectl port-forward`); 127.0.0.1:0 when
+	// http.addr's port is 0 (a free port, for tests and throwaway runs).
+	// "off" serves them on http.addr instead, where they then require
+	// AdminToken.
+	AdminAddr string `yaml:"admin_addr"`
+	// AdminToken, when set, is the bearer token the operator endpoints
+	// require (Authorization: Bearer TOKEN), wherever they are served;
+	// it is required when AdminAddr is "off". Write it as ${VAR}, from
+	// the environment; it is never logged.
+	AdminToken string `yaml:"admin_token"`
+}
+
+// DefaultAdminAddr is HTTPConfig.AdminAddr's default.
+const DefaultAdminAddr = "127.0.0.1:9090"
+
+// minAdminToken is the shortest admin token accepted: a bearer token is
+// guessable offline no more than online, but a short one by hand.
+const minAdminToken = 16
+
+// adminAddr is where the operator endpoints listen, "off" when they share
+// the main port.
+func (c HTTPConfig) adminAddr() string {
+	switch {
+	case c.AdminAddr != "":
+		return c.AdminAddr
+	case strings.HasSuffix(c.Addr, ":0"):
+		return "127.0.0.1:0"
+	}
+	return DefaultAdminAddr
 }
 
 // DefaultShutdownGrace is HTTPConfig.ShutdownGrace's default.
@@ -70,26 +106,8 @@ func newMux(store bot.Store, adapters []bot.Adapter) *http.ServeMux {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		problems := map[string]string{}
-		if p, ok := store.(pinger); ok {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			if err := p.Ping(ctx); err != nil {
-				// A damaged store (bolt) gives a short reason, no path;
-				// any other failure only that the store does not answer.
-				var d interface{ Reason() string }
-				switch {
-				case errors.As(err, &d):
-					reason := d.Reason()
-					if len(reason) > 200 {
-						reason = reason[:200] + "…"
-					}
-					problems["store"] = "store damaged: " + reason + " (run `troubleshooter store check`)"
-				case errors.Is(err, bot.ErrClosed):
-					problems["store"] = "store closed"
-				default:
-					problems["store"] = "not reachable"
-				}
-			}
+		if p := storeProblem(r.Context(), store); p != "" {
+			problems["store"] = p
 		}
 		for _, a := range adapters {
 			if c, ok := a.(connectedReporter); ok && !c.Connected() {
@@ -103,6 +121,75 @@ func newMux(store bot.Store, adapters []bot.Adapter) *http.ServeMux {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 	})
 	return mux
+}
+
+// readyTimeout bounds readiness's store check: a store slower than this
+// is not ready to take turns either.
+const readyTimeout = 2 * time.Second
+
+// readyProbeKey is the session readiness loads: no conversation has it.
+const readyProbeKey = "troubleshooter:readyz:probe"
+
+// storeProblem is why the store cannot take turns now, "" when it can.
+// It asks the store's Ping when it has one (Redis answers; a bolt file
+// that has shown damage or was closed), then makes a real read: loading
+// a session that does not exist walks the store as a turn's load does, so
+// a damaged file, a closed store or a backend that does not answer is
+// found even before a conversation runs into it.
+func storeProblem(ctx context.Context, store bot.Store) string {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	var err error
+	if p, ok := store.(pinger); ok {
+		err = p.Ping(ctx)
+	}
+	if err == nil {
+		if _, err = store.Load(ctx, readyProbeKey); errors.Is(err, bot.ErrNotFound) || errors.Is(err, bot.ErrCorrupt) {
+			// Not found is the answer expected; a corrupt record under
+			// the probe's key would harm no conversation.
+			err = nil
+		}
+	}
+	if err == nil {
+		return ""
+	}
+	// A damaged store (bolt) gives a short reason, no path; any other
+	// failure only that the store does not answer: the error may hold
+	// addresses or paths that a probe's caller need not see.
+	var d interface{ Reason() string }
+	switch {
+	case errors.As(err, &d):
+		reason := d.Reason()
+		if len(reason) > 200 {
+			reason = reason[:200] + "…"
+		}
+		return "store damaged: " + reason + " (run `troubleshooter store check`)"
+	case errors.Is(err, bot.ErrClosed):
+		return "store closed"
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s", readyTimeout)
+	default:
+		return "not reachable"
+	}
+}
+
+// requireToken lets a request through to h only with the header
+// "Authorization: Bearer TOKEN". The comparison takes the same time
+// whatever the guess (hashes of equal length, compared in constant time),
+// and the answer never repeats what was sent.
+func requireToken(token string, h http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		scheme, got, _ := strings.Cut(auth, " ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="troubleshooter operator endpoints"`)
+			http.Error(w, "unauthorized: send Authorization: Bearer <http.admin_token>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -122,6 +209,11 @@ func limitBodies(h http.Handler) http.Handler {
 // serveHTTP runs an HTTP server on addr until ctx ends, then shuts it down
 // gracefully. ready receives the bound address once it listens.
 func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready chan<- string) error {
+	return listenAndServe(ctx, "http server listening", addr, h, log, ready)
+}
+
+// listenAndServe is serveHTTP, logging listening as what it says.
+func listenAndServe(ctx context.Context, listening, addr string, h http.Handler, log *slog.Logger, ready chan<- string) error {
 	srv := &http.Server{
 		Handler:           limitBodies(h),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -135,7 +227,7 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
-	log.Info("http server listening", "addr", l.Addr().String())
+	log.Info(listening, "addr", l.Addr().String())
 	if ready != nil {
 		ready <- l.Addr().String()
 	}
@@ -160,13 +252,21 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 // serve runs the HTTP server and every configured platform until ctx ends.
 // ready, if not nil, receives the HTTP address once it listens.
 func (a *app) serve(ctx context.Context, ready chan<- string) error {
+	build := readBuild()
+	a.log.Info("starting", build.logAttrs()...)
 	m := metrics.New()
+	m.SetBuildInfo(build.Version, build.RevisionLabel(), build.Go)
 	a.engine.SetObserver(m)
 	handler := throttle.New(a.engine, a.cfg.Throttle)
 	adapters, routes, err := a.platforms(handler, m)
 	if err != nil {
 		return err
 	}
+	var names []string
+	for _, ad := range adapters {
+		names = append(names, ad.Name())
+	}
+	m.Init(names, a.runner.IDs())
 	if len(adapters) == 0 {
 		a.log.Warn("no chat platform is configured (see README: Discord, Slack); serving health checks only")
 	}
@@ -176,12 +276,26 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	// Nudges and expiries come from timers kept in the store, so a restart
 	// loses none, and every replica may sweep: each fires once.
 	go a.engine.RunSweeper(ctx)
-	errc := make(chan error, len(adapters)+1)
+	errc := make(chan error, len(adapters)+2)
 	running := 0
+	// The operator endpoints: the report shows what people asked about
+	// and the metrics how the bot runs, neither for whoever can reach the
+	// webhooks.
+	operator := http.NewServeMux()
+	operator.Handle("GET /metrics", m.Handler())
+	operator.Handle("GET /report", report.Handler(a.store, a.runner))
+	var guarded http.Handler = operator
+	if a.cfg.HTTP.AdminToken != "" {
+		guarded = requireToken(a.cfg.HTTP.AdminToken, operator)
+	}
+	adminAddr := a.cfg.HTTP.adminAddr()
 	if a.cfg.HTTP.Addr != "off" {
 		mux := newMux(a.store, adapters)
-		mux.Handle("GET /metrics", m.Handler())
-		mux.Handle("GET /report", report.Handler(a.store, a.runner))
+		if adminAddr == "off" {
+			// Validated: a token is set.
+			mux.Handle("GET /metrics", guarded)
+			mux.Handle("GET /report", guarded)
+		}
 		for pattern, h := range routes {
 			mux.Handle(pattern, h)
 		}
@@ -202,6 +316,13 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	}
 	if running == 0 {
 		return errors.New("serve: nothing to run: no platform is configured and http.addr is off")
+	}
+	// Operator endpoints alone are no reason to run.
+	if adminAddr != "off" {
+		running++
+		go func() {
+			errc <- listenAndServe(ctx, "operator endpoints (/metrics, /report) listening", adminAddr, guarded, a.log, a.adminReady)
+		}()
 	}
 	var first error
 	stopping := false

@@ -91,6 +91,8 @@ func TestServeRunsHealthChecksAloneAndStopsCleanly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
+	admin := make(chan string, 1)
+	a.adminReady = admin
 	go func() { done <- a.serve(ctx, ready) }()
 	var addr string
 	select {
@@ -98,8 +100,9 @@ func TestServeRunsHealthChecksAloneAndStopsCleanly(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("serve stopped: %v", err)
 	}
-	for _, path := range []string{"/readyz", "/metrics"} {
-		resp, err := http.Get("http://" + addr + path)
+	for _, url := range []string{"http://" + addr + "/readyz", "http://" + <-admin + "/metrics"} {
+		path := url[strings.LastIndex(url, "/"):]
+		resp, err := http.Get(url)
 		if err != nil {
 			t.Fatal(err)
 		}
