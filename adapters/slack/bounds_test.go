@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"troubleshooter/bot"
 )
 
 // postWaves posts waves × n messages through post, n at once: the fake
@@ -186,6 +189,46 @@ func TestAcksNeverWaitForPosts(t *testing.T) {
 				e.fake.waitFor(0, "the answer in DA"+fmt.Sprint(i), isPost(fmt.Sprintf("DA%d", i), ""))
 			}
 			e.fake.waitUntil("the 3 answers in DB", func() bool { return e.fake.count(isPost("DB", "")) == 3 })
+		})
+	}
+}
+
+// escalateFlow hands every conversation to staff at its first message.
+type escalateFlow struct{ echoFlow }
+
+func (escalateFlow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
+	s.Guide, s.GuideVersion, s.Step = "echo", "1", "end"
+	return bot.Turn{Replies: []bot.Reply{{Text: "Let me find you a person."}},
+		Handoff: &bot.Handoff{Key: s.Key, Address: m.Address, Guide: "echo", GuideTitle: "Echo", Summary: "They said: " + m.Text, Started: m.Time, At: m.Time}}, nil
+}
+
+// TestHandoffDoesNotHoldTheAck: the engine posts a handoff to the support
+// channel inside the escalating turn, after saving it. The delivery is
+// acknowledged while that post is still held unanswered by the fake (in
+// both modes), and once Slack answers, the handoff is posted and the
+// person told that a person will reply: the post was not cut short by the
+// delivery's 3 seconds (which would have said HandoffDelayedNotice and
+// left the handoff to the sweeper a minute later).
+func TestHandoffDoesNotHoldTheAck(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnvOpts(t, mode, envOpts{flow: escalateFlow{}, cfg: withSupport(""), handoff: true})
+			release := e.fake.holdCalls("chat.postMessage")
+			e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("UH", "DH", "", e.ts(), "I need a person")), 0)
+			// Acknowledged (tr.event returned); the handoff post is
+			// waiting on Slack.
+			e.fake.waitUntil("the handoff post held", func() bool { return e.fake.held.Load() == 1 })
+			if n := e.fake.count(isMethod("chat.postMessage")); n != 0 {
+				t.Fatalf("%d posts answered while all were held", n)
+			}
+			release()
+			e.fake.waitFor(0, "the handoff in the support channel", isPost(supportChannel, ""))
+			told, _ := e.fake.waitFor(0, "the person's notice", isPost("DH", ""))
+			// HandoffNotice, not HandoffDelayedNotice ("I'm having
+			// trouble reaching our support team…").
+			if got := textOf(t, told); !strings.Contains(got, "passed your answers to our support team") {
+				t.Errorf("the person was told %q, want the handoff notice", got)
+			}
 		})
 	}
 }

@@ -45,6 +45,11 @@ const (
 	summaryCutText    = "… (summary cut here; the whole conversation is in the thread)"
 )
 
+// handoffPostTimeout bounds a handoff post made from a delivery's turn,
+// once the delivery is acknowledged: well within the minute after which
+// the engine's sweeper retries a pending handoff, so both never post it.
+const handoffPostTimeout = 30 * time.Second
+
 var _ bot.HandoffPoster = (*Adapter)(nil)
 var _ bot.Sender = (*Adapter)(nil)
 
@@ -59,13 +64,28 @@ var errNoSupportChannel = errors.New("slack: no support_channel configured; hand
 // mention that can notify anyone is the support group's (and the person's
 // own, shown as who asked). It blocks while posting is paced or Slack
 // says to wait (within ctx); errors are Slack's (not_in_channel: invite
-// the bot to the channel) or ctx's. Safe for concurrent use.
+// the bot to the channel) or ctx's. Posts go through the same paced,
+// bounded path as replies (call). Called from inside a delivery's turn
+// (the engine posts after saving the turn), it lets the delivery be
+// acknowledged at once and posts within handoffPostTimeout instead of
+// ctx: acks never wait on the support channel. Safe for concurrent use.
 func (a *Adapter) PostHandoff(ctx context.Context, h bot.Handoff) error {
 	if a.cfg.SupportChannel == "" {
 		return errNoSupportChannel
 	}
 	if h.Address.Channel == "" || h.Address.User == "" {
 		return errors.New("slack: handoff without a conversation address")
+	}
+	if savedEarly(ctx) {
+		// Called from a delivery's turn: the engine posts the handoff
+		// once the turn is saved, so the delivery is acknowledged now
+		// rather than after the support channel's pacing and Slack's
+		// latency. The delivery's context ends with its request, so the
+		// post gets a deadline of its own, short of the minute after
+		// which the engine's sweeper takes a pending handoff over.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), handoffPostTimeout)
+		defer cancel()
 	}
 	link := a.conversationLink(ctx, h.Address)
 	msg, err := renderHandoff(h, a.cfg.SupportGroup, link)

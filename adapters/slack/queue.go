@@ -93,33 +93,42 @@ func isClosed(ch <-chan struct{}) bool {
 
 // run handles d now, holding its key's lock, within the acknowledgement
 // budget, and returns nil once its turn is saved (or had nothing to save).
+// It returns early, with nil, when the turn says it is saved while it
+// still has work that waits on Slack (savedEarly: a handoff being posted):
+// the rest runs on, still holding the lock, so the conversation's replies
+// keep their order, but the ack does not wait for it.
 func (a *Adapter) run(ctx context.Context, d *delivery) error {
 	if !a.work.start() {
 		return errNotRunning
 	}
-	defer a.work.done()
 	// Room for the turn's posts is taken before the turn runs: at the
 	// bound the delivery is refused at once (Slack delivers it again),
 	// rather than acknowledged with replies nowhere to go.
 	if !a.posts.admit() {
+		a.work.done()
 		a.queueFull()
 		return errQueueFull
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.ackBudget)
-	defer cancel()
-	unlock, err := a.locks.lockCtx(ctx, d.key)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	j := &job{key: d.key, final: d.final}
+	j := &job{key: d.key, final: d.final, saved: make(chan struct{})}
 	j.room.Store(true)
-	defer func() {
+	ctx, cancel := context.WithTimeout(ctx, a.ackBudget)
+	cleanup := func() {
 		if j.room.CompareAndSwap(true, false) {
 			a.posts.unreserve()
 		}
-	}()
-	func() {
+		cancel()
+		a.work.done()
+	}
+	unlock, err := a.locks.lockCtx(ctx, d.key)
+	if err != nil {
+		cleanup()
+		return err
+	}
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		defer cleanup()
+		defer unlock()
 		defer func() {
 			if r := recover(); r != nil {
 				a.log.Error("slack delivery handler panicked", "panic", r)
@@ -127,8 +136,12 @@ func (a *Adapter) run(ctx context.Context, d *delivery) error {
 		}()
 		d.do(context.WithValue(ctx, jobKey{}, j))
 	}()
-	if err := j.refused.Load(); err != nil {
-		return *err
+	select {
+	case <-finished:
+		if err := j.refused.Load(); err != nil {
+			return *err
+		}
+	case <-j.saved:
 	}
 	a.work.turns.Add(1)
 	return nil
@@ -142,6 +155,23 @@ type job struct {
 	// room is true while the delivery's reserved place in the post
 	// queues (admit) is unused.
 	room atomic.Bool
+	// saved is closed by savedEarly: the turn is saved, acknowledge it.
+	saved     chan struct{}
+	savedOnce sync.Once
+}
+
+// savedEarly tells the delivery ctx runs, if any, that its turn is saved
+// and it may be acknowledged now, before the turn's remaining work (which
+// waits on Slack) is done. It reports whether ctx runs a delivery: that
+// delivery can then no longer be refused, and its context ends with the
+// request, so the caller must detach what it still does.
+func savedEarly(ctx context.Context) bool {
+	j := jobOf(ctx)
+	if j == nil {
+		return false
+	}
+	j.savedOnce.Do(func() { close(j.saved) })
+	return true
 }
 
 type jobKey struct{}
@@ -158,7 +188,9 @@ func jobOf(ctx context.Context) *job {
 // delivery comes again).
 func refuse(ctx context.Context, err error) bool {
 	j := jobOf(ctx)
-	if j == nil || j.final {
+	if j == nil || j.final || isClosed(j.saved) {
+		// Not a delivery, or one Slack will not send again (final, or
+		// already acknowledged by savedEarly).
 		return false
 	}
 	j.refused.Store(&err)
