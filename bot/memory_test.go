@@ -55,7 +55,7 @@ func TestMemoryStoreRejectsBadSessions(t *testing.T) {
 
 // TestCloneSessionCoversFields fails when Session (or a struct it embeds by
 // value) gains a field that shares memory when copied, which MemoryStore's
-// deep copy would then have to handle.
+// deep copies (cloneSession, loadTurn) would then have to handle.
 func TestCloneSessionCoversFields(t *testing.T) {
 	handled := map[string]bool{"Session.Answers": true, "Session.History": true, "Session.Events": true, "Session.PendingHandoff": true,
 		"Session.Outbox": true, "Session.Outbox[].Replies": true, "Session.Outbox[].Replies[].Choices": true}
@@ -67,7 +67,7 @@ func TestCloneSessionCoversFields(t *testing.T) {
 			switch f.Type.Kind() {
 			case reflect.Map, reflect.Slice, reflect.Pointer, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
 				if !handled[name] {
-					t.Errorf("%s (%s) is not deep-copied by cloneSession in memory.go", name, f.Type)
+					t.Errorf("%s (%s) is not deep-copied by cloneSession (and loadTurn) in memory.go", name, f.Type)
 				}
 				if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
 					walk(name+"[]", f.Type.Elem())
