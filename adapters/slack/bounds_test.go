@@ -232,3 +232,27 @@ func TestHandoffDoesNotHoldTheAck(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedDeliveryGivesBackItsRoom: a delivery refused because its
+// conversation's lock did not come within the ack budget gives back the
+// queue room it reserved (else every such refusal would shrink
+// max_queued_turns for good).
+func TestRefusedDeliveryGivesBackItsRoom(t *testing.T) {
+	ad := testAdapter(t)
+	ad.work.open()
+	ad.ackBudget = 20 * time.Millisecond
+	unlock, err := ad.locks.lockCtx(context.Background(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	err = ad.accept(context.Background(), &delivery{id: "EvLocked", key: "k", do: func(context.Context) {
+		t.Error("ran without its lock")
+	}})
+	if err == nil {
+		t.Fatal("accepted without its conversation's lock")
+	}
+	if st := ad.Stats(); st.QueuedTurns != 0 {
+		t.Errorf("%d turns' room still reserved after the refusal, want 0", st.QueuedTurns)
+	}
+}
