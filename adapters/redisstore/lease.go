@@ -104,8 +104,10 @@ return {1, s[1], s[2]}
 // (rounded up to a millisecond) and reads its session in one round trip,
 // waiting while another holder has the lease (one round trip per try, every
 // 2 ms), until ctx ends. s is nil, with a nil error, when no session is
-// stored; a session that cannot be decoded is an error, and the lease is
-// then released before LockLoad returns. unlock releases the lease if it is
+// stored. A session that cannot be decoded, or holds another key, is an
+// error matching bot.ErrCorrupt returned with the lease held and its unlock
+// function, so that the caller can clear the record under the lease; on
+// every other error unlock is nil and no lease is held. unlock releases the lease if it is
 // still ours and SaveUnlock has not released it already; it is safe to call
 // more than once. If the reply to a try is lost (network error), the lease
 // may be ours without our knowing: it is released in the background once
@@ -139,8 +141,9 @@ func (st *Store) LockLoad(ctx context.Context, key string, ttl time.Duration) (*
 			case errors.Is(err, bot.ErrNotFound):
 				return nil, unlock, nil
 			case err != nil:
-				unlock()
-				return nil, nil, err
+				// Keep the lease: the caller clears the record (Delete)
+				// and starts afresh while holding it.
+				return nil, unlock, err
 			}
 			return s, unlock, nil
 		}

@@ -141,21 +141,22 @@ func (st *Store) Load(ctx context.Context, key string) (*bot.Session, error) {
 
 // decodeSession is the session stored under key from its hash fields v
 // (version) and d (data), as Redis returned them; ErrNotFound when either
-// is missing (nil).
+// is missing (nil), and an error matching bot.ErrCorrupt when they do not
+// decode or hold another key (Delete clears the record).
 func decodeSession(key string, v, d any) (*bot.Session, error) {
 	if v == nil || d == nil {
 		return nil, bot.ErrNotFound
 	}
 	version, err := strconv.ParseUint(fmt.Sprint(v), 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("redis load %s: corrupt version: %w", bot.LogKey(key), err)
+		return nil, fmt.Errorf("redis load %s: %w: version: %w", bot.LogKey(key), bot.ErrCorrupt, err)
 	}
 	s, err := bot.UnmarshalSession([]byte(fmt.Sprint(d)))
 	if err != nil {
-		return nil, fmt.Errorf("redis load %s: %w", bot.LogKey(key), err)
+		return nil, fmt.Errorf("redis load %s: %w: %w", bot.LogKey(key), bot.ErrCorrupt, err)
 	}
 	if s.Key != key {
-		return nil, fmt.Errorf("redis load %s: record holds key %s", bot.LogKey(key), bot.LogKey(s.Key))
+		return nil, fmt.Errorf("redis load %s: %w: record holds key %s", bot.LogKey(key), bot.ErrCorrupt, bot.LogKey(s.Key))
 	}
 	s.Version = version
 	return s, nil

@@ -134,17 +134,28 @@ func TestSaveUnlockReleasesOnlyItsOwnLease(t *testing.T) {
 	}
 }
 
-func TestLockLoadOfACorruptSessionReleasesTheLease(t *testing.T) {
+// TestLockLoadOfACorruptSessionKeepsTheLease: the error matches
+// bot.ErrCorrupt and comes with the lease, for the caller to clear the
+// record under it; unlock then releases it.
+func TestLockLoadOfACorruptSessionKeepsTheLease(t *testing.T) {
 	st := openFresh(t, redistest.URL(t))
 	ctx := context.Background()
 	if err := st.rdb.HSet(ctx, st.sessionKey("k"), "v", "1", "d", "{not json").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.LockLoad(ctx, "k", time.Second); err == nil {
-		t.Fatal("LockLoad of a corrupt record succeeded")
+	s, unlock, err := st.LockLoad(ctx, "k", time.Second)
+	if !errors.Is(err, bot.ErrCorrupt) || s != nil || unlock == nil {
+		t.Fatalf("LockLoad of a corrupt record = %v, unlock %v, %v; want nil, an unlock, ErrCorrupt", s, unlock != nil, err)
 	}
+	if !leaseHeld(t, st, "k") {
+		t.Fatal("the lease was not kept with ErrCorrupt")
+	}
+	if _, err := st.Load(ctx, "k"); !errors.Is(err, bot.ErrCorrupt) {
+		t.Errorf("Load of a corrupt record = %v, want ErrCorrupt", err)
+	}
+	unlock()
 	if leaseHeld(t, st, "k") {
-		t.Fatal("the lease stayed after a failed LockLoad")
+		t.Fatal("unlock did not release the lease")
 	}
 }
 
