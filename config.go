@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -111,12 +112,17 @@ func loadConfig(path string, explicit bool) (Config, error) {
 	case err != nil:
 		return cfg, fmt.Errorf("config: %w", err)
 	default:
+		// store.path is cleared so that a path written in the file can be
+		// told from the default, which stays relative to the working
+		// directory (fillDefaults puts it back).
+		cfg.Store.Path = ""
 		if err := decodeConfig(data, &cfg); err != nil {
 			return cfg, fmt.Errorf("config %s: %s", path, err)
 		}
 		if err := expandEnv(reflect.ValueOf(&cfg).Elem(), ""); err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
 		}
+		cfg.resolvePaths(filepath.Dir(path))
 	}
 	if p := os.Getenv(envStorePath); p != "" {
 		cfg.Store.Path = p
@@ -132,6 +138,25 @@ func loadConfig(path string, explicit bool) (Config, error) {
 		}
 	}
 	return cfg, cfg.validate()
+}
+
+// resolvePaths makes the relative paths written in the config file
+// (guides.files, store.path) relative to dir, the file's folder, so that
+// the bot finds the same files wherever it is started from: a config in
+// /etc/troubleshooter naming guides/mine.yaml means
+// /etc/troubleshooter/guides/mine.yaml. A config in the working directory
+// keeps its paths as written.
+func (c *Config) resolvePaths(dir string) {
+	resolve := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	for i, f := range c.Guides.Files {
+		c.Guides.Files[i] = resolve(f)
+	}
+	c.Store.Path = resolve(c.Store.Path)
 }
 
 // fillDefaults puts the defaults back into fields left empty: an empty

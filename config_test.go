@@ -165,3 +165,77 @@ func writeConfig(t *testing.T, body string) string {
 	}
 	return p
 }
+
+// TestRelativePathsFromTheConfigFolder: guides.files and store.path
+// written in a config file are relative to its folder, wherever the bot
+// is started from; absolute paths, the built-in default and the
+// TROUBLESHOOTER_STORE override (not written in the file) are unchanged.
+func TestRelativePathsFromTheConfigFolder(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "etc")
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(sub, "config.yaml")
+	abs := filepath.Join(dir, "abs.yaml")
+	body := "store:\n  path: data/bot.db\nguides:\n  files: [guides/mine.yaml, " + abs + "]\n"
+	if err := os.WriteFile(cfgPath, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir) // anywhere but the config's folder
+	cfg, err := loadConfig(cfgPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(sub, "data", "bot.db"); cfg.Store.Path != want {
+		t.Errorf("store.path = %q, want %q", cfg.Store.Path, want)
+	}
+	if want := []string{filepath.Join(sub, "guides", "mine.yaml"), abs}; strings.Join(cfg.Guides.Files, ",") != strings.Join(want, ",") {
+		t.Errorf("guides.files = %q, want %q", cfg.Guides.Files, want)
+	}
+
+	// Not written in the file: the default and the override stay as given.
+	if err := os.WriteFile(cfgPath, []byte("store:\n  kind: bolt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = loadConfig(cfgPath, true); err != nil || cfg.Store.Path != defaultConfig().Store.Path {
+		t.Errorf("default store.path = %q, %v; want %q", cfg.Store.Path, err, defaultConfig().Store.Path)
+	}
+	t.Setenv(envStorePath, "elsewhere.db")
+	if cfg, err = loadConfig(cfgPath, true); err != nil || cfg.Store.Path != "elsewhere.db" {
+		t.Errorf("%s: store.path = %q, %v", envStorePath, cfg.Store.Path, err)
+	}
+	// A config in the working directory gives the same short paths as before.
+	t.Chdir(sub)
+	if err := os.WriteFile(cfgPath, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envStorePath, "")
+	if cfg, err = loadConfig("config.yaml", true); err != nil || cfg.Guides.Files[0] != filepath.Join("guides", "mine.yaml") {
+		t.Errorf("guides.files = %q, %v", cfg.Guides.Files, err)
+	}
+}
+
+// FuzzConfigDuration: whatever is written as a duration, decoding never
+// panics, and a refusal names the key and its line and gives an example,
+// without Go's own "time:" message.
+func FuzzConfigDuration(f *testing.F) {
+	for _, v := range []string{"1d", "30 minutes", "30", "-1s", `"1.5d"`, "[1, 2]", "{a: 1}", "&x 1h", "!!str 2d", "", "~", "0x1e"} {
+		f.Add("idle_timeout", v)
+		f.Add("sweep_every", v)
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		if len(value) > 200 || strings.ContainsAny(value, "\n\r") || !durationKeys["conversation."+key] {
+			return
+		}
+		data := []byte("conversation:\n  " + key + ": " + value + "\n")
+		cfg := defaultConfig()
+		err := decodeConfig(data, &cfg)
+		if err == nil {
+			return
+		}
+		if msg := err.Error(); strings.HasPrefix(msg, "conversation.") && (!strings.Contains(msg, "conversation."+key+" (line 2)") || !strings.Contains(msg, "write e.g. 30m, 1h30m or 1d") || strings.Contains(msg, "time:")) {
+			t.Errorf("%q: %v", value, err)
+		}
+	})
+}
