@@ -29,8 +29,8 @@ var (
 // guides over the 30 days before benchNow: each conversation a start and
 // an ending of a kind and path drawn at random (fixed seed), saved in time
 // order in batches as an engine under load would.
-func bigStore(b *testing.B) *bot.MemoryStore {
-	b.Helper()
+func bigStore(tb testing.TB) *bot.MemoryStore {
+	tb.Helper()
 	benchOnce.Do(func() {
 		rng := rand.New(rand.NewPCG(14, 15))
 		paths := map[string][][]string{

@@ -117,8 +117,8 @@ type TTRBucket struct {
 	Count int64   `json:"count"`
 }
 
-// ParseSince reads "7d", "36h", "90m" or a date (2026-01-31, UTC) into the
-// start of the report window; "" and "all" mean all time.
+// ParseSince reads "7d", "36h", "90m" or a date (2026-01-31, UTC, not after
+// now) into the start of the report window; "" and "all" mean all time.
 func ParseSince(s string, now time.Time) (time.Time, error) {
 	if s == "" || s == "all" {
 		return time.Time{}, nil
@@ -132,6 +132,10 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 		return now.Add(-d), nil
 	}
 	if t, err := time.Parse("2006-01-02", s); err == nil {
+		if t.After(now) {
+			// An empty report would look like a quiet week.
+			return time.Time{}, fmt.Errorf("--since %s is in the future", s)
+		}
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--since %q: want a duration such as 7d or 36h, a date such as 2026-01-31, or all", s)

@@ -324,6 +324,8 @@ func TestParseSince(t *testing.T) {
 		{"-5h", time.Time{}, true},
 		{"2026-01-31", time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC), false},
 		{"2026-02-30", time.Time{}, true},
+		{"2026-12-04", time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC), false},
+		{"2026-12-05", time.Time{}, true},
 		{"d", time.Time{}, true},
 		{"7 days", time.Time{}, true},
 		{"bogus", time.Time{}, true},
@@ -421,8 +423,10 @@ func FuzzHandler(f *testing.F) {
 		if _, err := url.ParseQuery(query); err != nil {
 			return
 		}
+		req := httptest.NewRequest(http.MethodGet, "/report", nil)
+		req.URL.RawQuery = query // any bytes, as a client could send them
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/report?"+query, nil))
+		h.ServeHTTP(rec, req)
 		switch rec.Code {
 		case 200:
 		case 400, 404:
@@ -433,4 +437,34 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("?%s: %d %s", query, rec.Code, rec.Body)
 		}
 	})
+}
+
+// TestParallelRequests: eight requests at once all get the whole report.
+func TestParallelRequests(t *testing.T) {
+	srv := reportServer(t)
+	_, want := get(t, srv.URL+"/report?since=all&format=json")
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	answers := make(chan answer, 8)
+	for range 8 {
+		go func() {
+			resp, err := http.Get(srv.URL + "/report?since=all&format=json")
+			if err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			answers <- answer{resp.StatusCode, string(body), err}
+		}()
+	}
+	for range 8 {
+		a := <-answers
+		if a.err != nil || a.code != 200 || a.body != want {
+			t.Errorf("a parallel request: %d, %v, %d bytes (want %d)", a.code, a.err, len(a.body), len(want))
+		}
+	}
 }
