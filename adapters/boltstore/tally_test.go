@@ -232,6 +232,7 @@ func BenchmarkTallies500k(b *testing.B) {
 	}
 	defer st.Close()
 	b.ReportAllocs()
+	cpu0 := cpuTime(b)
 	b.ResetTimer()
 	for b.Loop() {
 		buckets, fields := 0, int64(0)
@@ -247,4 +248,5 @@ func BenchmarkTallies500k(b *testing.B) {
 			b.Fatalf("%d buckets, want %d", buckets, 30*24*2)
 		}
 	}
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 }

@@ -156,6 +156,7 @@ func BenchmarkRedisTallies500k(b *testing.B) {
 		}
 	}
 	b.ReportAllocs()
+	cpu0 := cpuTime(b)
 	b.ResetTimer()
 	before := st.RoundTrips()
 	for b.Loop() {
@@ -172,4 +173,5 @@ func BenchmarkRedisTallies500k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(st.RoundTrips()-before)/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 }
