@@ -224,7 +224,13 @@ func newApp(configPath string, explicit bool, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg.Log, stderr)}
+	return newAppFrom(cfg, stderr)
+}
+
+// newAppFrom wires the app from a loaded config; logs go to logOut.
+func newAppFrom(cfg Config, logOut io.Writer) (*app, error) {
+	var err error
+	a := &app{cfg: cfg, log: newLogger(cfg.Log, logOut)}
 	if a.runner, err = loadGuides(cfg); err != nil {
 		return nil, err
 	}
