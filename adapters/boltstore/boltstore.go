@@ -2,7 +2,15 @@
 // crash-safe and fast, for a bot that runs as a single process.
 //
 // Saves from concurrent conversations are group-committed with bbolt's
-// DB.Batch, so many of them share one transaction and one fsync.
+// DB.Batch, so many of them share one transaction and one fsync. Each save
+// also adds its outcome records' running counts (bot.Tallier) in that
+// transaction (tally.go).
+//
+// Memory: bbolt reads the file through a memory map, and every page read
+// stays in the process's resident set until the kernel needs it back. Open's
+// whole-file check would count the whole file, and a long run every page its
+// conversations reached; the store gives those pages back after the check
+// and every 256 group commits (pages_linux.go).
 package boltstore
 
 import (

@@ -1,10 +1,17 @@
 // Package redisstore keeps sessions and outcome records in Redis, so that
 // several bot replicas share them. It implements bot.Store with
-// compare-and-swap saves (a Lua script) and sessions that expire by TTL.
+// compare-and-swap saves (a Lua script) and sessions that expire by TTL,
+// bot.Locker, bot.Claimer, and bot.Tallier (running counts kept by the save
+// script, see tally.go).
+//
+// A message costs the engine two round trips: LockLoad takes the
+// conversation's lease and reads its session in one script, SaveUnlock saves
+// it (with its outcome records, their running counts and the due index) and
+// releases the lease in another (lease.go). RoundTrips counts them.
 //
 // It needs one Redis primary (or Sentinel); Redis Cluster is not supported,
-// because a save touches a session key and the shared outcomes key in one
-// script.
+// because a save touches a session key, the shared outcomes key and the
+// running counts in one script.
 package redisstore
 
 import (
