@@ -268,3 +268,40 @@ func TestReadyChecksStoresWithoutPing(t *testing.T) {
 		t.Errorf("/readyz = %d %s; want 503 store not reachable, no address", rec.Code, rec.Body.String())
 	}
 }
+
+// TestKubernetesKeepsOperatorEndpointsPrivate: the manifests serve
+// /metrics and /report on loopback only, expose no container port for
+// them, and the Service forwards only to the webhook port.
+func TestKubernetesKeepsOperatorEndpointsPrivate(t *testing.T) {
+	docs := k8sDocs(t)
+	cm := docs["ConfigMap/troubleshooter-config"]
+	body, _ := dig(cm, "data", "config.yaml").(string)
+	var cfg Config
+	if err := decodeConfig([]byte(body), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.fillDefaults()
+	admin := cfg.HTTP.adminAddr()
+	if !strings.HasPrefix(admin, "127.0.0.1:") {
+		t.Fatalf("the ConfigMap serves the operator endpoints on %q; keep them on loopback (reach them with kubectl port-forward)", admin)
+	}
+	_, adminPort, _ := strings.Cut(admin, ":")
+	c := dig(docs["Deployment/troubleshooter"], "spec", "template", "spec", "containers", "0")
+	ports := map[string]bool{}
+	for _, p := range dig(c, "ports").([]any) {
+		name, _ := dig(p, "name").(string)
+		port := fmt.Sprint(dig(p, "containerPort"))
+		ports[name] = true
+		if port == adminPort {
+			t.Errorf("container port %s (%s) is the operator endpoints' port", port, name)
+		}
+	}
+	for _, p := range dig(docs["Service/troubleshooter"], "spec", "ports").([]any) {
+		if target := fmt.Sprint(dig(p, "targetPort")); target != "http" || !ports[target] {
+			t.Errorf("the Service forwards to %q; only the webhook port (http) belongs there", target)
+		}
+	}
+	if !strings.Contains(body, "port-forward") {
+		t.Error("the ConfigMap does not say how to reach /metrics and /report (kubectl port-forward)")
+	}
+}
