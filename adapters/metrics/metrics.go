@@ -107,8 +107,8 @@ func New() *Metrics {
 var StoreOps = []string{"load", "save", "lock"}
 
 // NoticeKinds are the kinds of messages the bot starts itself
-// (bot.Observer's Notified).
-var NoticeKinds = []string{"nudge", "expired", "outbox"}
+// (bot.Observer's Notified, from bot/sweep.go and bot/outbox.go).
+var NoticeKinds = []string{"nudge", "expired", "handoff_failed", "released", "outbox"}
 
 // SetBuildInfo sets troubleshooter_build_info{version,revision,go} to 1.
 // Call it once; a second call adds a second series.
