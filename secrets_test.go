@@ -73,7 +73,7 @@ slack:
 		{"discord refuses the token", discord, []string{"serve", "--http", "127.0.0.1:0"}, "Discord refused the bot token"},
 		{"slack refuses the token", slack, []string{"serve", "--http", "127.0.0.1:0"}, "refused the bot token"},
 		{"redis unreachable", "kind: redis\n  redis:\n    url: redis://:${REDIS_PASSWORD}@127.0.0.1:1/0\nlog:\n  level: debug\n", []string{"serve", "--http", "off"}, "cannot reach 127.0.0.1:1"},
-		{"report", discord + slack[len("\nlog:\n  level: debug"):], []string{"report"}, "No conversations ended"},
+		{"report", discord + slack[len("\nlog:\n  level: debug"):], []string{"report"}, "No conversations in this window"},
 		{"flows check", discord, []string{"flows", "check"}, "ok  whatsapp-icloud"},
 		{"bad config value", slack + "throttle:\n  per_minute: lots\n", []string{"serve"}, "per_minute"},
 	}
