@@ -72,6 +72,8 @@ type Adapter struct {
 	acksBeforeSave atomic.Int64
 	// fullLogged is when a full queue was last logged (unix nanoseconds).
 	fullLogged atomic.Int64
+	// buckets are the REST routes' rate-limit buckets (rest.go).
+	buckets *restBuckets
 	// dms caches each person's DM channel id (dmChannel).
 	dms map[string]string
 	// held are HTTP interactions' initial responses held for their turn's
@@ -120,6 +122,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		dms:         make(map[string]string),
 		grace:       defaultShutdownGrace,
 		queue:       newDeliveries(cfg.MaxQueued),
+		buckets:     newRESTBuckets(),
 	}
 	if cfg.PublicKey != "" {
 		a.publicKey, _ = parsePublicKey(cfg.PublicKey)
@@ -234,7 +237,7 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 			a.take("interaction "+i.ID, func() {
 				defer a.work.done()
 				a.handleInteraction(h, i, func(r *discordgo.InteractionResponse) error {
-					return s.InteractionRespond(i, r)
+					return a.respond(i, r)
 				})
 			})
 		}),

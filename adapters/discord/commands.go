@@ -199,7 +199,7 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	orig, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &intro, AllowedMentions: noMentions()})
 	var th *discordgo.Channel
 	if err == nil {
-		th, err = a.session.MessageThreadStart(i.ChannelID, orig.ID, threadName(u), threadArchiveMinutes)
+		th, err = a.startThread(i.ChannelID, orig.ID, threadName(u))
 	}
 	if err != nil {
 		a.log.Warn("could not open a thread; answering in the channel", "channel", i.ChannelID, "err", bot.RedactURL(err))

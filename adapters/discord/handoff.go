@@ -60,7 +60,7 @@ func (a *Adapter) PostHandoff(ctx context.Context, h bot.Handoff) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.session.ChannelMessageSendComplex(a.cfg.SupportChannel, ms, discordgo.WithContext(ctx)); err != nil {
+	if _, err := a.sendMessage(a.cfg.SupportChannel, ms, discordgo.WithContext(ctx)); err != nil {
 		return fmt.Errorf("discord: post handoff to the support channel: %w", bot.RedactURL(err))
 	}
 	return nil

@@ -23,9 +23,11 @@ type httpBot struct {
 	srv  *httptest.Server
 	priv ed25519.PrivateKey
 	h    *countingHandler
+	// client sends the interactions (http.DefaultClient when nil).
+	client *http.Client
 }
 
-func newHTTPBot(t *testing.T) *httpBot {
+func newHTTPBot(t testing.TB) *httpBot {
 	t.Helper()
 	f := newFakeDiscord(t)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -49,7 +51,7 @@ func newHTTPBot(t *testing.T) *httpBot {
 
 // post sends body signed with key at ts (unix seconds), returning the
 // status and response body.
-func (b *httpBot) post(t *testing.T, body []byte, ts string, key ed25519.PrivateKey, sent []byte) (int, map[string]any) {
+func (b *httpBot) post(t testing.TB, body []byte, ts string, key ed25519.PrivateKey, sent []byte) (int, map[string]any) {
 	t.Helper()
 	if sent == nil {
 		sent = body
@@ -60,7 +62,11 @@ func (b *httpBot) post(t *testing.T, body []byte, ts string, key ed25519.Private
 		req.Header.Set("X-Signature-Ed25519", hex.EncodeToString(ed25519.Sign(key, append([]byte(ts), body...))))
 		req.Header.Set("X-Signature-Timestamp", ts)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := b.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 	author := msg.Author.ID
 	info, err := a.channelInfo(msg.ChannelID)
 	if err != nil {
-		_, serr := a.session.ChannelMessageSendComplex(msg.ChannelID, &discordgo.MessageSend{
+		_, serr := a.sendMessage(msg.ChannelID, &discordgo.MessageSend{
 			Content: bot.TroubleReply, Reference: msg.Reference(), AllowedMentions: noMentions(),
 		})
 		return errors.Join(err, serr)
@@ -104,13 +104,13 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 		}
 		if err == nil && said {
 			// Say where the answer went, as /troubleshoot does.
-			_, err = a.session.ChannelMessageSendComplex(msg.ChannelID, &discordgo.MessageSend{
+			_, err = a.sendMessage(msg.ChannelID, &discordgo.MessageSend{
 				Content: "I've sent you a direct message — let's continue there.", Reference: msg.Reference(), AllowedMentions: noMentions(),
 			})
 			return err
 		}
 		if err != nil {
-			_, serr := a.session.ChannelMessageSendComplex(msg.ChannelID, &discordgo.MessageSend{
+			_, serr := a.sendMessage(msg.ChannelID, &discordgo.MessageSend{
 				Content:         "I couldn't send you a direct message. Please allow direct messages from server members, or use /" + CommandName + " start.",
 				Reference:       msg.Reference(),
 				AllowedMentions: noMentions(),
@@ -119,7 +119,7 @@ func (a *Adapter) onMention(ctx context.Context, h bot.Handler, msg *discordgo.M
 		}
 		return nil
 	case ModeThread:
-		th, err := a.session.MessageThreadStart(msg.ChannelID, msg.ID, threadName(msg.Author), threadArchiveMinutes)
+		th, err := a.startThread(msg.ChannelID, msg.ID, threadName(msg.Author))
 		if err == nil {
 			a.remember(th.ID, channelInfo{Thread: true, Parent: msg.ChannelID, Ours: true, Owner: author})
 			m.Address = bot.Address{Platform: Platform, Workspace: msg.GuildID, Channel: msg.ChannelID, Thread: th.ID, User: author}
@@ -185,7 +185,7 @@ func (a *Adapter) hintUnreadable(msg *discordgo.Message, botID string) {
 	if ok && now.Sub(last) < hintEvery {
 		return
 	}
-	_, err = a.session.ChannelMessageSendComplex(msg.ChannelID, &discordgo.MessageSend{Content: unreadableHint(botID), Reference: msg.Reference(), AllowedMentions: noMentions()})
+	_, err = a.sendMessage(msg.ChannelID, &discordgo.MessageSend{Content: unreadableHint(botID), Reference: msg.Reference(), AllowedMentions: noMentions()})
 	if err != nil {
 		a.log.Warn("could not say that plain messages cannot be read", "channel", msg.ChannelID, "err", bot.RedactURL(err))
 	}

@@ -90,7 +90,7 @@ func (a *Adapter) channelInfoFor(i *discordgo.Interaction, id string) (channelIn
 		if err := a.ready(i); err != nil {
 			return channelInfo{}, fmt.Errorf("initial response: %w", err)
 		}
-		ch, err = a.session.Channel(id)
+		ch, err = a.getChannel(id)
 	}
 	if err != nil {
 		a.log.Warn("could not look up a channel", "channel", id, "err", bot.RedactURL(err))
@@ -115,7 +115,7 @@ func (a *Adapter) threadOwner(id string, info channelInfo) (string, error) {
 	if info.Parent == "" {
 		return "", fmt.Errorf("thread %s has no parent channel", id)
 	}
-	msg, err := a.session.ChannelMessage(info.Parent, id)
+	msg, err := a.getMessage(info.Parent, id)
 	if err != nil {
 		return "", fmt.Errorf("look up the starter message of thread %s: %w", id, err)
 	}

@@ -247,12 +247,12 @@ func (a *Adapter) toChannel(channelID, mention string, opts ...discordgo.Request
 			ms.Content = trimContent(fmt.Sprintf("<@%s> %s", mention, m.Content), maxContent)
 			ms.AllowedMentions = &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: []string{mention}}
 		}
-		msg, err := a.session.ChannelMessageSendComplex(channelID, ms, opts...)
+		msg, err := a.sendMessage(channelID, ms, opts...)
 		if err != nil {
 			return sent{}, err
 		}
 		return sent{msg.ID, func(comps []discordgo.MessageComponent) error {
-			_, err := a.session.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: msg.ID, Channel: channelID, Components: &comps, AllowedMentions: noMentions()})
+			_, err := a.editMessage(&discordgo.MessageEdit{ID: msg.ID, Channel: channelID, Components: &comps, AllowedMentions: noMentions()})
 			return err
 		}, false}, nil
 	}

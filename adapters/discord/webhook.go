@@ -1,15 +1,14 @@
 package discord
 
 import (
-	"encoding/json"
 	"sync"
 
 	"github.com/bwmarrin/discordgo"
 )
 
 // The REST calls that answer an interaction through its webhook token go
-// through these helpers rather than discordgo's Session methods, for two
-// reasons.
+// through these helpers rather than discordgo's Session methods, for
+// three reasons (the third: rest.go).
 //
 // discordgo's WebhookMessageEdit (behind InteractionResponseEdit and
 // FollowupMessageEdit) files every edit of every interaction under one
@@ -31,15 +30,11 @@ func (a *Adapter) editResponse(i *discordgo.Interaction, msgID string, data *dis
 		return nil, err
 	}
 	uri := discordgo.EndpointWebhookMessage(i.AppID, i.Token, msgID)
-	body, err := a.session.RequestWithBucketID("PATCH", uri, data, uri)
-	if err != nil {
+	var m discordgo.Message
+	if err := a.request("PATCH", uri, uri, data, &m); err != nil {
 		return nil, err
 	}
-	var m *discordgo.Message
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return &m, nil
 }
 
 // editOriginal edits interaction i's initial response.
@@ -52,7 +47,12 @@ func (a *Adapter) followup(i *discordgo.Interaction, p *discordgo.WebhookParams)
 	if err := a.ready(i); err != nil {
 		return nil, err
 	}
-	return a.session.FollowupMessageCreate(i, true, p)
+	uri := discordgo.EndpointWebhookToken(i.AppID, i.Token) + "?wait=true"
+	var m discordgo.Message
+	if err := a.request("POST", uri, uri, p, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // deleteOriginal deletes interaction i's initial response.
@@ -60,7 +60,14 @@ func (a *Adapter) deleteOriginal(i *discordgo.Interaction) error {
 	if err := a.ready(i); err != nil {
 		return err
 	}
-	return a.session.InteractionResponseDelete(i)
+	uri := discordgo.EndpointWebhookMessage(i.AppID, i.Token, "@original")
+	return a.request("DELETE", uri, uri, nil, nil)
+}
+
+// respond sends a gateway interaction's initial response.
+func (a *Adapter) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse) error {
+	uri := discordgo.EndpointInteractionResponse(i.ID, i.Token)
+	return a.request("POST", uri, uri, r, nil)
 }
 
 // heldResponses are the HTTP interactions whose initial response is held
