@@ -76,7 +76,7 @@ func (d buildDesc) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "troubleshooter %s", d.Version)
 	if !d.HasVCS {
-		fmt.Fprintf(&b, ", no VCS information (go run and go test builds have none; build with `go build` in a git checkout), %s", d.Go)
+		fmt.Fprintf(&b, ", no VCS information (go run and go test builds have none, nor builds with -buildvcs=false; build with `go build -buildvcs=true` in a git checkout), %s", d.Go)
 		return b.String()
 	}
 	fmt.Fprintf(&b, ", commit %s", d.Revision)

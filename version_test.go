@@ -26,7 +26,7 @@ func TestDescribeBuild(t *testing.T) {
 		{"clean", stamped("false"), true,
 			"troubleshooter v0.0.0-20260301120000-154c9af01234+dirty, commit 154c9af01234 of 2026-03-01T12:00:00Z, go1.26.8", "154c9af01234"},
 		{"go run", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, true,
-			"troubleshooter (devel), no VCS information (go run and go test builds have none; build with `go build` in a git checkout), go1.26.8", "unknown"},
+			"troubleshooter (devel), no VCS information (go run and go test builds have none, nor builds with -buildvcs=false; build with `go build -buildvcs=true` in a git checkout), go1.26.8", "unknown"},
 		{"no build info", nil, false, "troubleshooter (devel), no VCS information", "unknown"},
 	}
 	for _, c := range cases {
