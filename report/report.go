@@ -158,23 +158,24 @@ type counts struct {
 	days   map[string]*Totals
 }
 
-// add applies n to field of key's bucket.
-func (c *counts) add(hour time.Time, field string, n int64) {
+// add applies n to field of the bucket of hour; day is that bucket's day,
+// looked up on first need and kept by the caller for the bucket's other
+// fields (a report adds tens of thousands of fields).
+func (c *counts) add(hour time.Time, day **Totals, field string, n int64) {
 	c.fields[field] += n
-	var t *int64
 	switch field {
 	case bot.OutcomeStarted, bot.OutcomeResolved, bot.OutcomeEscalated, bot.OutcomeStopped, bot.OutcomeExpired, bot.OutcomeRestarted:
-		day := hour.UTC().Format(time.DateOnly)
-		d := c.days[day]
-		if d == nil {
-			d = &Totals{}
-			c.days[day] = d
-		}
-		t = d.field(field)
 	default:
 		return
 	}
-	*t += n
+	if *day == nil {
+		k := hour.UTC().Format(time.DateOnly)
+		if *day = c.days[k]; *day == nil {
+			*day = &Totals{}
+			c.days[k] = *day
+		}
+	}
+	*(*day).field(field) += n
 }
 
 // field is the count of kind in t.
@@ -204,21 +205,23 @@ func Build(ctx context.Context, store bot.Store, runner *flows.Runner, since tim
 		from = time.Time{}
 	}
 	byGuide := map[string]*counts{}
-	add := func(k bot.TallyKey, field string, n int64) {
-		if only != "" && k.Guide != only {
-			return
-		}
-		c := byGuide[k.Guide]
+	guide := func(id string) *counts {
+		c := byGuide[id]
 		if c == nil {
 			c = &counts{fields: map[string]int64{}, days: map[string]*Totals{}}
-			byGuide[k.Guide] = c
+			byGuide[id] = c
 		}
-		c.add(k.Hour, field, n)
+		return c
 	}
 	if t, ok := store.(bot.Tallier); ok {
 		err := t.Tallies(ctx, from, func(k bot.TallyKey, fields map[string]int64) error {
+			if only != "" && k.Guide != only {
+				return nil
+			}
+			c := guide(k.Guide)
+			var day *Totals
 			for f, n := range fields {
-				add(k, f, n)
+				c.add(k.Hour, &day, f, n)
 			}
 			return nil
 		})
@@ -231,9 +234,11 @@ func Build(ctx context.Context, store bot.Store, runner *flows.Runner, since tim
 		// whose bucket is in the window is read, and the buckets decide.
 		err := store.Outcomes(ctx, from, func(o bot.Outcome) error {
 			for _, a := range bot.TallyAdds(o) {
-				if !a.Bucket.Hour.Before(from) {
-					add(a.Bucket, a.Field, a.N)
+				if a.Bucket.Hour.Before(from) || (only != "" && a.Bucket.Guide != only) {
+					continue
 				}
+				var day *Totals
+				guide(a.Bucket.Guide).add(a.Bucket.Hour, &day, a.Field, a.N)
 			}
 			return nil
 		})
