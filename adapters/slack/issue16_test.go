@@ -183,7 +183,7 @@ func TestTypedAnswerUpdatesQuestion(t *testing.T) {
 }
 
 // TestFastClicker (issue 16, item 14): with Slack's pacing on (about one
-// post a second per channel, bursts of 4), a person clicking half a second
+// post a second per channel, bursts of 3), a person clicking half a second
 // after each question appears never waits more than a second for the
 // click to show and for the next question.
 func TestFastClicker(t *testing.T) {

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -178,4 +179,48 @@ func TestRateLimitStorm(t *testing.T) {
 	}
 	t.Logf("429 storm: %d 429s, %d post requests, %d delivered, min gap after a 429 %v, %v total",
 		storm, len(posts), delivered, minGap.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+}
+
+// TestPacingLeavesRoomForJitter: posts leave the pacer at the times it
+// allows, but reach Slack late by up to 0.6 s of jitter (scheduling,
+// connections). A model of Slack's per-channel limit (a bucket of 4 posts
+// refilled at one a second, counted at arrival) refuses none of the
+// adapter's default pacing, which keeps a token in reserve; the same
+// pacing with the full burst of 4 (the control) is refused.
+func TestPacingLeavesRoomForJitter(t *testing.T) {
+	refusals := func(burst int) int {
+		now := time.Unix(1000, 0)
+		p := newPacer(defaultInterval, burst)
+		p.now = func() time.Time { return now }
+		var arrivals []time.Time
+		for k := 0; len(arrivals) < 40; {
+			d, booked, err := p.reserve("chat.postMessage", "C1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !booked {
+				now = now.Add(d)
+				continue
+			}
+			jitter := time.Duration(k*7%10) * 90 * time.Millisecond // 0 to 0.81 s, scrambled
+			arrivals = append(arrivals, now.Add(d+jitter))
+			k++
+		}
+		slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+		slack := newPacer(time.Second, 4) // Slack's bucket, at arrival
+		refused := 0
+		for _, at := range arrivals {
+			slack.now = func() time.Time { return at }
+			if _, booked, _ := slack.reserve("chat.postMessage", "C1"); !booked {
+				refused++
+			}
+		}
+		return refused
+	}
+	if n := refusals(defaultBurst); n != 0 {
+		t.Errorf("Slack's bucket refused %d of 40 posts paced with the default burst %d", n, defaultBurst)
+	}
+	if n := refusals(4); n == 0 {
+		t.Error("control: with a burst of 4, the jitter got no refusals; the model no longer shows why a token is kept in reserve")
+	}
 }
