@@ -214,7 +214,10 @@ func (b *boundedRateLimits) noteGlobal(h http.Header, body map[string]any) {
 	if !ok {
 		after, _ = strconv.ParseFloat(h.Get("Retry-After"), 64)
 	}
-	after = min(max(after, 0), maxRetryAfter)
+	if !(after > 0) { // negative, or NaN from a bad header
+		after = 0
+	}
+	after = min(after, maxRetryAfter)
 	until := b.now().Add(time.Duration(after * float64(time.Second))).UnixNano()
 	for {
 		cur := b.pausedUntil.Load()

@@ -286,3 +286,69 @@ func TestGlobalRateLimitPausesCountedCalls(t *testing.T) {
 		t.Errorf("stats %+v: want one global 429 counted, at least one paced call, none in flight", s)
 	}
 }
+
+// TestGlobal429Detection: each way Discord marks a 429 global pauses the
+// counted calls for its retry_after (body first, else Retry-After),
+// capped at maxRetryAfter; a route's own 429 pauses nothing.
+func TestGlobal429Detection(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	for _, tt := range []struct {
+		name   string
+		hdr    map[string]string
+		body   string
+		paused time.Duration
+	}{
+		{"route", map[string]string{"Retry-After": "2"}, `{"retry_after":2,"global":false}`, 0},
+		{"body global", nil, `{"retry_after":1.5,"global":true}`, 1500 * time.Millisecond},
+		{"header global", map[string]string{"X-RateLimit-Global": "true", "Retry-After": "3"}, `not json`, 3 * time.Second},
+		{"scope global", map[string]string{"X-RateLimit-Scope": "global"}, `{"retry_after":0.25}`, 250 * time.Millisecond},
+		{"capped", nil, `{"retry_after":86400,"global":true}`, time.Duration(maxRetryAfter * float64(time.Second))},
+		{"negative", nil, `{"retry_after":-5,"global":true}`, 0},
+		{"no wait given", map[string]string{"X-RateLimit-Global": "true"}, ``, 0},
+	} {
+		b := respond429(t, t0, tt.hdr, tt.body)
+		if got := time.Duration(b.pausedUntil.Load() - t0.UnixNano()); max(got, 0) != tt.paused {
+			t.Errorf("%s: paused %v, want %v", tt.name, got, tt.paused)
+		}
+	}
+}
+
+// respond429 passes one 429 with hdr and body through a fresh
+// boundedRateLimits whose clock stands at t0.
+func respond429(t testing.TB, t0 time.Time, hdr map[string]string, body string) *boundedRateLimits {
+	b := newBoundedRateLimits(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		h := http.Header{}
+		for k, v := range hdr {
+			h.Set(k, v)
+		}
+		return &http.Response{StatusCode: 429, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	}), 1, DefaultRequestsPerSecond)
+	b.now = func() time.Time { return t0 }
+	req, _ := http.NewRequest("POST", "https://discord.com/api/v9/channels/1/messages", nil)
+	resp, err := b.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("RoundTrip: %v", err)
+	}
+	resp.Body.Close()
+	if b.inFlight.Load() != 0 {
+		t.Fatalf("a 429 kept its slot")
+	}
+	return b
+}
+
+// FuzzGlobal429 feeds arbitrary 429 bodies and headers through the
+// transport: it never panics, never keeps a slot, and never pauses
+// longer than maxRetryAfter.
+func FuzzGlobal429(f *testing.F) {
+	f.Add(`{"retry_after":1.5,"global":true}`, "true", "2")
+	f.Add(`{"retry_after":"x","global":"yes"}`, "", "NaN")
+	f.Add(`[]`, "1", "1e308")
+	f.Add(``, "global", "-Inf")
+	f.Fuzz(func(t *testing.T, body, global, retryAfter string) {
+		t0 := time.Unix(1_000_000, 0)
+		b := respond429(t, t0, map[string]string{"X-RateLimit-Global": global, "Retry-After": retryAfter}, body)
+		if d := time.Duration(b.pausedUntil.Load() - t0.UnixNano()); d > time.Duration(maxRetryAfter*float64(time.Second)) {
+			t.Errorf("paused %v", d)
+		}
+	})
+}
