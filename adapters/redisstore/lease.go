@@ -120,7 +120,7 @@ func (st *Store) LockLoad(ctx context.Context, key string, ttl time.Duration) (*
 	lk := st.leaseKey(key)
 	ms := max(ttl, time.Millisecond).Milliseconds()
 	for {
-		res, err := lockLoadScript.Run(ctx, st.rdb, []string{lk, st.sessionKey(key)}, token, ms).Slice()
+		res, err := lockLoadScript.Run(ctx, st.turns, []string{lk, st.sessionKey(key)}, token, ms).Slice()
 		if err != nil {
 			if !replied(err) {
 				go st.releaseLost(lk, token, ttl)
@@ -186,28 +186,38 @@ func (st *Store) SaveUnlock(ctx context.Context, s *bot.Session, outcomes []bot.
 }
 
 // RoundTrips is how many requests this store's client has sent to Redis
-// since Open: each command, script call or pipeline counts one (a script
-// Redis had not cached counts two: EVALSHA, then EVAL), retries after a
-// network error are not counted apart, and connection set-up is not
-// counted. Benchmarks divide it by messages handled. Safe for concurrent
-// use.
+// since Open: each command or script call sent on its own counts one, and so
+// does each pipeline, however many commands it carries (the scripts of
+// concurrent turns share pipelines, see Store.turns). A script Redis had not
+// cached counts two (EVALSHA, then EVAL); retries after a network error are
+// not counted apart, nor is the set-up of the plain client's connections
+// (the pipelined connections' set-up, HELLO and CLIENT SETINFO, does
+// count). Benchmarks divide it by messages handled. Safe for concurrent use.
 func (st *Store) RoundTrips() int64 { return st.trips.Load() }
 
-// tripCounter is the go-redis hook behind RoundTrips.
-type tripCounter struct{ n *atomic.Int64 }
+// Commands is how many commands this store's client has sent to Redis since
+// Open, inside pipelines or not (a script call is one command): a turn is
+// two, LockLoad and SaveUnlock, whether or not they shared a pipeline with
+// other turns'. Safe for concurrent use.
+func (st *Store) Commands() int64 { return st.cmds.Load() }
+
+// tripCounter is the go-redis hook behind RoundTrips and Commands.
+type tripCounter struct{ trips, cmds *atomic.Int64 }
 
 func (h tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
+		h.trips.Add(1)
+		h.cmds.Add(1)
 		return next(ctx, cmd)
 	}
 }
 
 func (h tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
+		h.trips.Add(1)
+		h.cmds.Add(int64(len(cmds)))
 		return next(ctx, cmds)
 	}
 }

@@ -13,6 +13,22 @@ import (
 // mid-outage) is released once Redis answers again, instead of blocking the
 // conversation for the lease's whole ttl.
 func TestLostLeaseIsReleasedAfterAnOutage(t *testing.T) {
+	t.Run("Lock", func(t *testing.T) {
+		testLostLease(t, func(st *Store, ctx context.Context) error {
+			_, err := st.Lock(ctx, "conv", 10*time.Second)
+			return err
+		})
+	})
+	// LockLoad goes through the pipelined connection: the same holds.
+	t.Run("LockLoad", func(t *testing.T) {
+		testLostLease(t, func(st *Store, ctx context.Context) error {
+			_, _, err := st.LockLoad(ctx, "conv", 10*time.Second)
+			return err
+		})
+	})
+}
+
+func testLostLease(t *testing.T, lease func(st *Store, ctx context.Context) error) {
 	url, proc := redistest.Start(t)
 	st, err := Open(context.Background(), Config{URL: url, Prefix: "lease:", Timeout: 200 * time.Millisecond})
 	if err != nil {
@@ -23,7 +39,7 @@ func TestLostLeaseIsReleasedAfterAnOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	_, err = st.Lock(ctx, "conv", 10*time.Second)
+	err = lease(st, ctx)
 	cancel()
 	if err == nil {
 		t.Fatal("took a lease while Redis was stopped")

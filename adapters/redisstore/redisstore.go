@@ -75,9 +75,16 @@ type Store struct {
 	id       string        // this client's random id, part of lease tokens
 	tokens   atomic.Uint64 // lease token counter
 
-	tallyIndex string // sorted set of tally bucket names by hour
-	leases     leases // this process's leases, for SaveUnlock
-	trips      atomic.Int64
+	// turns runs the two scripts of a turn (LockLoad, save): go-redis's
+	// blocking autopipeliner, which sends concurrent turns' scripts in
+	// shared pipelines (one write and one read for many), in order; the
+	// plain client if it could not be made.
+	turns redis.Scripter
+
+	tallyIndex string       // sorted set of tally bucket names by hour
+	leases     leases       // this process's leases, for SaveUnlock
+	trips      atomic.Int64 // see RoundTrips
+	cmds       atomic.Int64 // see Commands
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -101,7 +108,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes", due: cfg.Prefix + "due", id: hex.EncodeToString(idb[:]),
 		tallyIndex: cfg.Prefix + "tallies"}
-	st.rdb.AddHook(tripCounter{&st.trips})
+	st.rdb.AddHook(tripCounter{&st.trips, &st.cmds})
+	st.turns = st.rdb
+	if ap, err := st.rdb.AutoPipeline(); err == nil {
+		st.turns = ap
+	}
 	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	if err := st.rdb.Ping(pctx).Err(); err != nil {
@@ -254,7 +265,7 @@ func (st *Store) save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 		args = append(args, o.Ended.UnixMilli(), enc)
 	}
 	keys, args = st.tallyArgs(outcomes, keys, args)
-	ok, err := saveScript.Run(ctx, st.rdb, keys, args...).Int()
+	ok, err := saveScript.Run(ctx, st.turns, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("redis save: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -217,4 +218,50 @@ func BenchmarkRedisTurn(b *testing.B) {
 		}
 		return st.SaveUnlock(ctx, s, turnOutcome(key))
 	})
+}
+
+// TestConcurrentTurnsShareRoundTrips: 64 conversations taking turns at
+// once each send two commands per turn (LockLoad, SaveUnlock), none
+// lost or reordered within a conversation; the pipelined scripts may share
+// round trips, never need more than one each.
+func TestConcurrentTurnsShareRoundTrips(t *testing.T) {
+	st := openFresh(t, redistest.URL(t))
+	ctx := context.Background()
+	const convs, turns = 64, 10
+	trips0, cmds0 := st.RoundTrips(), st.Commands()
+	var wg sync.WaitGroup
+	for c := range convs {
+		wg.Go(func() {
+			key := fmt.Sprintf("c%d", c)
+			for i := range turns {
+				s, unlock, err := st.LockLoad(ctx, key, 10*time.Second)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if s == nil {
+					s = &bot.Session{Key: key}
+				}
+				if got := s.Answers["n"]; got != strconv.Itoa(i) && !(i == 0 && got == "") {
+					t.Errorf("%s turn %d loaded n=%q", key, i, got)
+				}
+				s.SetAnswer("n", "n", strconv.Itoa(i+1))
+				if err := st.SaveUnlock(ctx, s, nil); err != nil {
+					t.Error(err)
+				}
+				unlock()
+			}
+		})
+	}
+	wg.Wait()
+	cmds, trips := st.Commands()-cmds0, st.RoundTrips()-trips0
+	// Beyond the turns' 2 each, only the set-up of the pipelined
+	// connections (HELLO, CLIENT SETINFO ×2 each) may show.
+	if extra := cmds - 2*convs*turns; extra < 0 || extra > 30 {
+		t.Errorf("%d turns sent %d commands, want %d (+ a few for connection set-up)", convs*turns, cmds, 2*convs*turns)
+	}
+	if trips > cmds {
+		t.Errorf("%d round trips for %d commands", trips, cmds)
+	}
+	t.Logf("%d turns: %d commands in %d round trips", convs*turns, cmds, trips)
 }
