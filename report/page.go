@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -98,8 +99,14 @@ th,td{padding:.2rem .3rem;text-align:right;border-bottom:1px solid #eef1f5}th{fo
 // defaults to 7d; format is html (the page), text, json or csv. A bad since
 // or format is 400, a guide that is neither loaded nor recorded 404, a
 // store that cannot be read 503. It is safe for concurrent use: each
-// request reads the store's running counts afresh.
+// request reads the store's running counts afresh, except that requests for
+// the same window and guide that arrive while one is being read share it.
 func Handler(store bot.Store, runner *flows.Runner) http.Handler {
+	return handler(store, runner, &coalescer{})
+}
+
+// handler is Handler with its coalescer, which tests watch.
+func handler(store bot.Store, runner *flows.Runner, shared *coalescer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		sinceText := q.Get("since")
@@ -121,7 +128,16 @@ func Handler(store bot.Store, runner *flows.Runner) http.Handler {
 				return
 			}
 		}
-		rep, err := Build(r.Context(), store, runner, since, q.Get("guide"))
+		// Requests in the same hour for the same guide read the same
+		// buckets: one read serves those that arrive together.
+		guide := q.Get("guide")
+		key := since.Truncate(time.Hour).UTC().Format(time.RFC3339) + " " + guide
+		if since.IsZero() {
+			key = "all " + guide
+		}
+		rep, err := shared.do(r.Context(), key, func(ctx context.Context) (*Report, error) {
+			return Build(ctx, store, runner, since, guide)
+		})
 		var none *NoGuideError
 		switch {
 		case errors.As(err, &none):

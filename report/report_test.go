@@ -13,8 +13,10 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -466,5 +468,67 @@ func TestParallelRequests(t *testing.T) {
 		if a.err != nil || a.code != 200 || a.body != want {
 			t.Errorf("a parallel request: %d, %v, %d bytes (want %d)", a.code, a.err, len(a.body), len(want))
 		}
+	}
+}
+
+// gated is a store whose Tallies waits for the test's go-ahead and counts
+// its calls.
+type gated struct {
+	*bot.MemoryStore
+	entered chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	calls   int
+}
+
+func (g *gated) Tallies(ctx context.Context, since time.Time, fn func(bot.TallyKey, map[string]int64) error) error {
+	g.mu.Lock()
+	g.calls++
+	g.mu.Unlock()
+	g.entered <- struct{}{}
+	<-g.release
+	return g.MemoryStore.Tallies(ctx, since, fn)
+}
+
+// TestRequestsTogetherShareOneRead: eight requests for the same report
+// that arrive while it is being read get that one read, whole; a request
+// for another guide reads for itself.
+func TestRequestsTogetherShareOneRead(t *testing.T) {
+	store := &gated{MemoryStore: seeded(t), entered: make(chan struct{}, 16), release: make(chan struct{})}
+	shared := &coalescer{}
+	srv := httptest.NewServer(handler(store, testRunner(t), shared))
+	defer srv.Close()
+	type answer struct {
+		code int
+		body string
+	}
+	answers := make(chan answer, 9)
+	fetch := func(query string) {
+		code, body := get(t, srv.URL+"/report?"+query)
+		answers <- answer{code, body}
+	}
+	go fetch("since=all&format=json")
+	<-store.entered // the first is reading
+	for range 7 {
+		go fetch("since=all&format=json")
+	}
+	for shared.waiters() < 7 {
+		if len(store.entered) > 0 {
+			close(store.release)
+			t.Fatal("a request that came while the report was read read the counts again")
+		}
+		runtime.Gosched() // until all seven wait on the first read
+	}
+	go fetch("since=all&format=json&guide=whatsapp-icloud")
+	<-store.entered // another guide: its own read
+	close(store.release)
+	for range 9 {
+		// Every guide in the seed is whatsapp-icloud: one report for all.
+		if a := <-answers; a.code != 200 || !strings.Contains(a.body, `"started": 11`) {
+			t.Errorf("an answer: %d %s", a.code, a.body)
+		}
+	}
+	if store.calls != 2 {
+		t.Errorf("%d reads of the running counts for 8 requests together and 1 apart, want 2", store.calls)
 	}
 }
