@@ -14,7 +14,7 @@ func TestCoalescerLeaderGoneAway(t *testing.T) {
 	var c coalescer
 	leaderIn, leaderOut := make(chan struct{}), make(chan struct{})
 	go func() {
-		_, err := c.do(context.Background(), "k", func(context.Context) (*Report, error) {
+		_, err := c.do(context.Background(), "k", func(context.Context) ([]byte, error) {
 			close(leaderIn)
 			<-leaderOut
 			return nil, context.Canceled // its client went away
@@ -27,12 +27,12 @@ func TestCoalescerLeaderGoneAway(t *testing.T) {
 	gone, cancel := context.WithCancel(context.Background())
 	goneErr := make(chan error, 1)
 	go func() {
-		_, err := c.do(gone, "k", func(context.Context) (*Report, error) { return nil, errors.New("must not be called") })
+		_, err := c.do(gone, "k", func(context.Context) ([]byte, error) { return nil, errors.New("must not be called") })
 		goneErr <- err
 	}()
-	own := make(chan *Report, 1)
+	own := make(chan []byte, 1)
 	go func() {
-		rep, err := c.do(context.Background(), "k", func(context.Context) (*Report, error) { return &Report{}, nil })
+		rep, err := c.do(context.Background(), "k", func(context.Context) ([]byte, error) { return []byte("mine"), nil })
 		if err != nil {
 			t.Errorf("waiter: %v", err)
 		}
@@ -46,7 +46,7 @@ func TestCoalescerLeaderGoneAway(t *testing.T) {
 		t.Errorf("a waiter whose request went away: %v", err)
 	}
 	close(leaderOut)
-	if rep := <-own; rep == nil {
+	if rep := <-own; string(rep) != "mine" {
 		t.Error("the waiter got no report after the leader went away")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -128,44 +129,57 @@ func handler(store bot.Store, runner *flows.Runner, shared *coalescer) http.Hand
 				return
 			}
 		}
-		// Requests in the same hour for the same guide read the same
-		// buckets: one read serves those that arrive together.
+		// Requests in the same hour for the same guide and format read the
+		// same buckets and make the same bytes: one serves those that
+		// arrive together.
 		guide := q.Get("guide")
-		key := since.Truncate(time.Hour).UTC().Format(time.RFC3339) + " " + guide
+		key := since.Truncate(time.Hour).UTC().Format(time.RFC3339)
 		if since.IsZero() {
-			key = "all " + guide
+			key = "all"
 		}
-		rep, err := shared.do(r.Context(), key, func(ctx context.Context) (*Report, error) {
-			return Build(ctx, store, runner, since, guide)
+		body, err := shared.do(r.Context(), key+" "+format+" "+guide, func(ctx context.Context) ([]byte, error) {
+			rep, err := Build(ctx, store, runner, since, guide)
+			if err != nil {
+				return nil, err
+			}
+			// Rendered whole before the status is sent, so that a
+			// failure is an error response, not half a page.
+			var buf bytes.Buffer
+			if format == "html" {
+				err = reportPage.Execute(&buf, rep)
+			} else {
+				err = Write(&buf, rep, format)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", errRender, err)
+			}
+			return buf.Bytes(), nil
 		})
 		var none *NoGuideError
 		switch {
 		case errors.As(err, &none):
 			http.Error(w, none.Error(), http.StatusNotFound)
 			return
+		case errors.Is(err, errRender):
+			http.Error(w, "the report could not be rendered", http.StatusInternalServerError)
+			return
 		case err != nil:
 			http.Error(w, "the store could not be read; try again", http.StatusServiceUnavailable)
 			return
 		}
-		// Rendered whole before the status is sent, so that a failure is
-		// an error response, not half a page.
-		var buf bytes.Buffer
-		switch format {
-		case "html":
-			err = reportPage.Execute(&buf, rep)
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Type", contentTypes[format])
+		if format == "html" {
 			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-		default:
-			err = Write(&buf, rep, format)
-			w.Header().Set("Content-Type", map[string]string{
-				"text": "text/plain; charset=utf-8", "json": "application/json", "csv": "text/csv; charset=utf-8",
-			}[format])
 		}
-		if err != nil {
-			w.Header().Del("Content-Security-Policy")
-			http.Error(w, "the report could not be rendered", http.StatusInternalServerError)
-			return
-		}
-		_, _ = w.Write(buf.Bytes()) // the client went away: nothing left to do
+		_, _ = w.Write(body) // the client went away: nothing left to do
 	})
+}
+
+// errRender marks a report that was read but could not be rendered.
+var errRender = errors.New("rendering the report")
+
+// contentTypes are the media types of the formats.
+var contentTypes = map[string]string{
+	"html": "text/html; charset=utf-8", "text": "text/plain; charset=utf-8",
+	"json": "application/json", "csv": "text/csv; charset=utf-8",
 }

@@ -396,6 +396,17 @@ func TestReportPage(t *testing.T) {
 			t.Errorf("page holds %q: it must be one self-contained file whose bars scale", banned)
 		}
 	}
+	for query, want := range map[string]string{"": "text/html; charset=utf-8", "format=json": "application/json", "format=csv": "text/csv; charset=utf-8", "format=text": "text/plain; charset=utf-8"} {
+		resp, err := http.Get(srv.URL + "/report?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		csp := resp.Header.Get("Content-Security-Policy")
+		if got := resp.Header.Get("Content-Type"); got != want || (query == "") != strings.HasPrefix(csp, "default-src 'none'") {
+			t.Errorf("?%s: Content-Type %q, policy %q; want %q, and a strict policy on the page", query, got, csp, want)
+		}
+	}
 	for _, tc := range []struct {
 		query string
 		code  int
