@@ -256,3 +256,23 @@ func TestRefusedDeliveryGivesBackItsRoom(t *testing.T) {
 		t.Errorf("%d turns' room still reserved after the refusal, want 0", st.QueuedTurns)
 	}
 }
+
+// TestSlashCommandAckDoesNotWaitForTheThread: /troubleshoot in a channel
+// posts the thread's first message before the conversation's turn (the
+// thread is the conversation). The command is acknowledged while that post
+// is held unanswered (both modes), and once Slack answers, the thread is
+// opened and its first question asked: the post was not cut short by the
+// delivery's 3 seconds.
+func TestSlashCommandAckDoesNotWaitForTheThread(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnvOpts(t, mode, envOpts{flow: echoFlow{}})
+			release := e.fake.holdCalls("chat.postMessage")
+			e.tr.slash(t, slashPayload("U1", "C1", "hello", e.id("trigger"), e.fake.srv.URL+"/api/response_url"))
+			e.fake.waitUntil("the thread's first message held", func() bool { return e.fake.held.Load() == 1 })
+			release()
+			root, i := e.fake.waitFor(0, "the thread's first message", isPost("C1", ""))
+			e.fake.waitFor(i+1, "the first question in the thread", isPost("C1", root.TS))
+		})
+	}
+}

@@ -28,6 +28,17 @@ func (a *Adapter) fromSlash(h bot.Handler, cmd slack.SlashCommand) *delivery {
 		text := unescapeEntities(strings.TrimSpace(cmd.Text))
 		addr := bot.Address{Platform: Platform, Workspace: cmd.TeamID, Channel: cmd.ChannelID, User: cmd.UserID}
 		if !isDM(cmd.ChannelID, "") {
+			// The thread's first message is posted before the turn (the
+			// thread is the conversation). Slack never delivers a slash
+			// command again (it is final), so nothing is gained by
+			// acknowledging it after the turn: it is acknowledged now,
+			// not after Slack's latency, and the rest gets a budget of
+			// its own, since the delivery's context ends with the ack.
+			if j := jobOf(ctx); j != nil && j.final && savedEarly(ctx) {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), a.ackBudget)
+				defer cancel()
+			}
 			intro := askedText(cmd.UserName, text)
 			// The owner is kept in the block id, not as a mention: the
 			// person ran the command and needs no ping about it, and
