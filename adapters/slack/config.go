@@ -67,12 +67,17 @@ type Config struct {
 	APITimeout time.Duration `yaml:"api_timeout"`
 }
 
-// Defaults of the posting bounds (Config.MaxPostsInFlight,
-// Config.MaxQueuedTurns, Config.APITimeout).
+// Defaults of the posting bounds, used when the key is unset (zero).
 const (
+	// DefaultMaxPostsInFlight is Config.MaxPostsInFlight's default: at
+	// 50–300 ms a call, a few hundred to a few thousand posts a second.
 	DefaultMaxPostsInFlight = 256
-	DefaultMaxQueuedTurns   = 4096
-	DefaultAPITimeout       = 10 * time.Second
+	// DefaultMaxQueuedTurns is Config.MaxQueuedTurns's default: a few KB
+	// each, some MB in all.
+	DefaultMaxQueuedTurns = 4096
+	// DefaultAPITimeout is Config.APITimeout's default: far above Slack's
+	// usual 50–300 ms, well below the outbox sweeper's 30 s.
+	DefaultAPITimeout = 10 * time.Second
 )
 
 // Enabled reports whether Slack is configured at all: a bot token is set.
