@@ -7,12 +7,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"troubleshooter/adapters/boltstore"
 	"troubleshooter/bot"
 )
 
@@ -144,4 +146,38 @@ func BenchmarkReport(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkBoltFunnel is the report command's work (Build and the text)
+// over a bolt file holding benchRecords records: the store the command
+// reads in a default install. Filling the file takes about half a minute.
+func BenchmarkBoltFunnel(b *testing.B) {
+	mem := bigStore(b)
+	st, err := boltstore.Open(filepath.Join(b.TempDir(), "report.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var recs []bot.Outcome
+	if err := mem.Outcomes(context.Background(), time.Time{}, func(o bot.Outcome) error { recs = append(recs, o); return nil }); err != nil {
+		b.Fatal(err)
+	}
+	s := &bot.Session{Key: "bench"}
+	for i := 0; i < len(recs); i += 1000 {
+		if err := st.Save(context.Background(), s, recs[i:min(i+1000, len(recs))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runner := testRunner(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := Build(context.Background(), st, runner, time.Time{}, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := Write(io.Discard, rep, "text"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
