@@ -148,6 +148,7 @@ type NoGuideError struct {
 	Have []string // the guides loaded
 }
 
+// Error says which guide is missing and which are loaded.
 func (e *NoGuideError) Error() string {
 	return fmt.Sprintf("no guide called %s (have: %s)", e.Name, strings.Join(e.Have, ", "))
 }
