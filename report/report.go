@@ -377,7 +377,7 @@ func days(m map[string]*Totals) []Day {
 // ttr reads the time-to-resolution buckets of f.
 func ttr(f map[string]int64) TTR {
 	t := TTR{Bucketed: true, Buckets: []TTRBucket{}}
-	last := bot.TTRBucket(1 << 62)
+	last := bot.TTRBucket(1 << 62) // the open bucket, past every bound
 	var counts []int64
 	for i := 0; i <= last; i++ {
 		n := f[bot.TallyTTR+strconv.Itoa(i)]

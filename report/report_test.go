@@ -543,3 +543,28 @@ func TestRequestsTogetherShareOneRead(t *testing.T) {
 		t.Errorf("%d reads of the running counts for 8 requests together and 1 apart, want 2", store.calls)
 	}
 }
+
+func TestTTRQuantiles(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		buckets     map[int]int64 // bucket index → resolutions
+		median, p90 string
+	}{
+		{"none", nil, "", ""},
+		{"one", map[int]int64{4: 1}, "≤ 5m", "≤ 5m"},
+		{"half at the first bound", map[int]int64{0: 5, 9: 5}, "≤ 30s", "≤ 30m"},
+		{"just past half", map[int]int64{0: 4, 9: 5, 11: 1}, "≤ 30m", "≤ 30m"},
+		{"the open bucket", map[int]int64{2: 1, bot.TTRBucket(48 * time.Hour): 9}, "> 24h", "> 24h"},
+	} {
+		f := map[string]int64{}
+		var total int64
+		for i, n := range tc.buckets {
+			f[bot.TallyTTR+strconv.Itoa(i)] = n
+			total += n
+		}
+		got := ttr(f)
+		if got.Median != tc.median || got.P90 != tc.p90 || got.Resolved != total || len(got.Buckets) != len(tc.buckets) {
+			t.Errorf("%s: %+v; want median %q, p90 %q of %d", tc.name, got, tc.median, tc.p90, total)
+		}
+	}
+}
