@@ -46,13 +46,14 @@ type tier struct {
 }
 
 // slackTiers are the tiers of the methods the adapter calls, from Slack's
-// method documentation. chat.postMessage and chat.postEphemeral are paced
-// per channel instead (their workspace-wide limit is not published: a 429
-// there pauses the method, see hold). auth.test runs once, at start.
+// method documentation. chat.postMessage is paced per channel instead (its
+// workspace-wide limit is not published: a 429 there pauses the method,
+// see hold). auth.test runs once, at start.
 var slackTiers = map[string]tier{
 	"chat.update":           {perMinute: 50, burst: 10},  // Tier 3
 	"conversations.replies": {perMinute: 50, burst: 10},  // Tier 3
 	"chat.getPermalink":     {perMinute: 100, burst: 20}, // Tier 4
+	"chat.postEphemeral":    {perMinute: 100, burst: 20}, // Tier 4, and paced per channel too
 }
 
 // skippable are methods whose calls are dropped rather than delayed when

@@ -224,3 +224,22 @@ func TestPacingLeavesRoomForJitter(t *testing.T) {
 		t.Error("control: with a burst of 4, the jitter got no refusals; the model no longer shows why a token is kept in reserve")
 	}
 }
+
+// TestDefaultTiers: the adapter paces every method it calls that has a
+// published tier, at no more than the tier's floor (Tier 3: 50 a minute,
+// Tier 4: 100), as the bench's fake Web API enforces.
+func TestDefaultTiers(t *testing.T) {
+	ad := testAdapter(t)
+	for method, perMinute := range map[string]float64{
+		"chat.update": 50, "conversations.replies": 50, "chat.getPermalink": 100, "chat.postEphemeral": 100,
+	} {
+		lim := ad.pace.tiers[method]
+		if lim == nil {
+			t.Errorf("%s is not paced per workspace", method)
+			continue
+		}
+		if got := float64(lim.Limit()) * 60; got > perMinute {
+			t.Errorf("%s paced at %.0f a minute, above its tier's %.0f", method, got, perMinute)
+		}
+	}
+}
