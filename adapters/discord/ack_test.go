@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestHTTPAcksDoNotWaitForREST is issue 14's "acks independent of
@@ -64,5 +65,45 @@ func TestHTTPAcksDoNotWaitForREST(t *testing.T) {
 		if c := f.callsSince(0, "PATCH", "/api/v9/webhooks/"+f.appID+"/"+tok+"/messages/@original"); len(c) != 1 {
 			t.Errorf("token %s: %d answers, want 1", tok, len(c))
 		}
+	}
+}
+
+// TestHTTPInteractionsCountAgainstTheBound: HTTP interactions are turns
+// taken like gateway events: with discord.max_queued 1 and one turn still
+// posting, the next interaction waits for room (counted in Stats) instead
+// of starting another goroutine, and is handled once the first ends.
+func TestHTTPInteractionsCountAgainstTheBound(t *testing.T) {
+	b := newHTTPBot(t)
+	f := b.f
+	b.a.queue = newDeliveries(1)
+	gate := make(chan struct{})
+	next := b.a.session.Client.Transport
+	b.a.session.Client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		<-gate
+		return next.RoundTrip(r)
+	})
+	first := f.overHTTP(f.slash("", "760000000000000001", "750000000000000001"))
+	if code, _ := b.post(t, mustJSON(t, first), now(), b.priv, nil); code != 200 {
+		t.Fatalf("first: %d", code)
+	}
+	second := f.overHTTP(f.slash("", "760000000000000002", "750000000000000002"))
+	done := make(chan int, 1)
+	go func() {
+		code, _ := b.post(t, mustJSON(t, second), now(), b.priv, nil)
+		done <- code
+	}()
+	for b.a.Stats().QueueFullWaits == 0 {
+		select {
+		case code := <-done:
+			t.Fatalf("the second interaction was taken (%d) while the first's turn held the only place", code)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(gate)
+	if code := <-done; code != 200 {
+		t.Errorf("second: %d", code)
+	}
+	for _, ia := range []map[string]any{first, second} {
+		f.waitCall(0, "PATCH", "/api/v9/webhooks/"+f.appID+"/"+ia["token"].(string)+"/messages/@original")
 	}
 }

@@ -109,11 +109,12 @@ type Config struct {
 	// raised your bot's limit. Several replicas of one bot share Discord's
 	// limit: give each its share.
 	RequestsPerSecond float64 `yaml:"requests_per_second"`
-	// MaxQueued bounds the gateway messages taken but not yet finished
-	// (queued behind their conversation's earlier messages, or running),
-	// default 4096. When it is reached, reading the gateway pauses until a
+	// MaxQueued bounds the gateway messages and interactions taken but
+	// not yet finished (queued behind their conversation's earlier
+	// messages, or running), default 4096. When it is reached, reading the
+	// gateway pauses, and an HTTP interaction's request waits, until a
 	// turn finishes (counted in Stats and logged), rather than holding
-	// unbounded memory; Discord keeps the events meanwhile.
+	// unbounded memory; Discord keeps gateway events meanwhile.
 	MaxQueued int `yaml:"max_queued"`
 }
 

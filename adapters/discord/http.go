@@ -92,7 +92,10 @@ func (a *Adapter) InteractionsHandler(h bot.Handler) http.Handler {
 		} else {
 			defer a.held.m.Delete(i.ID)
 		}
-		go func() {
+		// Taken like a gateway event (an interaction is a queue of its
+		// own): past discord.max_queued turns in progress this request
+		// waits for room, counted, rather than starting one more.
+		a.take("interaction "+i.ID, func() {
 			defer a.work.done()
 			defer open()
 			a.handleInteraction(h, &i, func(resp *discordgo.InteractionResponse) error {
@@ -103,7 +106,7 @@ func (a *Adapter) InteractionsHandler(h bot.Handler) http.Handler {
 					return errors.New("a second initial response")
 				}
 			})
-		}()
+		})
 		defer close(written)
 		var resp *discordgo.InteractionResponse
 		select {
