@@ -213,11 +213,22 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 	// message on another replica), except while settling; on a
 	// SaveUnlocker the turn's save already released it.
 	defer h.release()
+	var (
+		prev    *undo // the last attempt, when its save met ErrConflict
+		prevRes Result
+		prevHf  *Handoff
+	)
 	for range maxConflictRetries {
 		var u undo
-		res, hf, err := e.turn(ctx, &h, m, &u)
+		res, hf, err := e.turn(ctx, &h, m, &u, prev)
+		if errors.Is(err, errLanded) {
+			// The last attempt's save landed after all: it is the turn.
+			u, res, hf, err = *prev, prevRes, prevHf, nil
+			u.saved = true
+		}
 		switch {
 		case errors.Is(err, ErrConflict):
+			prev, prevRes, prevHf = &u, res, hf
 			continue
 		case err == nil && run.commit(res, hf):
 			e.report(m.Platform, &u)
@@ -231,14 +242,24 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 		case u.saving:
 			run.finish(Result{}, nil, err)
 			e.settle(&u)
+		case prev != nil:
+			// Failed before saving (the deadline passed while loading
+			// again, say) after a save refused with ErrConflict: that
+			// refusal may have been a re-sent copy of a write that landed
+			// (see turn), which this attempt could not look at. Settle it.
+			run.finish(Result{}, nil, err)
+			e.settle(prev)
 		default:
 			h.unleash()
 			run.finish(Result{}, nil, err)
 		}
 		return
 	}
-	h.unleash()
 	run.finish(Result{}, nil, ErrBusy)
+	if prev != nil {
+		e.settle(prev)
+	}
+	h.unleash()
 }
 
 // classify compares the stored session cur with the turn's base: the

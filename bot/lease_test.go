@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -394,5 +395,69 @@ func TestLateSaveUnlockIsTakenBackUnderANewLease(t *testing.T) {
 	wantCalls(t, "settle and the re-send", calls, map[string]int{"load": 1, "lockload": 2, "save": 1, "unlock": 2, "saveunlock": 2})
 	if st.isLeased(alice.Key()) {
 		t.Error("the lease is still held at the end")
+	}
+}
+
+// resendStore is a leaseStore whose armed Save lands and then answers
+// ErrConflict, as a pipeline re-sent after a network error does (the first
+// copy lands, the second meets its own write); with stall, the next Load
+// then waits for its context's end once (the turn's deadline passes while
+// the engine looks again).
+type resendStore struct {
+	*leaseStore
+	armed, stall atomic.Bool
+}
+
+func (r *resendStore) Save(ctx context.Context, s *Session, o []Outcome) error {
+	if !r.armed.CompareAndSwap(true, false) {
+		return r.leaseStore.Save(ctx, s, o)
+	}
+	c := cloneSession(s)
+	if err := r.mem.Save(ctx, c, o); err != nil {
+		return err
+	}
+	return ErrConflict // the re-sent copy's answer; s is unchanged
+}
+
+func (r *resendStore) Load(ctx context.Context, key string) (*Session, error) {
+	if r.stall.CompareAndSwap(true, false) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return r.leaseStore.Load(ctx, key)
+}
+
+// TestConflictFromOwnLandedSave: a save answered with ErrConflict that had
+// in fact landed (a re-sent write meeting itself) is the turn: the
+// message is answered, once, not taken for a duplicate of itself.
+func TestConflictFromOwnLandedSave(t *testing.T) {
+	st := &resendStore{leaseStore: newLeaseStore(t)}
+	e := NewEngine(st, &countingFlow{}, EngineConfig{}, nil)
+	send(context.Background(), t, e, alice, "one")
+	st.armed.Store(true)
+	res, err := e.Handle(context.Background(), Message{Address: alice, ID: "e2", Text: "two"})
+	if err != nil || res.Duplicate || len(res.Replies) == 0 || res.Replies[0].Text != "count 2" {
+		t.Fatalf("Handle = %+v, %v; want count 2, not a duplicate", res, err)
+	}
+	if s, _ := st.mem.Load(context.Background(), alice.Key()); s.Answers["count"] != "2" {
+		t.Errorf("stored count %q, want 2 (applied once)", s.Answers["count"])
+	}
+}
+
+// TestConflictThenDeadlineSettles: after such a save, the turn's deadline
+// passes while the engine loads again, so the person is told it failed.
+// The landed save must be taken back, so that the re-send applies once.
+func TestConflictThenDeadlineSettles(t *testing.T) {
+	st := &resendStore{leaseStore: newLeaseStore(t)}
+	e := NewEngine(st, &countingFlow{}, EngineConfig{TurnTimeout: 100 * time.Millisecond}, nil)
+	send(context.Background(), t, e, alice, "one")
+	st.armed.Store(true)
+	st.stall.Store(true)
+	if _, err := e.Handle(context.Background(), Message{Address: alice, ID: "e2", Text: "two"}); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Handle = %v; want ErrTimeout", err)
+	}
+	res, err := e.Handle(context.Background(), Message{Address: alice, ID: "e3", Text: "two again"})
+	if err != nil || res.Replies[0].Text != "count 2" {
+		t.Fatalf("re-send: %+v, %v; want count 2 (the failed turn must not count)", res, err)
 	}
 }

@@ -41,7 +41,18 @@ func (e *Engine) Handle(ctx context.Context, m Message) (res Result, err error) 
 // turn is one load–apply–save attempt. It returns the handoff to post when
 // the turn handed the conversation to staff, and fills u with what it takes
 // to take the save back (settle) and what to report once it counts.
-func (e *Engine) turn(ctx context.Context, h *hold, m Message, u *undo) (Result, *Handoff, error) {
+//
+// prev is the previous attempt of the same turn when its save was refused
+// with ErrConflict, else nil. If the session now carries prev's turn id,
+// that save had landed after all (a store that sent the write twice, as
+// pipelines retried after a network error do, sees its own write the
+// second time): turn then returns errLanded, and prev's turn stands.
+// Otherwise a retry would find the message's own event id, answer it as a
+// duplicate, and settle would take the loaded (late) state as the base.
+//
+// On ErrConflict from the save, the result is returned with the error,
+// for that case.
+func (e *Engine) turn(ctx context.Context, h *hold, m Message, u *undo, prev *undo) (Result, *Handoff, error) {
 	if m.Time.IsZero() {
 		m.Time = e.now()
 	}
@@ -79,6 +90,9 @@ func (e *Engine) turn(ctx context.Context, h *hold, m Message, u *undo) (Result,
 	}
 	if err != nil {
 		return Result{}, nil, err
+	}
+	if prev != nil && prev.turn != "" && s != nil && s.Turn == prev.turn {
+		return Result{}, nil, errLanded
 	}
 	*u = undo{key: key, address: m.Address, at: now, base: base}
 	if s == nil {
@@ -171,12 +185,19 @@ func (e *Engine) turn(ctx context.Context, h *hold, m Message, u *undo) (Result,
 		u.unlocking = h.leased() && h.saveReleases()
 		err = h.save(ctx, s, outcomes)
 	}
+	if errors.Is(err, ErrConflict) {
+		return res, handoff, err
+	}
 	if err != nil {
 		return Result{}, nil, err
 	}
 	u.saved = true
 	return res, handoff, nil
 }
+
+// errLanded is turn's signal that the previous attempt's save, refused
+// with ErrConflict, had landed.
+var errLanded = errors.New("the previous attempt's save landed")
 
 // report tells the observer and the log about a turn that counts (saved,
 // and Handle did not give up on it).
