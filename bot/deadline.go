@@ -60,6 +60,15 @@ var ErrTimeout = errors.New("the turn did not finish in time and was abandoned")
 // records the late write appended (for the report; logged), and a late
 // write followed by another replica's turn once the lease expired (settle
 // gives up after LeaseTTL; logged).
+//
+// Two store behaviours widen "sent but unknown". A save that releases the
+// lease with it (SaveUnlock) and lands late has let the lease go: settle
+// takes the lease again before taking the save back. And a save answered
+// ErrConflict may have landed: a pipelining client that re-sends a batch
+// after a network error delivers the write twice, and the second copy
+// meets the first. The next attempt recognises its own turn id (the turn
+// stands), and a turn that fails before it could look settles the
+// refused save like any other whose fate is unknown.
 
 // undo is what an abandoned turn needs to take its save back.
 //
