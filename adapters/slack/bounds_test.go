@@ -276,3 +276,32 @@ func TestSlashCommandAckDoesNotWaitForTheThread(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownDoesNotWaitForAHeldHandoff: a handoff still being posted
+// after its delivery was acknowledged ends with the shutdown grace: Run
+// returns although Slack never answers the post (before, Run waited for
+// the post's own 30 s), and the handoff stays pending for the sweeper.
+func TestShutdownDoesNotWaitForAHeldHandoff(t *testing.T) {
+	// api_timeout is set long, so that only the grace can end the post.
+	e := newEnvOpts(t, ModeHTTP, envOpts{flow: escalateFlow{}, handoff: true,
+		cfg:  func(c *Config) { withSupport("")(c); c.APITimeout = time.Minute },
+		tune: func(a *Adapter) { a.SetShutdownGrace(100 * time.Millisecond) }})
+	release := e.fake.holdCalls("chat.postMessage")
+	defer release()
+	e.tr.event(t, eventPayload(e.id("Ev"), messageEvent("UH", "DH", "", e.ts(), "I need a person")), 0)
+	e.fake.waitUntil("the handoff post held", func() bool { return e.fake.held.Load() == 1 })
+	e.cancel()
+	e.cancel = nil
+	select {
+	case err := <-e.done:
+		if err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run waited for a handoff post Slack never answered")
+	}
+	s, err := e.store.Load(ctxFor(t, 5*time.Second), bot.Address{Platform: Platform, Workspace: "T1", Channel: "DH", User: "UH"}.Key())
+	if err != nil || s == nil || s.PendingHandoff == nil {
+		t.Errorf("after the cut post: session %+v, %v; want the handoff still pending", s, err)
+	}
+}

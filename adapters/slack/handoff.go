@@ -83,8 +83,11 @@ func (a *Adapter) PostHandoff(ctx context.Context, h bot.Handoff) error {
 		// latency. The delivery's context ends with its request, so the
 		// post gets a deadline of its own, short of the minute after
 		// which the engine's sweeper takes a pending handoff over.
+		// It ends with the posts' context too, at the end of the
+		// shutdown grace: the pending handoff is then left to the
+		// sweeper (of this replica or another).
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), handoffPostTimeout)
+		ctx, cancel = context.WithTimeout(a.posts.ctx, handoffPostTimeout)
 		defer cancel()
 	}
 	link := a.conversationLink(ctx, h.Address)

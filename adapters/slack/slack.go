@@ -215,9 +215,10 @@ func isRateLimited(err error) bool {
 }
 
 // SetShutdownGrace sets how long Run, once its context ends, keeps posting
-// the replies of turns already saved before it returns; posts still
-// waiting then are left in the engine's outbox, for the sweeper of this
-// or another replica. Default 10s. Call it before Run.
+// the replies of turns already saved (and handoffs being posted) before it
+// returns; posts still waiting then are left in the engine's outbox, and
+// handoffs pending, for the sweeper of this or another replica. Default
+// 10s. Call it before Run.
 func (a *Adapter) SetShutdownGrace(d time.Duration) {
 	if d > 0 {
 		a.grace = d
@@ -279,6 +280,11 @@ func (a *Adapter) shutdown(stopSocket context.CancelFunc, sockDone <-chan error)
 	start := time.Now()
 	turns0, done0, left0 := a.work.turns.Load(), a.postsDone.Load(), a.postsLeft.Load()
 	a.running.Store(false)
+	// Posting ends with the grace, counted from now: a handoff still
+	// being posted after its delivery was acknowledged (PostHandoff) holds
+	// its delivery open, and must not hold shutdown past the grace.
+	cut := time.AfterFunc(max(a.grace, time.Second), a.posts.stop)
+	defer cut.Stop()
 	a.work.close()
 	stopSocket()
 	if a.cfg.Mode == ModeSocket {
