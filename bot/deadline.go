@@ -223,7 +223,11 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 	// SaveUnlocker the turn's save already released it.
 	defer h.release()
 	var (
-		prev    *undo // the last attempt, when its save met ErrConflict
+		// last is the last attempt, when its save met ErrConflict (prev
+		// then points at it). A value, not the loop's u: taking u's
+		// address would move it to the heap on every turn.
+		last    undo
+		prev    *undo
 		prevRes Result
 		prevHf  *Handoff
 	)
@@ -237,7 +241,8 @@ func (e *Engine) runTurn(ctx context.Context, key string, m Message, run *turnRu
 		}
 		switch {
 		case errors.Is(err, ErrConflict):
-			prev, prevRes, prevHf = &u, res, hf
+			last, prevRes, prevHf = u, res, hf
+			prev = &last
 			continue
 		case err == nil && run.commit(res, hf):
 			e.report(m.Platform, &u)
