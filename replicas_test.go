@@ -237,7 +237,9 @@ func TestRedisOutageMidConversation(t *testing.T) {
 		return cmd
 	}
 	srv := start()
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	// A cleanup, not a defer: it must run after openRedis's cleanup, which
+	// deletes the test's keys from this server.
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
 
 	runner := builtinGuides(t)
 	st := openRedis(t, fmt.Sprintf("redis://127.0.0.1:%d/0", port), "outage:", 500*time.Millisecond)

@@ -120,7 +120,7 @@ func (st *Store) LockLoad(ctx context.Context, key string, ttl time.Duration) (*
 	lk := st.leaseKey(key)
 	ms := max(ttl, time.Millisecond).Milliseconds()
 	for {
-		res, err := lockLoadScript.Run(ctx, st.turns, []string{lk, st.sessionKey(key)}, token, ms).Slice()
+		res, err := st.runTurnScript(ctx, lockLoadScript, []string{lk, st.sessionKey(key)}, token, ms).Slice()
 		if err != nil {
 			if !replied(err) {
 				go st.releaseLost(lk, token, ttl)

@@ -75,11 +75,11 @@ type Store struct {
 	id       string        // this client's random id, part of lease tokens
 	tokens   atomic.Uint64 // lease token counter
 
-	// turns runs the two scripts of a turn (LockLoad, save): go-redis's
-	// blocking autopipeliner, which sends concurrent turns' scripts in
-	// shared pipelines (one write and one read for many), in order; the
-	// plain client if it could not be made.
-	turns redis.Scripter
+	// turns runs the two scripts of a turn (LockLoad, save), see
+	// runTurnScript: go-redis's deferred autopipeliner, which sends
+	// concurrent turns' scripts in shared pipelines (one write and one
+	// read for many), in order; nil if it could not be made.
+	turns *redis.AutoPipeliner
 
 	tallyIndex string       // sorted set of tally bucket names by hour
 	leases     leases       // this process's leases, for SaveUnlock
@@ -109,8 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	st := &Store{rdb: redis.NewClient(opts), cfg: cfg, outcomes: cfg.Prefix + "outcomes", due: cfg.Prefix + "due", id: hex.EncodeToString(idb[:]),
 		tallyIndex: cfg.Prefix + "tallies"}
 	st.rdb.AddHook(tripCounter{&st.trips, &st.cmds})
-	st.turns = st.rdb
-	if ap, err := st.rdb.AutoPipeline(); err == nil {
+	if ap, err := st.rdb.AsyncAutoPipelineWithOptions(redis.DefaultBlockingAutoPipelineOptions()); err == nil {
 		st.turns = ap
 	}
 	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -265,7 +264,7 @@ func (st *Store) save(ctx context.Context, s *bot.Session, outcomes []bot.Outcom
 		args = append(args, o.Ended.UnixMilli(), enc)
 	}
 	keys, args = st.tallyArgs(outcomes, keys, args)
-	ok, err := saveScript.Run(ctx, st.turns, keys, args...).Int()
+	ok, err := st.runTurnScript(ctx, saveScript, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("redis save: %w", err)
 	}
@@ -487,4 +486,49 @@ func unmarshalOutcome(data []byte) (bot.Outcome, error) {
 	var o bot.Outcome
 	err := json.Unmarshal(data, &o)
 	return o, err
+}
+
+// runTurnScript runs script (EVALSHA; if Redis lacks the script, SCRIPT
+// LOAD on the plain client and EVALSHA again) in the turns' shared pipelines, waiting no longer
+// than ctx. Why not the blocking autopipeliner: it waits for the pipeline
+// whatever the caller's context says, and while Redis is down a pipeline
+// takes go-redis's whole dial back-off (seconds) to fail, so every turn
+// ran to its turn_timeout before the person was told. Given up on at ctx's
+// end, the command may still run later; the caller treats it as an
+// unanswered round trip (a lease released in the background, a save whose
+// fate is unknown), as for a network error.
+func (st *Store) runTurnScript(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	if st.turns == nil {
+		return script.Run(ctx, st.rdb, keys, args...)
+	}
+	cmd := st.submitScript(ctx, script.Hash(), keys, args)
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := script.Load(ctx, st.rdb).Err(); err != nil {
+			cmd = redis.NewCmd(ctx)
+			cmd.SetErr(err)
+			return cmd
+		}
+		cmd = st.submitScript(ctx, script.Hash(), keys, args)
+	}
+	return cmd
+}
+
+// submitScript sends one EVALSHA through st.turns and waits for it or for
+// ctx.
+func (st *Store) submitScript(ctx context.Context, sha string, keys []string, args []any) *redis.Cmd {
+	flat := make([]any, 0, 3+len(keys)+len(args))
+	flat = append(flat, "evalsha", sha, len(keys))
+	for _, k := range keys {
+		flat = append(flat, k)
+	}
+	flat = append(flat, args...)
+	cmd := redis.NewCmd(ctx, flat...)
+	if err := st.turns.Submit(ctx, cmd).WaitContext(ctx); err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// The batch may still fill cmd in: answer with a command of our
+		// own rather than race it.
+		late := redis.NewCmd(ctx, flat...)
+		late.SetErr(err)
+		return late
+	}
+	return cmd
 }

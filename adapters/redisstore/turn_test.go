@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -264,4 +265,82 @@ func TestConcurrentTurnsShareRoundTrips(t *testing.T) {
 		t.Errorf("%d round trips for %d commands", trips, cmds)
 	}
 	t.Logf("%d turns: %d commands in %d round trips", convs*turns, cmds, trips)
+}
+
+// TestTurnScriptsAfterScriptFlush: a Redis that forgot the turn's scripts
+// (restarted, or SCRIPT FLUSH) still runs a whole turn: the script is
+// loaded again and the turn goes on.
+func TestTurnScriptsAfterScriptFlush(t *testing.T) {
+	url, _ := redistest.Start(t) // private: SCRIPT FLUSH would hit other tests
+	st := openFresh(t, url)
+	ctx := context.Background()
+	for i := range 3 {
+		if err := st.rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		s, unlock, err := st.LockLoad(ctx, "k", time.Second)
+		if err != nil {
+			t.Fatalf("turn %d: LockLoad after SCRIPT FLUSH: %v", i, err)
+		}
+		if s == nil {
+			s = &bot.Session{Key: "k"}
+		}
+		if i > 0 && s.Step != "step"+strconv.Itoa(i-1) {
+			t.Errorf("turn %d: loaded step %q, want step%d", i, s.Step, i-1)
+		}
+		s.Step = "step" + strconv.Itoa(i)
+		if err := st.rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveUnlock(ctx, s, nil); err != nil {
+			t.Fatalf("turn %d: SaveUnlock after SCRIPT FLUSH: %v", i, err)
+		}
+		unlock()
+	}
+}
+
+// TestTurnScriptsGiveUpAtTheContext: with Redis stopped (SIGSTOP: it
+// accepts nothing and answers nothing), LockLoad and SaveUnlock return at
+// the caller's deadline with its error, not when the pipeline gives up.
+func TestTurnScriptsGiveUpAtTheContext(t *testing.T) {
+	url, proc := redistest.Start(t)
+	st, err := Open(context.Background(), Config{URL: url, Prefix: "giveup:", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s, unlock, err := st.LockLoad(context.Background(), "k", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s == nil {
+		s = &bot.Session{Key: "k"}
+	}
+	unlock()
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Signal(syscall.SIGCONT)
+	const wait = 300 * time.Millisecond
+	for name, call := range map[string]func(context.Context) error{
+		"LockLoad": func(ctx context.Context) error {
+			_, _, err := st.LockLoad(ctx, "k", time.Second)
+			return err
+		},
+		"SaveUnlock": func(ctx context.Context) error { return st.SaveUnlock(ctx, s, nil) },
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		t0 := time.Now()
+		err := call(ctx)
+		took := time.Since(t0)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s with Redis stopped: %v, want the context's deadline", name, err)
+		}
+		// The store's own timeout is 5 s: returning well before it means
+		// the context was honoured.
+		if took > 4*time.Second {
+			t.Errorf("%s with Redis stopped took %s, past its %s context", name, took, wait)
+		}
+	}
 }
