@@ -550,10 +550,13 @@ func TestRedisRoundTripsAreReported(t *testing.T) {
 	if res.RedisRoundTripsPerMsg == nil || res.RedisWireRoundTripsPerMsg == nil {
 		t.Fatalf("no round trips in %+v\n%s", res, progress)
 	}
-	// A turn takes at least one round trip; the wire count adds only
-	// connection set-up to the stores' own count.
+	// A turn takes at least one round trip. The wire count adds
+	// connection set-up to the stores' own count, and may miss a few at
+	// the end: a store counts a pipeline as it hands it to go-redis, so
+	// the turns in flight when the run stops may never reach the wire
+	// (one a conversation here, against ~200 messages).
 	own, wire := *res.RedisRoundTripsPerMsg, *res.RedisWireRoundTripsPerMsg
-	if own < 1 || wire < own || wire > own+0.5 || !strings.Contains(progress, "redis round trips:") {
+	if own < 1 || wire < 0.9*own || wire > own+0.5 || !strings.Contains(progress, "redis round trips:") {
 		t.Errorf("round trips per message: own %.2f, wire %.2f\n%s", own, wire, progress)
 	}
 	mem, _ := runBench(t, Options{Conversations: 1, Duration: 50 * time.Millisecond})
