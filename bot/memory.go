@@ -224,7 +224,11 @@ func (m *MemoryStore) put(s, next *Session, outcomes []Outcome) error {
 		m.mu.Unlock()
 	}
 	sh.mu.Unlock()
-	s.Version = version + 1
+	if s != next {
+		// When s is next (saveOwned), it is the stored session now, read
+		// without locks by loaders: written above, under the lock.
+		s.Version = version + 1
+	}
 	return nil
 }
 

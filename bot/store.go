@@ -51,7 +51,8 @@ type Store interface {
 	// so they survive restarts.
 	Due(ctx context.Context, now time.Time, fn func(key string) error) error
 
-	// Close releases the store. Calls after Close fail.
+	// Close releases the store. Calls after Close fail; Close itself
+	// then returns ErrClosed.
 	Close() error
 }
 

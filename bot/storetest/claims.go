@@ -12,13 +12,10 @@ import (
 	"troubleshooter/bot"
 )
 
-// claimer returns the store under the suite's wrapper as a bot.Claimer,
+// claimer returns the store as a bot.Claimer,
 // skipping the test when the store is not one.
 func claimer(t *testing.T, st bot.Store) (bot.Store, bot.Claimer) {
 	t.Helper()
-	if ct, ok := st.(*closeTracker); ok {
-		st = ct.Store
-	}
 	c, ok := st.(bot.Claimer)
 	if !ok {
 		t.Skip("the store is not a bot.Claimer")

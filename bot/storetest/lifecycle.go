@@ -64,4 +64,7 @@ func testClose(t *testing.T, st bot.Store) {
 	if err := st.Outcomes(ctx, time.Time{}, func(bot.Outcome) error { return nil }); err == nil {
 		t.Errorf("Outcomes after Close = nil, want an error")
 	}
+	if err := st.Close(); !errors.Is(err, bot.ErrClosed) {
+		t.Errorf("second Close = %v, want bot.ErrClosed", err)
+	}
 }

@@ -15,7 +15,7 @@
 package storetest
 
 import (
-	"sync"
+	"errors"
 	"testing"
 
 	"troubleshooter/bot"
@@ -70,37 +70,21 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 	}
 }
 
-// closeTracker wraps a store so the cleanup knows whether the test already
-// closed it.
-type closeTracker struct {
-	bot.Store
-	mu     sync.Mutex
-	closed bool
-}
-
-func (c *closeTracker) Close() error {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	return c.Store.Close()
-}
-
+// openStore opens the store for one test and closes it when the test ends,
+// unless the test did (a second Close returns ErrClosed). The store is
+// passed on unwrapped: a wrapper would hide the optional interfaces
+// (Locker, LeaseLoader, SaveUnlocker, Claimer, Tallier) the engine looks
+// for, and the suite would test another path than the bot runs.
 func openStore(t *testing.T, open func(t *testing.T) bot.Store) bot.Store {
 	t.Helper()
 	s := open(t)
 	if s == nil {
 		t.Fatal("open returned a nil store")
 	}
-	c := &closeTracker{Store: s}
 	t.Cleanup(func() {
-		c.mu.Lock()
-		done := c.closed
-		c.mu.Unlock()
-		if !done {
-			if err := c.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+		if err := s.Close(); err != nil && !errors.Is(err, bot.ErrClosed) {
+			t.Errorf("Close: %v", err)
 		}
 	})
-	return c
+	return s
 }

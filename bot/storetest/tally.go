@@ -17,14 +17,11 @@ import (
 // equal the sum of bot.TallyAdds over the records it accepted, and nothing
 // of the records it refused.
 
-// tallier returns the store under the suite's wrapper as a bot.Tallier,
+// tallier returns the store as a bot.Tallier,
 // skipping the test when the store is not one (keeping tallies is
 // optional; a store that claims to must pass).
 func tallier(t *testing.T, st bot.Store) bot.Tallier {
 	t.Helper()
-	if ct, ok := st.(*closeTracker); ok {
-		st = ct.Store
-	}
 	tl, ok := st.(bot.Tallier)
 	if !ok {
 		t.Skip("the store is not a bot.Tallier")
