@@ -32,6 +32,8 @@ import (
 	"strings"
 	"time"
 
+	"troubleshooter/adapters/confval"
+
 	"troubleshooter/bot"
 	"troubleshooter/flows"
 )
@@ -117,18 +119,20 @@ type TTRBucket struct {
 	Count int64   `json:"count"`
 }
 
-// ParseSince reads "7d", "36h", "90m" or a date (2026-01-31, UTC, not after
+// maxSince is the longest --since window: a hundred years of days.
+const maxSince = 36500 * 24 * time.Hour
+
+// ParseSince reads a duration as config.yaml takes them ("7d", "1d12h",
+// "36h", "90m"; at most maxSince) or a date (2026-01-31, UTC, not after
 // now) into the start of the report window; "" and "all" mean all time.
+// Every error names the --since flag.
 func ParseSince(s string, now time.Time) (time.Time, error) {
 	if s == "" || s == "all" {
 		return time.Time{}, nil
 	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 && days <= 36500 {
-			return now.AddDate(0, 0, -days), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+	// Durations as config.yaml has them (days included), so that "1d12h"
+	// means here what it means for idle_timeout.
+	if d, err := confval.ParseDuration(s); err == nil && d >= 0 && d <= maxSince {
 		return now.Add(-d), nil
 	}
 	if t, err := time.Parse("2006-01-02", s); err == nil {
