@@ -196,6 +196,13 @@ throttle:
 	for _, want := range []string{
 		`troubleshooter_handoffs_total{platform="slack",result="posted"} 1`,
 		`troubleshooter_notices_total{kind="nudge",platform="slack",result="sent"} 1`,
+		// The adapter's posting figures, read at scrape time; nothing was
+		// refused, and its calls went through the in-flight bound.
+		`troubleshooter_platform_queue_full_total{platform="slack"} 0`,
+		`troubleshooter_platform_api_calls_in_flight{platform="slack"} `,
+		`troubleshooter_platform_queued_deliveries{platform="slack"} `,
+		`troubleshooter_platform_api_slot_waits_total{platform="slack"} `,
+		`troubleshooter_platform_api_paced_total{platform="slack"} `,
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)

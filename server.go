@@ -368,9 +368,10 @@ type platform interface {
 // platforms builds the configured chat platform adapters and the HTTP
 // routes they serve, and connects them to the engine: reminders go out
 // through them, handoffs to their support channel when one is set, and
-// their API errors to the metrics. Their turns keep their replies in the
-// session's outbox until the adapter confirms them posted; the sweeper
-// posts, through the same adapter, what a crash or deploy left unposted.
+// their API errors and posting back-pressure (read at each scrape) to the
+// metrics. Their turns keep their replies in the session's outbox until
+// the adapter confirms them posted; the sweeper posts, through the same
+// adapter, what a crash or deploy left unposted.
 func (a *app) platforms(h bot.Handler, m *metrics.Metrics) ([]bot.Adapter, map[string]http.Handler, error) {
 	var adapters []bot.Adapter
 	routes := map[string]http.Handler{}
@@ -393,6 +394,7 @@ func (a *app) platforms(h bot.Handler, m *metrics.Metrics) ([]bot.Adapter, map[s
 		}
 		d.SetGuides(a.runner.IDs())
 		connect(d)
+		m.WatchBackpressure(d.Name(), func() metrics.Backpressure { return discordBackpressure(d.Stats()) })
 		if a.cfg.Discord.HTTPInteractions {
 			routes["/discord/interactions"] = d.InteractionsHandler(h)
 		}
@@ -403,6 +405,7 @@ func (a *app) platforms(h bot.Handler, m *metrics.Metrics) ([]bot.Adapter, map[s
 			return nil, nil, err
 		}
 		connect(s)
+		m.WatchBackpressure(s.Name(), func() metrics.Backpressure { return slackBackpressure(s.Stats()) })
 		if a.cfg.Slack.Mode == "http" {
 			routes["/slack/"] = s.HTTPHandler(h)
 		}

@@ -138,6 +138,7 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	m.Init([]string{"slack"}, []string{"g"})
 	m.Ended(bot.Outcome{Guide: "g", Kind: bot.OutcomeResolved, Step: "fix"})
 	m.Handled("slack", time.Millisecond, 1, true, errors.New("x"))
+	m.WatchBackpressure("slack", func() Backpressure { return Backpressure{} })
 	have := exported(t, m)
 
 	used := map[string]bool{}

@@ -1,6 +1,7 @@
 // Package metrics exposes the bot's Prometheus metrics (client_golang): a
-// bot.Observer for the engine, counters the platform adapters can bump, and
-// the /metrics handler. Every name starts with troubleshooter_; labels are
+// bot.Observer for the engine, counters the platform adapters can bump,
+// their posting back-pressure read at scrape time, and the /metrics
+// handler. Every name starts with troubleshooter_; labels are
 // bounded (platforms, guides, steps, outcome kinds, store operations),
 // never users, keys or text.
 package metrics
@@ -36,13 +37,16 @@ type Metrics struct {
 	handoffs   *prometheus.CounterVec
 	notices    *prometheus.CounterVec
 	buildInfo  *prometheus.GaugeVec
+	// backpressure reads the platform adapters' posting figures at
+	// scrape time (WatchBackpressure).
+	backpressure *backpressure
 }
 
 var _ bot.Observer = (*Metrics)(nil)
 
 // New registers every metric, plus the Go runtime and process collectors.
 func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), backpressure: newBackpressure()}
 	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
 	m.messages = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "troubleshooter_messages_total", Help: "Messages received, by platform.",
@@ -96,7 +100,7 @@ func New() *Metrics {
 	}, []string{"version", "revision", "go"})
 	for _, c := range []prometheus.Collector{m.messages, m.replies, m.duplicates, m.errors, m.latency, m.started,
 		m.ended, m.storeTime, m.storeErrs, m.apiErrors, m.rateLimits, m.handoffs, m.notices, m.buildInfo,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		m.backpressure, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	return m

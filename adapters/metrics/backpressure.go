@@ -1,0 +1,98 @@
+package metrics
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Backpressure is one platform adapter's posting figures at one moment,
+// as its Stats method reports them, in the terms the metrics share across
+// platforms. main fills it from each adapter's own Stats, so that adapters
+// need not import this package (and this package none of them).
+type Backpressure struct {
+	// InFlight is the platform API calls running now (a gauge).
+	InFlight int64
+	// Queued is the deliveries the adapter holds now (a gauge): on Slack
+	// the acknowledged turns whose replies wait to be posted, on Discord
+	// the gateway events taken and not finished.
+	Queued int64
+	// SlotWaits counts, since start, the API calls that waited for a free
+	// slot because the in-flight bound was reached.
+	SlotWaits int64
+	// Paced counts, since start, the API calls held back to stay under the
+	// platform's rate limits (or after a 429).
+	Paced int64
+	// QueueFull counts, since start, the times the adapter's queue was
+	// full: on Slack a delivery refused (Slack delivers it again), on
+	// Discord a pause in reading the gateway.
+	QueueFull int64
+}
+
+// backpressure is a prometheus.Collector that reads each watched
+// platform's Backpressure at scrape time. Pulling, rather than having the
+// adapters push every change, keeps the figures exactly those of Stats
+// and costs the posting path nothing.
+type backpressure struct {
+	mu      sync.Mutex
+	sources map[string]func() Backpressure // by platform
+
+	inFlight, queued, slotWaits, paced, queueFull *prometheus.Desc
+}
+
+func newBackpressure() *backpressure {
+	platform := []string{"platform"}
+	return &backpressure{
+		sources: map[string]func() Backpressure{},
+		inFlight: prometheus.NewDesc("troubleshooter_platform_api_calls_in_flight",
+			"Platform API calls running now, by platform.", platform, nil),
+		queued: prometheus.NewDesc("troubleshooter_platform_queued_deliveries",
+			"Deliveries the adapter holds now, by platform: Slack turns whose replies wait to be posted, Discord gateway events taken and not finished.", platform, nil),
+		slotWaits: prometheus.NewDesc("troubleshooter_platform_api_slot_waits_total",
+			"Platform API calls that waited for a free slot (the in-flight bound was reached), by platform.", platform, nil),
+		paced: prometheus.NewDesc("troubleshooter_platform_api_paced_total",
+			"Platform API calls held back to stay under the platform's rate limits or after a 429, by platform.", platform, nil),
+		queueFull: prometheus.NewDesc("troubleshooter_platform_queue_full_total",
+			"Times the adapter's queue was full, by platform: Slack refused a delivery (Slack delivers it again), Discord paused reading the gateway.", platform, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (b *backpressure) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{b.inFlight, b.queued, b.slotWaits, b.paced, b.queueFull} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: it calls each source once,
+// outside the lock, so that a slow source does not hold up watching.
+func (b *backpressure) Collect(ch chan<- prometheus.Metric) {
+	b.mu.Lock()
+	sources := make(map[string]func() Backpressure, len(b.sources))
+	for p, f := range b.sources {
+		sources[p] = f
+	}
+	b.mu.Unlock()
+	for p, f := range sources {
+		s := f()
+		ch <- prometheus.MustNewConstMetric(b.inFlight, prometheus.GaugeValue, float64(s.InFlight), p)
+		ch <- prometheus.MustNewConstMetric(b.queued, prometheus.GaugeValue, float64(s.Queued), p)
+		ch <- prometheus.MustNewConstMetric(b.slotWaits, prometheus.CounterValue, float64(s.SlotWaits), p)
+		ch <- prometheus.MustNewConstMetric(b.paced, prometheus.CounterValue, float64(s.Paced), p)
+		ch <- prometheus.MustNewConstMetric(b.queueFull, prometheus.CounterValue, float64(s.QueueFull), p)
+	}
+}
+
+// WatchBackpressure exports platform's posting figures (the
+// troubleshooter_platform_api_calls_in_flight and _queued_deliveries
+// gauges, the _api_slot_waits, _api_paced and _queue_full counters),
+// read by calling stats at every scrape; its series exist from the first
+// scrape. Watching a platform again replaces its source. stats runs on
+// the scraping goroutine: it must be fast, must not block, and must be
+// safe for concurrent use; its counts must only grow (they are counters).
+// Safe for concurrent use.
+func (m *Metrics) WatchBackpressure(platform string, stats func() Backpressure) {
+	m.backpressure.mu.Lock()
+	defer m.backpressure.mu.Unlock()
+	m.backpressure.sources[platform] = stats
+}
