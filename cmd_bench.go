@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"troubleshooter/bench"
@@ -12,7 +13,7 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine|slack-http|discord-http] [--floor] [--preload N] [--api-latency D] [--api-jitter D] [--no-limits] [--turns N [--think D]] [--ids random|counter] [--target URL --api-listen ADDR [--target-pid PID]] [--redis-round-trips]", stderr)
+	fs := newFlags("bench", "bench [--store memory|bolt|redis] [--replicas K] [--conversations N] [--duration D] [--path engine|slack-http|discord-http] [--floor] [--preload N] [--api-latency D] [--api-jitter D] [--no-limits] [--turns N [--think D]] [--ids random|counter] [--target URL --api-listen ADDR [--target-pid PID]] [--redis-round-trips] [--cpuprofile FILE]", stderr)
 	// The bench runs the built-in guides with the default conversation
 	// settings, whatever config.yaml says, so that runs compare.
 	def := defaultConfig()
@@ -36,6 +37,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&opts.APIListen, "api-listen", "", "with --target: where the fake Slack Web API listens (e.g. 127.0.0.1:7771); the bot's API URL is http://ADDR/")
 	fs.IntVar(&opts.TargetPID, "target-pid", 0, "with --target: the bot's process id, whose CPU use is reported (from /proc)")
 	fs.BoolVar(&opts.RedisRoundTrips, "redis-round-trips", false, "with --store redis: also count Redis round trips on the wire, through a loopback proxy (adds a hop to each), to check the store's own count")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof FILE), to see where a gap to a target goes")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +45,23 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if opts.Flow, err = loadGuides(def); err != nil {
 		return err
 	}
-	return bench.Run(ctx, opts, stdout)
+	if *cpuProfile == "" {
+		return bench.Run(ctx, opts, stdout)
+	}
+	f, err := os.Create(*cpuProfile)
+	if err != nil {
+		return fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	runErr := bench.Run(ctx, opts, stdout)
+	pprof.StopCPUProfile()
+	if err := f.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	return runErr
 }
 
 // cmdSimulate runs the simulated-user harness (package sim) over the
