@@ -67,9 +67,13 @@ type Adapter struct {
 	// queue runs gateway events in order per conversation, bounded
 	// (queue.go).
 	queue *deliveries
-	// acksBeforeSave counts HTTP initial responses sent by the fallback,
-	// before their turn was saved (Stats).
+	// acksBeforeSave counts HTTP initial responses sent by a fallback
+	// before their turn was saved (Stats); none since the fallback
+	// answers "try again" instead.
 	acksBeforeSave atomic.Int64
+	// refusedUnsaved and refusedBusy count HTTP interactions answered
+	// "try again" in their initial response (Stats).
+	refusedUnsaved, refusedBusy atomic.Int64
 	// fullLogged is when a full queue was last logged (unix nanoseconds).
 	fullLogged atomic.Int64
 	// buckets are the REST routes' rate-limit buckets (rest.go).
@@ -307,6 +311,21 @@ func (a *Adapter) take(key string, fn func()) {
 	}
 }
 
+// takeWithin is take for an HTTP interaction, whose answer must reach
+// Discord within its deadline: it waits for room at most wait, and
+// reports whether fn was queued.
+func (a *Adapter) takeWithin(key string, fn func(), wait time.Duration) bool {
+	queued, waited := a.queue.addWithin(key, fn, wait)
+	if waited {
+		now := time.Now().UnixNano()
+		if last := a.fullLogged.Load(); now-last >= int64(10*time.Second) && a.fullLogged.CompareAndSwap(last, now) {
+			a.log.Warn("interactions are arriving faster than turns finish: each waits for room, then is asked to try again (discord.max_queued)",
+				"max_queued", a.cfg.MaxQueued, "pauses_so_far", a.queue.fullWaits.Load(), "refused_so_far", a.refusedBusy.Load())
+		}
+	}
+	return queued
+}
+
 // Stats are the adapter's counters of back-pressure and rate limits,
 // since New: what waited, and how much is in flight now.
 type Stats struct {
@@ -326,9 +345,18 @@ type Stats struct {
 	// QueueFullWaits counts the times reading the gateway paused because
 	// discord.max_queued events were taken.
 	QueueFullWaits int64
-	// AcksBeforeSave counts HTTP interactions whose initial response
-	// went after 2 s without waiting any longer for their turn's save.
+	// AcksBeforeSave counted HTTP interactions acknowledged by a 2 s
+	// fallback before their turn was saved, which a crash could lose. The
+	// fallback now answers "try again" instead (RefusedUnsaved), so it
+	// stays 0; kept for existing readers.
 	AcksBeforeSave int64
+	// RefusedUnsaved counts HTTP interactions whose turn was not saved
+	// within 2.5 s: the turn was canceled and the person asked, in the
+	// initial response itself, to try again (an ack then could be lost).
+	RefusedUnsaved int64
+	// RefusedBusy counts HTTP interactions that found no room within
+	// discord.max_queued in time, answered the same way.
+	RefusedBusy int64
 }
 
 // Stats returns the adapter's back-pressure counters; safe to call at any
@@ -344,6 +372,8 @@ func (a *Adapter) Stats() Stats {
 		Queued:            int64(a.queue.queued()),
 		QueueFullWaits:    a.queue.fullWaits.Load(),
 		AcksBeforeSave:    a.acksBeforeSave.Load(),
+		RefusedUnsaved:    a.refusedUnsaved.Load(),
+		RefusedBusy:       a.refusedBusy.Load(),
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -24,12 +24,13 @@ const (
 	maxInteractionBody = 1 << 20
 	// maxClockSkew is how far X-Signature-Timestamp may be from now.
 	maxClockSkew = 5 * time.Minute
-	// initialResponseWait bounds how long the HTTP handler waits for the
-	// initial response; Discord gives up after 3 seconds.
+	// initialResponseWait bounds how long a turn's first REST call waits
+	// for the handler to write the response it released.
 	initialResponseWait = 2500 * time.Millisecond
 	// holdResponse bounds how long the initial response is held for the
-	// turn's save.
-	holdResponse = 2 * time.Second
+	// turn's save (with the wait for room in discord.max_queued): Discord
+	// gives up at 3 seconds from sending, and the answer must travel back.
+	holdResponse = 2500 * time.Millisecond
 )
 
 // InteractionsHandler returns the HTTP handler for Discord's interactions
@@ -69,36 +70,37 @@ func (a *Adapter) InteractionsHandler(h bot.Handler) http.Handler {
 			return
 		}
 		// The initial response is held until the turn it causes is saved
-		// (its first REST call, or its end, releases it; see ready), so
-		// that an acknowledged interaction is never lost to a crash; past
-		// holdResponse it goes anyway, within Discord's 3 seconds.
+		// (the turn releases it once Handle returned; see heldResponse),
+		// so that an acknowledged interaction is never lost to a crash.
+		// A turn not saved by holdResponse is canceled and answered "try
+		// again" in the response itself, within Discord's 3 seconds: an
+		// ack then would be a promise a crash could break.
 		start := time.Now()
+		deadline := time.NewTimer(holdResponse)
+		defer deadline.Stop()
+		hr := newHeldResponse()
+		if _, dup := a.held.m.LoadOrStore(i.ID, hr); dup {
+			a.work.done()
+			http.Error(w, "this interaction is already being handled", http.StatusConflict)
+			return
+		}
+		defer a.held.m.Delete(i.ID)
+		defer close(hr.written)
 		first := make(chan *discordgo.InteractionResponse, 1)
-		release, written := make(chan struct{}), make(chan struct{})
-		var once sync.Once
-		var writeErr error
-		open := func() { once.Do(func() { close(release) }) }
-		wait := func() error {
-			open()
-			select {
-			case <-written:
-				return writeErr
-			case <-time.After(initialResponseWait):
-				return errors.New("initial response not written in time")
-			}
-		}
-		if _, dup := a.held.m.LoadOrStore(i.ID, wait); dup {
-			open() // the same interaction twice at once: hold neither
-		} else {
-			defer a.held.m.Delete(i.ID)
-		}
-		// Taken like a gateway event (an interaction is a queue of its
-		// own): past discord.max_queued turns in progress this request
-		// waits for room, counted, rather than starting one more.
-		a.take("interaction "+i.ID, func() {
+		var responded atomic.Bool
+		turn := func() {
 			defer a.work.done()
-			defer open()
+			// A turn that ends without releasing its response (a note, a
+			// modal, a duplicate) has nothing to save; one that gave no
+			// response at all (a panic) is answered with the trouble reply.
+			defer func() {
+				if !responded.Load() {
+					hr.answer(ephemeral(bot.TroubleReply))
+				}
+				_ = hr.open()
+			}()
 			a.handleInteraction(h, &i, func(resp *discordgo.InteractionResponse) error {
+				responded.Store(true)
 				select {
 				case first <- resp:
 					return nil
@@ -106,29 +108,53 @@ func (a *Adapter) InteractionsHandler(h bot.Handler) http.Handler {
 					return errors.New("a second initial response")
 				}
 			})
-		})
-		defer close(written)
+		}
+		// Taken like a gateway event (an interaction is a queue of its
+		// own): past discord.max_queued turns in progress this request
+		// waits for room, counted, but only while its answer can still
+		// reach Discord in time.
+		if !a.takeWithin("interaction "+i.ID, turn, holdResponse) {
+			a.work.done()
+			hr.answer(ephemeral(busyReply))
+			a.refusedBusy.Add(1)
+		}
 		var resp *discordgo.InteractionResponse
-		select {
-		case resp = <-first:
-		case <-time.After(initialResponseWait):
-			a.log.Error("no initial response in time", "interaction", i.ID)
-			http.Error(w, "timeout", http.StatusServiceUnavailable)
-			writeErr = errors.New("no initial response in time")
-			return
+		firstCh, release := first, hr.release
+	wait:
+		for resp == nil || release != nil {
+			select {
+			case resp = <-firstCh:
+				firstCh = nil
+			case <-release:
+				release = nil
+				if hr.response(nil) != nil {
+					break wait // answered in place
+				}
+			case <-deadline.C:
+				break wait
+			}
 		}
-		select {
-		case <-release:
-		case <-time.After(holdResponse - time.Since(start)):
-			a.acksBeforeSave.Add(1)
-			a.log.Warn("the turn was not saved in time; sending the initial response first", "interaction", i.ID)
+		if hr.answer(ephemeral(bot.TroubleReply)) {
+			hr.cancelTurn()
+			a.refusedUnsaved.Add(1)
+			a.log.Warn("the turn was not saved in time: canceled, and the person asked to try again rather than acknowledged", "interaction", i.ID, "waited", time.Since(start).Round(time.Millisecond))
 		}
-		writeErr = writeJSON(w, resp)
-		if f, ok := w.(http.Flusher); ok && writeErr == nil {
+		out := hr.response(resp)
+		if out == nil {
+			// Released with no response at all: cannot happen (turn's
+			// deferred answer), but never write an empty body.
+			out = ephemeral(bot.TroubleReply)
+		}
+		hr.writeErr = writeJSON(w, out)
+		if f, ok := w.(http.Flusher); ok && hr.writeErr == nil {
 			f.Flush()
 		}
 	})
 }
+
+// busyReply answers an HTTP interaction that found no room within
+// discord.max_queued in time.
+const busyReply = "I'm busy with a lot of conversations right now. Please try again in a moment."
 
 // verify checks the request's signature and timestamp and returns its
 // body. The timestamp is checked first (cheap); the signature covers it.

@@ -31,6 +31,10 @@ func (a *Adapter) handleInteraction(h bot.Handler, i *discordgo.Interaction, res
 	defer a.recoverPanic("interaction", i.ID)
 	ctx, cancel := context.WithTimeout(a.baseContext(), turnTimeout)
 	defer cancel()
+	if r := a.heldFor(i.ID); r != nil {
+		// Canceled when its save does not come in time (InteractionsHandler).
+		r.setCancel(cancel)
+	}
 	u := interactionUser(i)
 	if u == nil {
 		a.log.Warn("interaction without a user", "id", i.ID, "type", i.Type)
@@ -147,6 +151,11 @@ func (a *Adapter) acknowledge(i *discordgo.Interaction, respond responder, cid c
 	err = respond(&discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
 	return func() {
 		if orig == nil {
+			return
+		}
+		// The edit would release a held HTTP response before the turn is
+		// saved: it waits for the turn to release it.
+		if err := a.acked(i); err != nil {
 			return
 		}
 		c, comps := content, answeredComponents(orig, usedID, picked)
@@ -371,7 +380,7 @@ func (a *Adapter) restore(i *discordgo.Interaction, orig []discordgo.MessageComp
 		return
 	}
 	c := content
-	if _, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &c, Components: &orig, AllowedMentions: noMentions()}); err != nil {
+	if _, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &c, Components: &orig, AllowedMentions: noMentions()}); err != nil && !errors.Is(err, errAnsweredInPlace) {
 		a.log.Warn("could not restore the question's buttons", "err", bot.RedactURL(err))
 	}
 }
@@ -389,14 +398,22 @@ func (a *Adapter) troubleRestore(i *discordgo.Interaction, orig []discordgo.Mess
 // troubleOriginal replaces a deferred response with the trouble reply.
 func (a *Adapter) troubleOriginal(i *discordgo.Interaction, cause error) error {
 	text := bot.TroubleReply
+	if a.answerHeld(i.ID, ephemeral(text)) {
+		return cause
+	}
 	if _, err := a.editOriginal(i, &discordgo.WebhookEdit{Content: &text, AllowedMentions: noMentions()}); err != nil {
 		return errors.Join(cause, err)
 	}
 	return cause
 }
 
-// followupNote sends one private note as a followup.
+// followupNote sends one private note as a followup, or as the initial
+// response itself while an HTTP interaction's is still held: there it
+// cannot be lost to a crash between the ack and the followup.
 func (a *Adapter) followupNote(i *discordgo.Interaction, text string) error {
+	if a.answerHeld(i.ID, ephemeral(text)) {
+		return nil
+	}
 	return a.sendAll([]outMsg{{Content: text}}, a.followups(i, true))
 }
 

@@ -3,6 +3,7 @@ package discord
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // deliveries runs gateway messages in the order they were read, per
@@ -54,6 +55,38 @@ func (d *deliveries) add(key string, fn func()) (waited bool) {
 		go d.drain(key)
 	}
 	return waited
+}
+
+// addWithin is add that waits for room at most d; it reports whether fn
+// was queued.
+func (d *deliveries) addWithin(key string, fn func(), wait time.Duration) (queued, waited bool) {
+	stop := time.Now().Add(wait)
+	// sync.Cond has no timeout: wake the waiters at the deadline.
+	t := time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		d.room.Broadcast()
+		d.mu.Unlock()
+	})
+	defer t.Stop()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.n >= d.max {
+		if !waited {
+			d.fullWaits.Add(1)
+			waited = true
+		}
+		if !time.Now().Before(stop) {
+			return false, waited
+		}
+		d.room.Wait()
+	}
+	d.n++
+	q, running := d.queues[key]
+	d.queues[key] = append(q, fn)
+	if !running {
+		go d.drain(key)
+	}
+	return true, waited
 }
 
 // drain runs key's queue until it is empty, then forgets the key.

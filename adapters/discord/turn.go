@@ -69,11 +69,20 @@ func (a *Adapter) turnLocked(ctx context.Context, h bot.Handler, m bot.Message, 
 	res, err := h.Handle(ctx, m)
 	if err != nil {
 		a.log.Error("could not handle message", "conversation", bot.LogKey(m.Address.Key()), "err", bot.RedactURL(err))
+		// Nothing was saved: an HTTP interaction whose ack is still held
+		// gets the trouble reply as its initial response, not an ack
+		// whose followup a crash could lose.
+		if a.answerHeld(m.ID, ephemeral(bot.TroubleReply)) {
+			return err
+		}
 		if serr := a.sendAll([]outMsg{{Content: bot.TroubleReply}}, send); serr != nil {
 			a.log.Warn("could not say so", "err", bot.RedactURL(serr))
 		}
 		return err
 	}
+	// The turn is saved with its outbox entry (or was, for a duplicate,
+	// or applied nothing): a held HTTP ack may go now.
+	a.releaseHeld(m.ID)
 	if res.Duplicate && (res.Outbox == "" || len(res.Replies) == 0) {
 		// A redelivery; one whose first copy's replies were saved but
 		// not yet sent gets them again (Outbox set) and sends them.
