@@ -173,7 +173,7 @@ func (r *turnRun) finish(res Result, h *Handoff, err error) {
 func (e *Engine) timedTurn(ctx context.Context, key string, m Message) (Result, *Handoff, error) {
 	run := getRun(e, ctx, key, m)
 	deadline := run.ctx.deadline
-	go run.execFn()
+	spawn(run.execFn) // on a goroutine whose stack has grown already, see workers.go
 	defer run.leave()
 	finished := false
 	select {
