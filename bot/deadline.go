@@ -89,7 +89,6 @@ type undo struct {
 	unlocking bool
 	// saved is set once the save succeeded: the rest is what to report.
 	saved       bool
-	started     bool // the turn started a conversation on guide
 	guide, step string
 	outcomes    []Outcome // saved with the turn
 }

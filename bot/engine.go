@@ -21,7 +21,10 @@ type Flow interface {
 	// ended session is reset first, unless the flow is an AfterEndFlow.
 	// When the turn ends the conversation, Respond sets s.Done and
 	// s.Outcome and returns the outcome record in Turn.Outcomes (a restart
-	// mid-way also returns one).
+	// mid-way also returns one). When it begins a conversation it returns
+	// an OutcomeStarted record: starts are counted from those, by reports
+	// and by the Observer, and a flow that returns none has no starts
+	// counted.
 	Respond(s *Session, m Message) (Turn, error)
 
 	// Current renders the question s is on without changing s.

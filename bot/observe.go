@@ -11,9 +11,15 @@ type Observer interface {
 	// took, how many replies it produced, whether it was a redelivery, and
 	// the error, if any.
 	Handled(platform string, d time.Duration, replies int, duplicate bool, err error)
-	// Started is called when a conversation starts on guide.
+	// Started is called for every start record (OutcomeStarted) the flow
+	// returned, once it is saved, with the guide it starts: starts are
+	// counted as the report counts them. A restart is not a start: it
+	// begins the same conversation again, and its OutcomeRestarted record
+	// goes to Ended.
 	Started(platform, guide string)
-	// Ended is called for every outcome record, once it is saved.
+	// Ended is called for every other outcome record but the resumed ones,
+	// once it is saved: the endings (IsEnding) and the restarts, which are
+	// not endings (the conversation goes on), to be told apart by Kind.
 	Ended(o Outcome)
 	// StoreOp is called after each store call ("load", "save", "lock",
 	// and on stores that offer them "lockload" and "saveunlock").

@@ -127,9 +127,6 @@ func (e *Engine) turn(ctx context.Context, h *hold, m Message, u *undo, prev *un
 		outcomes = append(outcomes, o)
 	}
 
-	// A conversation starts when the session had none, or when the flow
-	// began a new one (restart, start over): both reset Started.
-	wasNew, startedBefore := s.Guide == "", s.Started
 	t, err := e.respond(s, m)
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("flow %s at step %q: %w", s.Guide, s.Step, err)
@@ -166,7 +163,6 @@ func (e *Engine) turn(ctx context.Context, h *hold, m Message, u *undo, prev *un
 		return Result{}, nil, err
 	}
 	u.saving, u.outcomes = true, outcomes
-	u.started = s.Guide != "" && (wasNew || !s.Started.Equal(startedBefore))
 	u.guide, u.step = s.Guide, s.Step
 	var handoff *Handoff
 	if s.PendingHandoff != nil && t.Handoff != nil {
@@ -205,8 +201,13 @@ func (e *Engine) report(platform string, u *undo) {
 	if !u.saved {
 		return
 	}
-	if u.started {
-		e.obs.Started(platform, u.guide)
+	// Starts are counted from the flow's start records, as the report
+	// counts them: a restart also begins the session anew (Reset), but
+	// it is the same conversation going on, recorded as OutcomeRestarted.
+	for i := range u.outcomes {
+		if o := &u.outcomes[i]; o.Kind == OutcomeStarted {
+			e.obs.Started(platform, o.Guide)
+		}
 	}
 	if e.log.Enabled(context.Background(), slog.LevelDebug) {
 		e.log.Debug("turn", "conversation", LogKey(u.key), "platform", platform, "guide", u.guide, "step", u.step)

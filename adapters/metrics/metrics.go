@@ -29,6 +29,7 @@ type Metrics struct {
 	errors     *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	started    *prometheus.CounterVec
+	restarted  *prometheus.CounterVec
 	ended      *prometheus.CounterVec
 	storeTime  *prometheus.HistogramVec
 	storeErrs  *prometheus.CounterVec
@@ -66,11 +67,15 @@ func New() *Metrics {
 		Buckets: []float64{.00001, .00003, .0001, .0003, .001, .003, .01, .03, .1, .3, 1, 3},
 	}, []string{"platform"})
 	m.started = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "troubleshooter_conversations_started_total", Help: "Conversations started, by platform and guide.",
+		Name: "troubleshooter_conversations_started_total", Help: "Conversations started, by platform and guide (a restart is not a new start).",
+	}, []string{"platform", "guide"})
+	m.restarted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "troubleshooter_conversations_restarted_total",
+		Help: "Restarts: a person starting over inside the same conversation, by platform and guide. Neither a start nor an ending.",
 	}, []string{"platform", "guide"})
 	m.ended = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "troubleshooter_conversations_ended_total",
-		Help: "Conversations ended, by guide, outcome (resolved, escalated, stopped, expired, restarted) and the step: the fix that resolved it, or where it stopped.",
+		Help: "Conversations ended, by guide, outcome (resolved, escalated, stopped, expired) and the step: the fix that resolved it, or where it stopped.",
 	}, []string{"guide", "outcome", "step"})
 	m.storeTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "troubleshooter_store_seconds",
@@ -99,7 +104,7 @@ func New() *Metrics {
 		Help: "Always 1: the running build's version, VCS revision (with -dirty when built from a modified tree) and Go version.",
 	}, []string{"version", "revision", "go"})
 	for _, c := range []prometheus.Collector{m.messages, m.replies, m.duplicates, m.errors, m.latency, m.started,
-		m.ended, m.storeTime, m.storeErrs, m.apiErrors, m.rateLimits, m.handoffs, m.notices, m.buildInfo,
+		m.restarted, m.ended, m.storeTime, m.storeErrs, m.apiErrors, m.rateLimits, m.handoffs, m.notices, m.buildInfo,
 		m.backpressure, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -149,6 +154,7 @@ func (m *Metrics) Init(platforms, guides []string) {
 		}
 		for _, g := range guides {
 			m.started.WithLabelValues(p, g)
+			m.restarted.WithLabelValues(p, g)
 		}
 	}
 }
@@ -177,8 +183,14 @@ func (m *Metrics) Started(platform, guide string) {
 	m.started.WithLabelValues(platform, guide).Inc()
 }
 
-// Ended implements bot.Observer.
+// Ended implements bot.Observer: endings count in
+// troubleshooter_conversations_ended_total, restarts apart (they are not
+// endings: the conversation goes on, and counts by how it ends).
 func (m *Metrics) Ended(o bot.Outcome) {
+	if o.Kind == bot.OutcomeRestarted {
+		m.restarted.WithLabelValues(o.Platform, o.Guide).Inc()
+		return
+	}
 	m.ended.WithLabelValues(o.Guide, o.Kind, o.Step).Inc()
 }
 

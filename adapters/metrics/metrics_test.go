@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -71,16 +72,31 @@ func TestObservationsBecomeMetrics(t *testing.T) {
 	}
 }
 
-// flow is a one-step guide: the first message starts, "done" resolves.
+// flow is a two-step guide, recording as the flows package does: the
+// first message starts (a started record), "restart" starts the same
+// conversation over (a restarted record, no started one), "next" moves
+// on, "done" resolves.
 type flow struct{}
 
 func (flow) Respond(s *bot.Session, m bot.Message) (bot.Turn, error) {
-	if s.Guide == "" {
+	start := func() bot.Outcome {
 		s.Guide, s.Step = "g", "q"
-		return bot.Turn{Replies: []bot.Reply{{Text: "q?"}}}, nil
+		return bot.Outcome{Platform: s.Address.Platform, Guide: "g", Kind: bot.OutcomeStarted, Step: "q", Started: s.Started, Ended: s.Started}
+	}
+	switch {
+	case s.Guide == "":
+		return bot.Turn{Replies: []bot.Reply{{Text: "q?"}}, Outcomes: []bot.Outcome{start()}}, nil
+	case m.Text == "restart":
+		o := bot.Outcome{Platform: s.Address.Platform, Guide: "g", Kind: bot.OutcomeRestarted, Step: s.Step}
+		s.Reset(m.Time)
+		start()
+		return bot.Turn{Replies: []bot.Reply{{Text: "OK, starting over. q?"}}, Outcomes: []bot.Outcome{o}}, nil
+	case m.Text == "next":
+		s.Step = "r"
+		return bot.Turn{Replies: []bot.Reply{{Text: "r?"}}}, nil
 	}
 	s.Done, s.Outcome = true, bot.OutcomeResolved
-	return bot.Turn{Replies: []bot.Reply{{Text: "bye"}}, Outcomes: []bot.Outcome{{Guide: "g", Kind: bot.OutcomeResolved, Step: "q"}}}, nil
+	return bot.Turn{Replies: []bot.Reply{{Text: "bye"}}, Outcomes: []bot.Outcome{{Platform: s.Address.Platform, Guide: "g", Kind: bot.OutcomeResolved, Step: s.Step}}}, nil
 }
 func (flow) Current(*bot.Session) ([]bot.Reply, error)           { return nil, nil }
 func (flow) Outcome(*bot.Session, string, time.Time) bot.Outcome { return bot.Outcome{} }
@@ -113,6 +129,48 @@ func TestEngineReportsToMetrics(t *testing.T) {
 	}
 }
 
+// TestRestartIsNotAStart: as in the report, a person starting over inside
+// their conversation is a restart, not a second start, and not an ending
+// either: it is counted apart, by platform and guide, and the
+// conversation is counted by how it finally ends.
+func TestRestartIsNotAStart(t *testing.T) {
+	m := New()
+	m.Init([]string{"console"}, []string{"g"})
+	e := bot.NewEngine(bot.NewMemoryStore(), flow{}, bot.EngineConfig{}, nil)
+	e.SetObserver(m)
+	a := bot.Address{Platform: "console", User: "u"}
+	for i, text := range []string{"hi", "next", "restart", "next", "done"} {
+		msg := bot.Message{Address: a, ID: fmt.Sprint(i), Text: text, Time: time.Now().Add(time.Duration(i) * time.Second)}
+		if _, err := e.Handle(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := scrape(t, m)
+	for _, want := range []string{
+		`troubleshooter_conversations_started_total{guide="g",platform="console"} 1`,
+		`troubleshooter_conversations_restarted_total{guide="g",platform="console"} 1`,
+		`troubleshooter_conversations_ended_total{guide="g",outcome="resolved",step="r"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, `outcome="restarted"`) {
+		t.Errorf("a restart counted as an ending:\n%s", grep(text, "troubleshooter_conversations_"))
+	}
+}
+
+// grep returns the lines of text that contain s.
+func grep(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // TestSeriesExistBeforeTheFirstMessage: with the configured platforms and
 // guides named, their series are exported at zero before anything
 // happens, and build_info is 1; with none configured there are still
@@ -133,6 +191,7 @@ func TestSeriesExistBeforeTheFirstMessage(t *testing.T) {
 		`troubleshooter_handoffs_total{platform="slack",result="failed"} 0`,
 		`troubleshooter_notices_total{kind="nudge",platform="slack",result="sent"} 0`,
 		`troubleshooter_conversations_started_total{guide="whatsapp-icloud",platform="slack"} 0`,
+		`troubleshooter_conversations_restarted_total{guide="whatsapp-icloud",platform="slack"} 0`,
 		`troubleshooter_store_errors_total{op="save"} 0`,
 	} {
 		if !strings.Contains(text, want) {
