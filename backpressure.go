@@ -15,7 +15,8 @@ import (
 
 // slackBackpressure maps the Slack adapter's Stats: Web API calls in
 // flight and waiting for a slot, turns waiting to be posted, pacing, and
-// deliveries refused because max_queued_turns turns waited.
+// deliveries refused because max_queued_turns turns waited (each a full
+// queue and a refusal).
 func slackBackpressure(s slack.Stats) metrics.Backpressure {
 	return metrics.Backpressure{
 		InFlight:  int64(s.InFlight),
@@ -23,12 +24,14 @@ func slackBackpressure(s slack.Stats) metrics.Backpressure {
 		SlotWaits: s.SlotWaits,
 		Paced:     s.Paced,
 		QueueFull: s.RefusedFull,
+		Refused:   s.RefusedFull,
 	}
 }
 
 // discordBackpressure maps the Discord adapter's Stats: REST calls in
-// flight and waiting for a slot, gateway events taken, pacing, and the
-// pauses in reading the gateway because max_queued events were taken.
+// flight and waiting for a slot, events taken, pacing, the waits for room
+// because max_queued events were taken (gateway reading paused, or an
+// HTTP interaction held), and the HTTP interactions answered "try again".
 func discordBackpressure(s discord.Stats) metrics.Backpressure {
 	return metrics.Backpressure{
 		InFlight:  s.RESTInFlight,
@@ -36,5 +39,6 @@ func discordBackpressure(s discord.Stats) metrics.Backpressure {
 		SlotWaits: s.RESTSlotWaits,
 		Paced:     s.RESTPaced,
 		QueueFull: s.QueueFullWaits,
+		Refused:   s.RefusedBusy + s.RefusedUnsaved,
 	}
 }

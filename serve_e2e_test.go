@@ -199,6 +199,7 @@ throttle:
 		// The adapter's posting figures, read at scrape time; nothing was
 		// refused, and its calls went through the in-flight bound.
 		`troubleshooter_platform_queue_full_total{platform="slack"} 0`,
+		`troubleshooter_platform_deliveries_refused_total{platform="slack"} 0`,
 		`troubleshooter_platform_api_calls_in_flight{platform="slack"} `,
 		`troubleshooter_platform_queued_deliveries{platform="slack"} `,
 		`troubleshooter_platform_api_slot_waits_total{platform="slack"} `,

@@ -25,8 +25,15 @@ type Backpressure struct {
 	Paced int64
 	// QueueFull counts, since start, the times the adapter's queue was
 	// full: on Slack a delivery refused (Slack delivers it again), on
-	// Discord a pause in reading the gateway.
+	// Discord a wait for room (gateway reading paused, or an HTTP
+	// interaction held, then perhaps refused).
 	QueueFull int64
+	// Refused counts, since start, the deliveries the adapter refused
+	// rather than acknowledge them unsaved or without room for their
+	// replies: on Slack because the queue was full (Slack delivers them
+	// again), on Discord HTTP interactions answered "try again" (no room
+	// in time, or the turn not saved in time).
+	Refused int64
 }
 
 // backpressure is a prometheus.Collector that reads each watched
@@ -37,7 +44,7 @@ type backpressure struct {
 	mu      sync.Mutex
 	sources map[string]func() Backpressure // by platform
 
-	inFlight, queued, slotWaits, paced, queueFull *prometheus.Desc
+	inFlight, queued, slotWaits, paced, queueFull, refused *prometheus.Desc
 }
 
 func newBackpressure() *backpressure {
@@ -53,13 +60,15 @@ func newBackpressure() *backpressure {
 		paced: prometheus.NewDesc("troubleshooter_platform_api_paced_total",
 			"Platform API calls held back to stay under the platform's rate limits or after a 429, by platform.", platform, nil),
 		queueFull: prometheus.NewDesc("troubleshooter_platform_queue_full_total",
-			"Times the adapter's queue was full, by platform: Slack refused a delivery (Slack delivers it again), Discord paused reading the gateway.", platform, nil),
+			"Times the adapter's queue was full, by platform: Slack refused a delivery (Slack delivers it again), Discord waited for room (gateway reading paused, or an HTTP interaction held).", platform, nil),
+		refused: prometheus.NewDesc("troubleshooter_platform_deliveries_refused_total",
+			"Deliveries refused rather than acknowledged, by platform: Slack's for a full queue (Slack delivers them again), Discord HTTP interactions answered 'try again' (no room, or the turn not saved, in time).", platform, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (b *backpressure) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{b.inFlight, b.queued, b.slotWaits, b.paced, b.queueFull} {
+	for _, d := range []*prometheus.Desc{b.inFlight, b.queued, b.slotWaits, b.paced, b.queueFull, b.refused} {
 		ch <- d
 	}
 }
@@ -80,12 +89,14 @@ func (b *backpressure) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(b.slotWaits, prometheus.CounterValue, float64(s.SlotWaits), p)
 		ch <- prometheus.MustNewConstMetric(b.paced, prometheus.CounterValue, float64(s.Paced), p)
 		ch <- prometheus.MustNewConstMetric(b.queueFull, prometheus.CounterValue, float64(s.QueueFull), p)
+		ch <- prometheus.MustNewConstMetric(b.refused, prometheus.CounterValue, float64(s.Refused), p)
 	}
 }
 
 // WatchBackpressure exports platform's posting figures (the
 // troubleshooter_platform_api_calls_in_flight and _queued_deliveries
-// gauges, the _api_slot_waits, _api_paced and _queue_full counters),
+// gauges, the _api_slot_waits, _api_paced, _queue_full and
+// _deliveries_refused counters),
 // read by calling stats at every scrape; its series exist from the first
 // scrape. Watching a platform again replaces its source. stats runs on
 // the scraping goroutine: it must be fast, must not block, and must be

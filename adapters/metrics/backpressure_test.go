@@ -14,7 +14,7 @@ func TestBackpressureIsReadAtScrape(t *testing.T) {
 	m := New()
 	m.Init([]string{"slack", "discord"}, nil)
 	var now atomic.Pointer[Backpressure]
-	now.Store(&Backpressure{InFlight: 3, Queued: 7, SlotWaits: 11, Paced: 13, QueueFull: 2})
+	now.Store(&Backpressure{InFlight: 3, Queued: 7, SlotWaits: 11, Paced: 13, QueueFull: 2, Refused: 17})
 	m.WatchBackpressure("slack", func() Backpressure { return *now.Load() })
 	m.WatchBackpressure("discord", func() Backpressure { return Backpressure{} })
 	text := scrape(t, m)
@@ -24,16 +24,19 @@ func TestBackpressureIsReadAtScrape(t *testing.T) {
 		"# TYPE troubleshooter_platform_api_slot_waits_total counter",
 		"# TYPE troubleshooter_platform_api_paced_total counter",
 		"# TYPE troubleshooter_platform_queue_full_total counter",
+		"# TYPE troubleshooter_platform_deliveries_refused_total counter",
 		`troubleshooter_platform_api_calls_in_flight{platform="slack"} 3`,
 		`troubleshooter_platform_queued_deliveries{platform="slack"} 7`,
 		`troubleshooter_platform_api_slot_waits_total{platform="slack"} 11`,
 		`troubleshooter_platform_api_paced_total{platform="slack"} 13`,
 		`troubleshooter_platform_queue_full_total{platform="slack"} 2`,
+		`troubleshooter_platform_deliveries_refused_total{platform="slack"} 17`,
 		`troubleshooter_platform_api_calls_in_flight{platform="discord"} 0`,
 		`troubleshooter_platform_queued_deliveries{platform="discord"} 0`,
 		`troubleshooter_platform_api_slot_waits_total{platform="discord"} 0`,
 		`troubleshooter_platform_api_paced_total{platform="discord"} 0`,
 		`troubleshooter_platform_queue_full_total{platform="discord"} 0`,
+		`troubleshooter_platform_deliveries_refused_total{platform="discord"} 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %s", want)
