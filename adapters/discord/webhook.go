@@ -33,11 +33,11 @@ func (a *Adapter) editResponse(i *discordgo.Interaction, msgID string, data *dis
 		return nil, err
 	}
 	uri := discordgo.EndpointWebhookMessage(i.AppID, i.Token, msgID)
-	var m discordgo.Message
+	var m sentID
 	if err := a.request("PATCH", uri, uri, data, &m); err != nil {
 		return nil, err
 	}
-	return &m, nil
+	return &discordgo.Message{ID: m.ID}, nil
 }
 
 // editOriginal edits interaction i's initial response.
@@ -51,11 +51,11 @@ func (a *Adapter) followup(i *discordgo.Interaction, p *discordgo.WebhookParams)
 		return nil, err
 	}
 	uri := discordgo.EndpointWebhookToken(i.AppID, i.Token) + "?wait=true"
-	var m discordgo.Message
+	var m sentID
 	if err := a.request("POST", uri, uri, p, &m); err != nil {
 		return nil, err
 	}
-	return &m, nil
+	return &discordgo.Message{ID: m.ID}, nil
 }
 
 // deleteOriginal deletes interaction i's initial response.
