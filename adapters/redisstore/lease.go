@@ -188,9 +188,9 @@ func (st *Store) SaveUnlock(ctx context.Context, s *bot.Session, outcomes []bot.
 // RoundTrips is how many requests this store's client has sent to Redis
 // since Open: each command or script call sent on its own counts one, and so
 // does each pipeline, however many commands it carries (the scripts of
-// concurrent turns share pipelines, see Store.turns). A script Redis had not
-// cached counts two (EVALSHA, then EVAL); retries after a network error are
-// not counted apart, nor is the set-up of the plain client's connections
+// concurrent turns share pipelines, see Store.turns). A script Redis had
+// not cached counts three (EVALSHA, SCRIPT LOAD, EVALSHA); retries after a
+// network error are not counted apart, nor is the set-up of the plain client's connections
 // (the pipelined connections' set-up, HELLO and CLIENT SETINFO, does
 // count). Benchmarks divide it by messages handled. Safe for concurrent use.
 func (st *Store) RoundTrips() int64 { return st.trips.Load() }

@@ -53,7 +53,7 @@ func TestTurnInTwoRoundTrips(t *testing.T) {
 		}
 		return rt
 	}
-	turn("warm-up") // loads the scripts into Redis (EVALSHA fails once, then EVAL)
+	turn("warm-up") // loads the scripts into Redis (EVALSHA fails once, SCRIPT LOAD, EVALSHA)
 	for i := range 3 {
 		if rt := turn("k"); rt != 2 {
 			t.Errorf("turn %d took %d round trips, want 2", i, rt)
