@@ -96,7 +96,7 @@ func TestOperatorEndpointsOffTheWebhookPort(t *testing.T) {
 	if !strings.HasPrefix(admin, "127.0.0.1:") || admin == main {
 		t.Fatalf("operator endpoints on %q (webhooks on %q); want their own loopback port", admin, main)
 	}
-	for _, path := range []string{"/report", "/metrics"} {
+	for _, path := range []string{"/report", "/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
 		if code, _ := get(t, "http://"+main+path, ""); code != http.StatusNotFound {
 			t.Errorf("webhook port %s = %d, want 404", path, code)
 		}
@@ -128,7 +128,7 @@ func TestOperatorEndpointsBehindToken(t *testing.T) {
 	if admin != "" {
 		t.Fatalf("operator listener on %s with admin_addr off", admin)
 	}
-	for _, path := range []string{"/report", "/metrics"} {
+	for _, path := range []string{"/report", "/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
 		for _, auth := range []string{"", "Bearer wrong-token-wrong-token-00", "Bearer " + token[:len(token)-1], "Basic " + token, token} {
 			code, body := get(t, "http://"+main+path, auth)
 			if code != http.StatusUnauthorized || strings.Contains(body, token) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -284,6 +285,13 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	operator := http.NewServeMux()
 	operator.Handle("GET /metrics", m.Handler())
 	operator.Handle("GET /report", report.Handler(a.store, a.runner))
+	// Go's profiles, to see where a live bot's CPU and memory go (go tool
+	// pprof http://ADDR/debug/pprof/profile?seconds=10): operators only.
+	operator.HandleFunc("GET /debug/pprof/", pprof.Index)
+	operator.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	operator.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	operator.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	operator.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	var guarded http.Handler = operator
 	if a.cfg.HTTP.AdminToken != "" {
 		guarded = requireToken(a.cfg.HTTP.AdminToken, operator)
@@ -295,6 +303,7 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 			// Validated: a token is set.
 			mux.Handle("GET /metrics", guarded)
 			mux.Handle("GET /report", guarded)
+			mux.Handle("GET /debug/pprof/", guarded)
 		}
 		for pattern, h := range routes {
 			mux.Handle(pattern, h)
@@ -321,7 +330,7 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	if adminAddr != "off" {
 		running++
 		go func() {
-			errc <- listenAndServe(ctx, "operator endpoints (/metrics, /report) listening", adminAddr, guarded, a.log, a.adminReady)
+			errc <- listenAndServe(ctx, "operator endpoints (/metrics, /report, /debug/pprof/) listening", adminAddr, guarded, a.log, a.adminReady)
 		}()
 	}
 	var first error
