@@ -27,6 +27,12 @@ type pacer struct {
 	tiers    map[string]*rate.Limiter
 	pause    map[string]time.Time // method → no calls before this (after a 429)
 	now      func() time.Time
+	// pruneAt is the bucket count at which prune next runs: twice what
+	// the last prune kept (at least pruneAbove), so that a stream of new
+	// channels whose buckets are all still refilling does not make every
+	// new channel scan them all again.
+	pruneAt int
+	prunes  int // prune runs, for tests
 	// paced counts calls that waited for their turn; pacedFor sums the
 	// waits; skipped counts edits dropped over their tier's budget.
 	paced, skipped atomic.Int64
@@ -139,7 +145,7 @@ func (p *pacer) reserve(method, channel string) (d time.Duration, booked bool, e
 	if key := channelKey(method, channel); key != "" {
 		b = p.buckets[key]
 		if b == nil {
-			if len(p.buckets) > 10000 {
+			if len(p.buckets) >= max(p.pruneAt, pruneAbove) {
 				p.prune(now)
 			}
 			b = &bucket{tokens: p.burst, last: now}
@@ -171,13 +177,19 @@ func (p *pacer) reserve(method, channel string) (d time.Duration, booked bool, e
 	return d, true, nil
 }
 
+// pruneAbove is how many channel buckets are kept before prune looks for
+// ones to forget.
+const pruneAbove = 10000
+
 // prune drops buckets that have refilled completely; called with mu held.
 func (p *pacer) prune(now time.Time) {
+	p.prunes++
 	for k, b := range p.buckets {
 		if now.Sub(b.last) > time.Duration(p.burst)*p.interval {
 			delete(p.buckets, k)
 		}
 	}
+	p.pruneAt = 2 * len(p.buckets)
 }
 
 // hold stops all calls of method for d (Slack said Retry-After). Slack's

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -241,5 +242,41 @@ func TestDefaultTiers(t *testing.T) {
 		if got := float64(lim.Limit()) * 60; got > perMinute {
 			t.Errorf("%s paced at %.0f a minute, above its tier's %.0f", method, got, perMinute)
 		}
+	}
+}
+
+// TestPacerForgetsChannelsInAmortizedTime: a stream of new channels (each
+// a person's first DM) faster than their buckets refill keeps more than
+// the prune threshold alive at once. Pruning then finds little to drop;
+// it must not run again on every new channel (a scan of every bucket,
+// under the lock all posts share: 13 % of serve's CPU at 4k posts/s).
+func TestPacerForgetsChannelsInAmortizedTime(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	p := newPacer(time.Second, 4) // a bucket refills in 4 s
+	p.now = func() time.Time { return now }
+	const channels, perSecond = 30_000, 3_000 // ~12k buckets refilling at once
+	for i := range channels {
+		if i%(perSecond/10) == 0 {
+			now = now.Add(100 * time.Millisecond)
+		}
+		if _, _, err := p.reserve("chat.postMessage", "D"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.prunes > 20 {
+		t.Errorf("%d new channels pruned the buckets %d times: each prune scans them all", channels, p.prunes)
+	}
+	// Buckets that refilled are still forgotten: memory stays bounded.
+	if n := len(p.buckets); n > 2*4*perSecond+pruneAbove/10 {
+		t.Errorf("%d buckets kept for %d channels, ~%d of them refilling", n, channels, 4*perSecond)
+	}
+	now = now.Add(time.Hour)
+	for i := range 3 * pruneAbove {
+		if _, _, err := p.reserve("chat.postMessage", "C"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(p.buckets); n > 3*pruneAbove {
+		t.Errorf("an hour later, %d buckets kept; the old ones should have gone", n)
 	}
 }
