@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
-	"strconv"
 	"testing"
 	"time"
 )
