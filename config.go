@@ -214,6 +214,9 @@ func (c *Config) validate() error {
 	if c.Conversation.IdleTimeout < 0 || c.Conversation.StoreTimeout < 0 || c.Conversation.SweepEvery < 0 {
 		errs = append(errs, errors.New("config: conversation.idle_timeout, store_timeout and sweep_every must be positive"))
 	}
+	if age := c.Conversation.OutboxMaxAge; age < 0 {
+		errs = append(errs, fmt.Errorf("config: conversation.outbox_max_age (%s) must be positive, e.g. 24h", age))
+	}
 	if n := c.Conversation.NudgeAfter; n > 0 && n >= c.Conversation.IdleTimeout {
 		errs = append(errs, fmt.Errorf("config: conversation.nudge_after (%s) must be shorter than idle_timeout (%s), or the nudge comes after the conversation is closed; set it to -1s to turn nudges off", n, c.Conversation.IdleTimeout))
 	}

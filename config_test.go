@@ -124,6 +124,8 @@ func TestConfigDurations(t *testing.T) {
 		{"http", "http:\n  shutdown_grace: 1d\n", func(c Config) bool { return c.HTTP.ShutdownGrace == 24*time.Hour }, ""},
 		{"redis", "store:\n  kind: memory\n  redis:\n    session_ttl: 30d\n", func(c Config) bool { return c.Store.Redis.SessionTTL == 30*24*time.Hour }, ""},
 		{"slack", "slack:\n  api_timeout: 15s\n  outbox_after: 1d\n", func(c Config) bool { return c.Slack.OutboxAfter == 24*time.Hour }, ""},
+		{"outbox max age", "conversation:\n  outbox_max_age: 2d\n", func(c Config) bool { return c.Conversation.OutboxMaxAge == 48*time.Hour }, ""},
+		{"negative outbox max age", "store:\n  kind: memory\nconversation:\n  outbox_max_age: -1h\n", nil, "conversation.outbox_max_age (-1h0m0s) must be positive"},
 		{"flow style", "conversation: {idle_timeout: 2d}\n", func(c Config) bool { return c.Conversation.IdleTimeout == 48*time.Hour }, ""},
 		{"words", "store:\n  kind: memory\nconversation:\n  nudge_after: 30 minutes\n", nil,
 			`conversation.nudge_after (line 4): "30 minutes" is not a duration; write e.g. 30m, 1h30m or 1d`},

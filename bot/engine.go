@@ -116,7 +116,16 @@ type EngineConfig struct {
 	// keeps a conversation's lease (shared stores only). Default 10s; a
 	// turn takes milliseconds.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// OutboxMaxAge is how long the sweeper keeps trying to post replies
+	// the adapter never confirmed (KeepOutbox) while the platform fails or
+	// the processes that took them die; an entry this old is dropped with
+	// an Error log line. Default DefaultOutboxMaxAge (24h).
+	OutboxMaxAge time.Duration `yaml:"outbox_max_age"`
 }
+
+// DefaultOutboxMaxAge is EngineConfig.OutboxMaxAge's default: a platform
+// outage, or a crash loop, of up to a day delays replies but loses none.
+const DefaultOutboxMaxAge = 24 * time.Hour
 
 func (c EngineConfig) withDefaults() EngineConfig {
 	if c.IdleTimeout <= 0 {
@@ -142,6 +151,9 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	}
 	if c.HandoffTimeout == 0 {
 		c.HandoffTimeout = 72 * time.Hour
+	}
+	if c.OutboxMaxAge <= 0 {
+		c.OutboxMaxAge = DefaultOutboxMaxAge
 	}
 	return c
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"time"
 )
@@ -27,7 +28,8 @@ type OutboxEntry struct {
 	// Created is when the turn was saved (the engine's clock).
 	Created time.Time `json:"created"`
 	// Attempted is when the sweeper last took the entry to post it; zero
-	// until then. Tries counts the sweeper's takes.
+	// until then. Tries counts the sweeper's takes, so that the back-off
+	// between them (outboxBackoff) survives restarts.
 	Attempted time.Time `json:"attempted,omitzero"`
 	Tries     int       `json:"tries,omitempty"`
 }
@@ -55,10 +57,12 @@ const DefaultOutboxAfter = 30 * time.Second
 // The oldest entries are dropped first, with a log line.
 const maxOutbox = 32
 
-// maxOutboxTries is how many times the sweeper takes one entry: once, and
-// once more when the process that took it died (or the post failed)
-// before removing it. Then the entry is dropped with a log line.
-const maxOutboxTries = 2
+// maxOutboxBackoff caps the wait between the sweeper's tries of one
+// entry. The wait starts at the outbox delay and doubles with each try, so
+// that an outage of hours costs a few tries an hour per entry, not one per
+// sweep, and the reply still goes out within minutes of the platform's
+// recovery. Outbox delays longer than this are not shortened.
+const maxOutboxBackoff = 5 * time.Minute
 
 // KeepOutbox makes turns on platform keep their replies in the session (an
 // OutboxEntry, saved in the same compare-and-swap as the turn's state)
@@ -67,14 +71,21 @@ const maxOutboxTries = 2
 // posted by the sweeper (RunSweeper) through the platform's Sender
 // (SetSender): it marks the entry attempted in a compare-and-swap (one
 // replica wins the claim), sends it, then removes it. An entry whose
-// sweeper died (or whose post failed) is taken once more after another
-// after, then dropped with a log line.
+// sweeper died, or whose post failed, is taken again: after after, then
+// after twice as long each time, up to maxOutboxBackoff (5 min), until the
+// entry is EngineConfig.OutboxMaxAge old (24h by default); then it is
+// dropped with an Error log line. A failure no retry can fix (the Sender's
+// error matches ErrUndeliverable) drops the entry at once, also with an
+// Error log line. The tries are counted in the entry (saved), so neither a
+// crash loop nor a rolling deploy resets or exhausts them.
 //
 // Delivery is therefore at least once: a reply posted but not confirmed
 // (the process crashed between posting and Delivered, or Delivered failed)
 // is posted again by the sweeper, so the person may see it twice. A third
 // copy needs a second crash, of the sweeper that took it, between its post
-// and its removal.
+// and its removal (each further copy, one more such crash). The other way
+// to a second copy: a post the platform made but the Sender reported as
+// failed (it timed out waiting for the answer) is tried again.
 //
 // Not in the outbox: the notice that a conversation was handed to staff
 // (appended to Result.Replies after the turn; the pending handoff itself is
@@ -144,12 +155,25 @@ func (s *Session) unsent(event string) (OutboxEntry, bool) {
 	return OutboxEntry{}, false
 }
 
-// entryDue is when the sweeper should next look at x.
+// entryDue is when the sweeper should next look at x: after after
+// unconfirmed, then outboxBackoff after each take.
 func entryDue(x OutboxEntry, after time.Duration) time.Time {
 	if x.Attempted.IsZero() {
 		return x.Created.Add(after)
 	}
-	return x.Attempted.Add(after)
+	return x.Attempted.Add(outboxBackoff(after, x.Tries))
+}
+
+// outboxBackoff is the wait after the tries-th take of an entry: after,
+// doubled for each earlier take, at most maxOutboxBackoff (or after, when
+// that is longer).
+func outboxBackoff(after time.Duration, tries int) time.Duration {
+	limit := max(after, maxOutboxBackoff)
+	d := after
+	for i := 1; i < tries && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
 }
 
 // outboxDue is the earliest entryDue of s's outbox; zero when it is empty.
@@ -174,8 +198,11 @@ func (s *Session) timer() time.Time {
 
 // takeOutbox claims, in s (saved by the caller), the entries due at now:
 // each is marked attempted and returned to be posted once the save
-// succeeded. Entries taken maxOutboxTries times already, and entries of a
-// platform without a Sender, are dropped with a log line.
+// succeeded. Entries older than OutboxMaxAge, tried at least once, are
+// dropped with a log line.
+// Entries of a platform this process has no Sender for are claimed too
+// (so that their back-off grows) but not returned: a replica that has one
+// (during a deploy that adds a platform, say) posts them.
 func (e *Engine) takeOutbox(s *Session, now time.Time) []OutboxEntry {
 	if len(s.Outbox) == 0 {
 		return nil
@@ -186,19 +213,24 @@ func (e *Engine) takeOutbox(s *Session, now time.Time) []OutboxEntry {
 	var taken []OutboxEntry
 	keep := make([]OutboxEntry, 0, len(s.Outbox))
 	for _, x := range s.Outbox {
-		switch {
-		case entryDue(x, after).After(now):
+		if entryDue(x, after).After(now) {
 			keep = append(keep, x)
 			continue
-		case !canSend:
-			e.log.Error("unconfirmed replies dropped: the platform has no sender", "conversation", LogKey(s.Key), "platform", platform)
-			continue
-		case x.Tries >= maxOutboxTries:
-			e.log.Error("unconfirmed replies dropped after the sweeper tried twice", "conversation", LogKey(s.Key), "platform", platform)
+		}
+		if age := now.Sub(x.Created); x.Tries > 0 && age >= e.cfg.OutboxMaxAge {
+			// Tried at least once, even with an outbox delay longer than
+			// the maximum age.
+			e.log.Error("unconfirmed replies dropped: not posted within outbox_max_age", "conversation", LogKey(s.Key),
+				"platform", platform, "age", age.Round(time.Second), "tries", x.Tries, "outbox_max_age", e.cfg.OutboxMaxAge)
 			continue
 		}
 		x.Attempted, x.Tries = now, x.Tries+1
 		keep = append(keep, x)
+		if !canSend {
+			e.log.Warn("unconfirmed replies left for a replica that can post them: this process has no sender for the platform",
+				"conversation", LogKey(s.Key), "platform", platform, "tries", x.Tries, "retry_in", outboxBackoff(after, x.Tries))
+			continue
+		}
 		taken = append(taken, x)
 	}
 	s.Outbox = keep
@@ -230,17 +262,31 @@ func (e *Engine) removeEntry(ctx context.Context, key, id string) error {
 }
 
 // postOutbox posts entries taken by the sweeper for the conversation at to
-// and removes each posted one. It returns how many were posted.
+// and removes each posted one, and each the platform says it can never
+// take (ErrUndeliverable). It returns how many were posted.
 func (e *Engine) postOutbox(ctx context.Context, key string, to Address, taken []OutboxEntry) int {
 	sender := e.senders[to.Platform]
+	after := e.outboxAfter(to.Platform)
 	posted := 0
 	for _, x := range taken {
 		sctx, cancel := context.WithTimeout(ctx, handoffSweepTimeout)
 		err := sender.Send(sctx, to, x.Replies)
 		cancel()
 		e.obs.Notified(to.Platform, "outbox", err)
-		if err != nil {
-			e.log.Warn("posting unconfirmed replies failed; one more try later", "conversation", LogKey(key), "platform", to.Platform, "err", err)
+		switch {
+		case errors.Is(err, ErrUndeliverable):
+			e.log.Error("unconfirmed replies dropped: the platform cannot deliver them", "conversation", LogKey(key),
+				"platform", to.Platform, "age", e.now().Sub(x.Created).Round(time.Second), "tries", x.Tries, "err", err)
+			if err := e.removeEntry(ctx, key, x.ID); err != nil {
+				// Taken again after its back-off, and dropped then.
+				e.log.Warn("removing undeliverable replies failed", "conversation", LogKey(key), "err", err)
+			}
+			continue
+		case err != nil:
+			// The claim (Attempted, Tries) is saved: the entry is due
+			// again after its back-off, here or on another replica.
+			e.log.Warn("posting unconfirmed replies failed; trying again later", "conversation", LogKey(key),
+				"platform", to.Platform, "tries", x.Tries, "retry_in", outboxBackoff(after, x.Tries), "err", err)
 			continue
 		}
 		posted++
