@@ -14,9 +14,9 @@ import (
 // troubleshooter_platform_rate_limited_total).
 
 // slackBackpressure maps the Slack adapter's Stats: Web API calls in
-// flight and waiting for a slot, turns waiting to be posted, pacing, and
-// deliveries refused because max_queued_turns turns waited (each a full
-// queue and a refusal).
+// flight and waiting for a slot, turns waiting to be posted, pacing,
+// deliveries refused because max_queued_turns turns waited (a full queue),
+// and every delivery refused with 503 (Slack sends events again).
 func slackBackpressure(s slack.Stats) metrics.Backpressure {
 	return metrics.Backpressure{
 		InFlight:  int64(s.InFlight),
@@ -24,7 +24,7 @@ func slackBackpressure(s slack.Stats) metrics.Backpressure {
 		SlotWaits: s.SlotWaits,
 		Paced:     s.Paced,
 		QueueFull: s.RefusedFull,
-		Refused:   s.RefusedFull,
+		Refused:   s.Refused,
 	}
 }
 

@@ -140,7 +140,7 @@ func TestQueueFullRefusesDeliveries(t *testing.T) {
 	if code := deliver(2); code != http.StatusServiceUnavailable {
 		t.Fatalf("delivery beyond max_queued_turns = %d, want 503", code)
 	}
-	if st := e.ad.Stats(); st.RefusedFull != 1 || st.QueuedTurns != 2 {
+	if st := e.ad.Stats(); st.RefusedFull != 1 || st.Refused != 1 || st.QueuedTurns != 2 {
 		t.Errorf("stats at the bound: %+v; want 1 refused and 2 queued", st)
 	}
 	release()

@@ -102,6 +102,7 @@ func (a *Adapter) respond(w http.ResponseWriter, r *http.Request, d *delivery) {
 		d.final = true
 	}
 	if err := a.accept(r.Context(), d); err != nil {
+		a.refused.Add(1)
 		a.log.Warn("refusing a Slack delivery; Slack will retry it", "err", bot.RedactURL(err))
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 		return

@@ -143,6 +143,9 @@ func TestHTTPNotRunning(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("delivery with no workers = %d, want 503", w.Code)
 	}
+	if st := ad.Stats(); st.Refused != 1 || st.RefusedFull != 0 {
+		t.Errorf("Stats after one refusal while not running: Refused %d, RefusedFull %d; want 1, 0", st.Refused, st.RefusedFull)
+	}
 	if !ad.seen.first("EvDown") {
 		t.Error("a refused delivery stayed marked as seen; its retry would be dropped")
 	}

@@ -112,6 +112,7 @@ type Adapter struct {
 	// refusedFull counts deliveries refused because max_queued_turns
 	// turns were waiting to be posted; rateLimited counts 429s.
 	refusedFull, rateLimited atomic.Int64
+	refused                  atomic.Int64 // every delivery answered 503, see Stats.Refused
 	lastFullLog              atomic.Int64 // unix nanos of the last "queue full" warning
 
 	// test knobs

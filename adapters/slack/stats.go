@@ -25,6 +25,10 @@ type Stats struct {
 	// command is not retried: the person sees Slack's error and tries
 	// again).
 	RefusedFull int64
+	// Refused counts every delivery answered 503 over HTTP, RefusedFull's
+	// included: also those whose turn failed or was not saved within
+	// Slack's 3 seconds, and those that came while Run was not running.
+	Refused int64
 	// Paced counts calls held back by pacing (per channel, per method
 	// tier, or after a 429), PacedFor sums the holds; EditsSkipped counts
 	// edits of answered questions dropped over chat.update's budget.
@@ -53,6 +57,7 @@ func (a *Adapter) Stats() Stats {
 		QueuedPeak:    peak,
 		Conversations: conversations,
 		RefusedFull:   a.refusedFull.Load(),
+		Refused:       a.refused.Load(),
 		Paced:         a.pace.paced.Load(),
 		PacedFor:      time.Duration(a.pace.pacedFor.Load()),
 		EditsSkipped:  a.pace.skipped.Load(),
