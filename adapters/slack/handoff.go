@@ -403,7 +403,10 @@ func closedBlocks(orig []slack.Block, status string) []slack.Block {
 // Send implements bot.Sender: it posts replies, in order, into the
 // conversation at to (its thread, or the DM), paced and honouring 429s
 // like every post, and returns once Slack accepted them, or the first
-// error. It runs on the conversation's post queue, so a reminder never lands
+// error: wrapping bot.ErrUndeliverable when no retry can fix it (the
+// channel is gone or closed to the bot, the message is rejected; see
+// isUndeliverable), so that the engine drops those replies instead of
+// trying again. It runs on the conversation's post queue, so a reminder never lands
 // between the messages of a turn. Choices are listed as numbered lines (a
 // notice is not tied to a question, so it carries no buttons); the person
 // can type the number or the label. While max_queued_turns turns wait to
@@ -429,10 +432,10 @@ func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply)
 // the conversation's worker.
 func (a *Adapter) send(ctx context.Context, to bot.Address, replies []bot.Reply) error {
 	if to.Platform != "" && to.Platform != Platform {
-		return fmt.Errorf("slack: cannot send to a %s conversation", to.Platform)
+		return fmt.Errorf("slack: cannot send to a %s conversation: %w", to.Platform, bot.ErrUndeliverable)
 	}
 	if to.Channel == "" {
-		return errors.New("slack: Send needs a channel")
+		return fmt.Errorf("slack: Send needs a channel: %w", bot.ErrUndeliverable)
 	}
 	plainReplies := make([]bot.Reply, 0, len(replies))
 	done := false
@@ -450,7 +453,7 @@ func (a *Adapter) send(ctx context.Context, to bot.Address, replies []bot.Reply)
 	}
 	for _, m := range renderTurn(plainReplies, "", convo{Thread: to.Thread, User: to.User, NoLinks: true}) {
 		if _, err := a.post(ctx, to.Channel, to.Thread, m); err != nil {
-			return fmt.Errorf("slack: sending to a conversation: %w", bot.RedactURL(err))
+			return sendError(err)
 		}
 	}
 	if done && to.Thread != "" {

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -304,12 +305,17 @@ func TestSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.fake.waitFor(0, "the DM notice", isPost("D1", ""))
-	if err := e.ad.Send(ctx, bot.Address{Platform: "discord", Channel: "1"}, []bot.Reply{{Text: "x"}}); err == nil {
-		t.Error("Send to a Discord address succeeded")
+	if err := e.ad.Send(ctx, bot.Address{Platform: "discord", Channel: "1"}, []bot.Reply{{Text: "x"}}); !errors.Is(err, bot.ErrUndeliverable) {
+		t.Errorf("Send to a Discord address = %v; want bot.ErrUndeliverable", err)
 	}
-	e.fake.failWith("chat.postMessage", "channel_not_found")
-	if err := e.ad.Send(ctx, dm, []bot.Reply{{Text: "x"}}); err == nil {
-		t.Error("Send did not report Slack's error")
+	// What Slack says for good is undeliverable (the outbox drops it); a
+	// hiccup is not (the outbox tries again).
+	for code, undeliverable := range map[string]bool{"channel_not_found": true, "is_archived": true, "internal_error": false} {
+		e.fake.failWith("chat.postMessage", code)
+		err := e.ad.Send(ctx, dm, []bot.Reply{{Text: "x"}})
+		if err == nil || !strings.Contains(err.Error(), code) || errors.Is(err, bot.ErrUndeliverable) != undeliverable {
+			t.Errorf("Slack answering %s: Send = %v; want Slack's error, undeliverable %v", code, err, undeliverable)
+		}
 	}
 }
 
