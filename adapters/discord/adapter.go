@@ -424,10 +424,13 @@ func (a *Adapter) confirm(ctx context.Context, h bot.Handler, to bot.Address, id
 // for the conversation's turn in progress, if any, so notices never
 // interleave with a turn's replies, and blocks until Discord accepted every
 // message or ctx is done. Errors: an address that is not a Discord one,
-// ctx's error, or the first failed REST call.
+// ctx's error, or the first failed REST call; they match
+// bot.ErrUndeliverable when no retry can fix them (a bad address, a call
+// Discord refused for good: isUndeliverable), so that the engine drops
+// those replies instead of trying again.
 func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply) error {
 	if to.Platform != "" && to.Platform != Platform {
-		return fmt.Errorf("discord: cannot send to a %q conversation", to.Platform)
+		return fmt.Errorf("discord: cannot send to a %q conversation: %w", to.Platform, bot.ErrUndeliverable)
 	}
 	to.Platform = Platform
 	channel := to.Thread
@@ -435,7 +438,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply)
 		channel = to.Channel
 	}
 	if !isSnowflake(channel) {
-		return fmt.Errorf("discord: cannot send to channel %q", channel)
+		return fmt.Errorf("discord: cannot send to channel %q: %w", channel, bot.ErrUndeliverable)
 	}
 	msgs := a.render(to, replies, "")
 	if len(msgs) == 0 {
@@ -451,7 +454,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Address, replies []bot.Reply)
 		mention = to.User
 	}
 	if err := a.sendAll(msgs, a.toChannel(channel, mention, discordgo.WithContext(ctx))); err != nil {
-		return fmt.Errorf("discord: %w", bot.RedactURL(err))
+		return sendError(err)
 	}
 	return nil
 }
