@@ -291,7 +291,7 @@ func (e *Engine) postOutbox(ctx context.Context, key string, to Address, taken [
 		}
 		posted++
 		if err := e.removeEntry(ctx, key, x.ID); err != nil {
-			// Taken once more after the outbox delay: a second copy.
+			// Taken again after its back-off: a second copy.
 			e.log.Warn("recording posted replies failed", "conversation", LogKey(key), "err", err)
 		}
 	}
