@@ -123,7 +123,10 @@ func (st *Store) LockLoad(ctx context.Context, key string, ttl time.Duration) (*
 		res, err := st.runTurnScript(ctx, lockLoadScript, []string{lk, st.sessionKey(key)}, token, ms).Slice()
 		if err != nil {
 			if !replied(err) {
-				go st.releaseLost(lk, token, ttl)
+				// Ordered: the script may still be waiting in the turns'
+				// pipeline (given up at ctx), and a release sent ahead of
+				// it on another connection would find nothing to release.
+				st.goReleaseLost(lk, token, ttl, true)
 			}
 			return nil, nil, fmt.Errorf("redis lock: %w", err)
 		}

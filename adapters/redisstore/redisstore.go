@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,7 +85,12 @@ type Store struct {
 	tallyIndex string       // sorted set of tally bucket names by hour
 	leases     leases       // this process's leases, for SaveUnlock
 	trips      atomic.Int64 // see RoundTrips
-	cmds       atomic.Int64 // see Commands
+
+	// releases are the releaseLost calls running; Close waits for them a
+	// while, then stops them (releasesStopped).
+	releases        sync.WaitGroup
+	releasesStopped atomic.Bool
+	cmds            atomic.Int64 // see Commands
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -428,7 +434,7 @@ func (st *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(
 			// nobody would release it, blocking the conversation for ttl
 			// after Redis is back. Release it in the background, once
 			// Redis answers again, for as long as the lease could live.
-			go st.releaseLost(lk, token, ttl)
+			st.goReleaseLost(lk, token, ttl, false)
 			return nil, fmt.Errorf("redis lock: %w", err)
 		}
 		if ok {
@@ -442,13 +448,31 @@ func (st *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(
 	}
 }
 
+// goReleaseLost starts releaseLost in the background, where Close waits
+// for it (a while).
+func (st *Store) goReleaseLost(lk, token string, ttl time.Duration, ordered bool) {
+	st.releases.Add(1)
+	go func() {
+		defer st.releases.Done()
+		st.releaseLost(lk, token, ttl, ordered)
+	}()
+}
+
 // releaseLost deletes lease lk if it holds token, retrying until it
-// succeeds, the lease must have expired anyway (ttl), or the store closes.
-func (st *Store) releaseLost(lk, token string, ttl time.Duration) {
+// succeeds, the lease must have expired anyway (ttl), or Close gives up on
+// it. Ordered, the release goes through the turns' pipeline, behind the
+// LockLoad that may have taken the lease (it runs one batch at a time, in
+// order); otherwise on the plain client, as Lock's own requests do.
+func (st *Store) releaseLost(lk, token string, ttl time.Duration, ordered bool) {
 	deadline := time.Now().Add(ttl)
-	for time.Now().Before(deadline) && !st.closed.Load() {
+	for time.Now().Before(deadline) && !st.releasesStopped.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), st.cfg.Timeout)
-		err := unlockScript.Run(ctx, st.rdb, []string{lk}, token).Err()
+		var err error
+		if ordered {
+			err = st.runTurnScript(ctx, unlockScript, []string{lk}, token).Err()
+		} else {
+			err = unlockScript.Run(ctx, st.rdb, []string{lk}, token).Err()
+		}
 		cancel()
 		if err == nil || errors.Is(err, redis.Nil) {
 			return
@@ -477,6 +501,17 @@ func (st *Store) Close() error {
 	if st.closed.Swap(true) {
 		return bot.ErrClosed
 	}
+	// Leases whose LockLoad was given up on are released first, while the
+	// client can still send (a deploy would otherwise leave them locked
+	// for their TTL on the other replicas); a Redis that does not answer
+	// gets the store's timeout, twice, and no more.
+	released := make(chan struct{})
+	go func() { st.releases.Wait(); close(released) }()
+	select {
+	case <-released:
+	case <-time.After(2 * st.cfg.Timeout):
+	}
+	st.releasesStopped.Store(true)
 	return st.rdb.Close()
 }
 
@@ -496,7 +531,10 @@ func unmarshalOutcome(data []byte) (bot.Outcome, error) {
 // ran to its turn_timeout before the person was told. Given up on at ctx's
 // end, the command may still run later; the caller treats it as an
 // unanswered round trip (a lease released in the background, a save whose
-// fate is unknown), as for a network error.
+// fate is unknown), as for a network error. Both stay safe because this
+// pipeline runs one batch at a time, in order: a lease's release
+// (releaseLost, ordered) and settle's fencing save (Save) queue behind the
+// command given up on.
 func (st *Store) runTurnScript(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
 	if st.turns == nil {
 		return script.Run(ctx, st.rdb, keys, args...)

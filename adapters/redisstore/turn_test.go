@@ -344,3 +344,65 @@ func TestTurnScriptsGiveUpAtTheContext(t *testing.T) {
 		}
 	}
 }
+
+// TestGivenUpLockLoadsLeaveNoLease: Redis stalls (SIGSTOP) for 3 s while
+// turns keep arriving, each LockLoad given up at a 300 ms context. Their
+// scripts wait in the turns' pipeline and run once Redis is back, taking
+// leases nobody holds: the release of each must come after it, not race
+// ahead on another connection and find nothing to release (which left
+// about a third of the conversations locked for their lease TTL).
+func TestGivenUpLockLoadsLeaveNoLease(t *testing.T) {
+	url, proc := redistest.Start(t)
+	st := openFresh(t, url)
+	bg := context.Background()
+	if _, unlock, err := st.LockLoad(bg, "warm", time.Second); err != nil {
+		t.Fatal(err)
+	} else {
+		unlock()
+	}
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	fails := make(chan error, n)
+	for i := range n {
+		go func() {
+			ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
+			defer cancel()
+			_, unlock, err := st.LockLoad(ctx, "c"+strconv.Itoa(i), 10*time.Second)
+			if unlock != nil {
+				unlock()
+			}
+			fails <- err
+		}()
+		time.Sleep(10 * time.Millisecond)
+	}
+	failed := 0
+	for range n {
+		if <-fails != nil {
+			failed++
+		}
+	}
+	if err := proc.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		held = 0
+		for i := range n {
+			if st.rdb.Exists(bg, st.leaseKey("c"+strconv.Itoa(i))).Val() == 1 {
+				held++
+			}
+		}
+		if held == 0 {
+			break
+		}
+	}
+	t.Logf("%d of %d LockLoads given up during the stall; %d leases held 3 s after Redis came back", failed, n, held)
+	if failed == 0 {
+		t.Error("no LockLoad failed while Redis was stopped: the test tested nothing")
+	}
+	if held > 0 {
+		t.Errorf("%d conversations locked for their lease TTL by LockLoads their callers gave up on", held)
+	}
+}
