@@ -39,7 +39,7 @@ func TestSpawnHasNoCap(t *testing.T) {
 // TestSpawnReusesGoroutines: turns one after another run on goroutines
 // that finished earlier turns, not on a new goroutine each.
 func TestSpawnReusesGoroutines(t *testing.T) {
-	const n = 2000
+	const n = 500
 	ids := make(chan string, 1)
 	seen := map[string]bool{}
 	for range n {
@@ -64,6 +64,36 @@ func goroutineID() string {
 	line = strings.TrimPrefix(line, "goroutine ")
 	id, _, _ := strings.Cut(line, " ")
 	return id
+}
+
+// TestIdleTurnGoroutinesLeave: after a burst, a steady trickle of turns
+// keeps a few goroutines warm and lets the rest leave. Handed out in turn
+// (oldest idle first), every goroutine of the burst would get a turn
+// before its idle time ran out and all would stay, each cold.
+func TestIdleTurnGoroutinesLeave(t *testing.T) {
+	defer workerIdle.Store(workerIdle.Load())
+	workerIdle.Store(int64(300 * time.Millisecond))
+	const burst = 200
+	before := liveWorkers.Load()
+	var started sync.WaitGroup
+	started.Add(burst)
+	release := make(chan struct{})
+	for range burst {
+		spawn(func() { started.Done(); <-release })
+	}
+	started.Wait()
+	close(release)
+	done := make(chan struct{})
+	// One turn a millisecond for a second: the burst's goroutines would
+	// each get one every ~200 ms, in rotation, well within 300 ms.
+	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+		spawn(func() { done <- struct{}{} })
+		<-done
+		time.Sleep(time.Millisecond)
+	}
+	if live := liveWorkers.Load() - before; live > burst/4 {
+		t.Errorf("%d turn goroutines alive after a burst of %d and a second of one turn at a time; want the idle ones gone", live, burst)
+	}
 }
 
 // BenchmarkSpawnDeepStack is a turn whose stack grows to 64 KiB: with
