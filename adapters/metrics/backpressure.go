@@ -62,7 +62,7 @@ func newBackpressure() *backpressure {
 		queueFull: prometheus.NewDesc("troubleshooter_platform_queue_full_total",
 			"Times the adapter's queue was full, by platform: Slack refused a delivery (Slack delivers it again), Discord waited for room (gateway reading paused, or an HTTP interaction held).", platform, nil),
 		refused: prometheus.NewDesc("troubleshooter_platform_deliveries_refused_total",
-			"Deliveries refused rather than acknowledged, by platform: Slack's answered 503 (a full queue, a failed or unsaved turn, not running; Slack delivers events again), Discord HTTP interactions answered 'try again' (no room, or the turn not saved, in time).", platform, nil),
+			"Deliveries refused rather than acknowledged, by platform: Slack's answered 503 or left unacknowledged in Socket Mode (a full queue, a failed or unsaved turn, not running; Slack delivers events again), Discord HTTP interactions answered 'try again' (no room, or the turn not saved, in time).", platform, nil),
 	}
 }
 

@@ -305,3 +305,27 @@ func TestShutdownDoesNotWaitForAHeldHandoff(t *testing.T) {
 		t.Errorf("after the cut post: session %+v, %v; want the handoff still pending", s, err)
 	}
 }
+
+// TestSocketQueueFullCountsRefused: in Socket Mode a delivery beyond
+// max_queued_turns is left unacknowledged (Slack sends it again), and
+// counts in Stats.Refused as a 503 does over HTTP, so the refused-delivery
+// metric is the same in both modes.
+func TestSocketQueueFullCountsRefused(t *testing.T) {
+	e := newEnvOpts(t, ModeSocket, envOpts{flow: echoFlow{}, cfg: func(c *Config) { c.MaxQueuedTurns = 2 }})
+	release := e.fake.holdCalls("chat.postMessage")
+	defer release()
+	payload := func(i int) map[string]any {
+		return eventPayload(fmt.Sprintf("EvSockFull%d", i), messageEvent(fmt.Sprintf("US%d", i), fmt.Sprintf("DS%d", i), "", fmt.Sprintf("1700004000.%06d", i), "hello"))
+	}
+	for i := range 2 {
+		e.tr.event(t, payload(i), 0) // acknowledged
+	}
+	// The third is never acknowledged: sent without waiting for an ack.
+	if err := e.tr.(*socketTransport).c().write(map[string]any{"envelope_id": "env-EvSockFull2", "type": "events_api", "payload": payload(2)}); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.waitUntil("the third delivery refused", func() bool { return e.ad.Stats().RefusedFull == 1 })
+	if st := e.ad.Stats(); st.Refused != 1 {
+		t.Errorf("Socket Mode refusal at the bound: Refused %d, RefusedFull %d; want both 1", st.Refused, st.RefusedFull)
+	}
+}

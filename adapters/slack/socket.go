@@ -85,6 +85,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, h bot.Handler, smc *socketm
 	select {
 	case a.sockets <- struct{}{}:
 	default:
+		a.refused.Add(1)
 		a.log.Warn("too many Socket Mode deliveries in progress; leaving one unacknowledged, Slack will redeliver it")
 		return nil
 	}
@@ -92,6 +93,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, h bot.Handler, smc *socketm
 	go func() {
 		defer func() { <-a.sockets }()
 		if err := a.accept(ctx, d); err != nil {
+			a.refused.Add(1)
 			a.log.Warn("not acknowledging a socket mode request; Slack will redeliver it", "err", bot.RedactURL(err))
 			return
 		}

@@ -25,9 +25,11 @@ type Stats struct {
 	// command is not retried: the person sees Slack's error and tries
 	// again).
 	RefusedFull int64
-	// Refused counts every delivery answered 503 over HTTP, RefusedFull's
-	// included: also those whose turn failed or was not saved within
-	// Slack's 3 seconds, and those that came while Run was not running.
+	// Refused counts every delivery refused (answered 503 over HTTP, left
+	// unacknowledged in Socket Mode, for Slack to send again),
+	// RefusedFull's included: also those whose turn failed or was not
+	// saved within Slack's 3 seconds, those that came while Run was not
+	// running, and Socket Mode's beyond its deliveries in progress.
 	Refused int64
 	// Paced counts calls held back by pacing (per channel, per method
 	// tier, or after a 429), PacedFor sums the holds; EditsSkipped counts
