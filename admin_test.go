@@ -166,7 +166,7 @@ func TestTokenOnTheOperatorListener(t *testing.T) {
 func TestAdminConfig(t *testing.T) {
 	t.Setenv("SHORT_TOKEN", "abc")
 	cases := []struct{ body, err string }{
-		{"http:\n  admin_addr: \"off\"\n", "http.admin_addr is off, so /metrics and /report would be served on the webhook port to anyone: set http.admin_token"},
+		{"http:\n  admin_addr: \"off\"\n", "http.admin_addr is off, so /metrics, /report and /debug/pprof/ would be served on the webhook port to anyone: set http.admin_token"},
 		{"http:\n  admin_token: ${SHORT_TOKEN}\n", "http.admin_token is shorter than 16 characters"},
 		{"http:\n  admin_addr: 127.0.0.1:9191\n", ""},
 	}

@@ -231,7 +231,7 @@ func (c *Config) validate() error {
 	}
 	switch {
 	case c.HTTP.AdminAddr == "off" && c.HTTP.AdminToken == "":
-		errs = append(errs, errors.New("config: http.admin_addr is off, so /metrics and /report would be served on the webhook port to anyone: set http.admin_token (admin_token: ${TROUBLESHOOTER_ADMIN_TOKEN}, from the environment), or give them a listener of their own with http.admin_addr (default 127.0.0.1:9090)"))
+		errs = append(errs, errors.New("config: http.admin_addr is off, so /metrics, /report and /debug/pprof/ would be served on the webhook port to anyone: set http.admin_token (admin_token: ${TROUBLESHOOTER_ADMIN_TOKEN}, from the environment), or give them a listener of their own with http.admin_addr (default 127.0.0.1:9090)"))
 	case c.HTTP.AdminToken != "" && len(c.HTTP.AdminToken) < minAdminToken:
 		errs = append(errs, fmt.Errorf("config: http.admin_token is shorter than %d characters; use a long random one, e.g. from `openssl rand -hex 32`", minAdminToken))
 	}
