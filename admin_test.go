@@ -169,6 +169,11 @@ func TestAdminConfig(t *testing.T) {
 		{"http:\n  admin_addr: \"off\"\n", "http.admin_addr is off, so /metrics, /report and /debug/pprof/ would be served on the webhook port to anyone: set http.admin_token"},
 		{"http:\n  admin_token: ${SHORT_TOKEN}\n", "http.admin_token is shorter than 16 characters"},
 		{"http:\n  admin_addr: 127.0.0.1:9191\n", ""},
+		{"http:\n  admin_addr: \"[::1]:9191\"\n", ""},
+		{"http:\n  admin_addr: localhost:9191\n", ""},
+		{"http:\n  admin_addr: \":9090\"\n", `http.admin_addr ":9090" listens beyond this machine`},
+		{"http:\n  admin_addr: 10.0.0.1:9090\n", `http.admin_addr "10.0.0.1:9090" listens beyond this machine`},
+		{"http:\n  admin_addr: \":9090\"\n  admin_token: 0123456789abcdef0123\n", ""},
 	}
 	for _, c := range cases {
 		_, err := loadConfig(writeConfig(t, c.body), true)

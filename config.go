@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -232,10 +233,27 @@ func (c *Config) validate() error {
 	switch {
 	case c.HTTP.AdminAddr == "off" && c.HTTP.AdminToken == "":
 		errs = append(errs, errors.New("config: http.admin_addr is off, so /metrics, /report and /debug/pprof/ would be served on the webhook port to anyone: set http.admin_token (admin_token: ${TROUBLESHOOTER_ADMIN_TOKEN}, from the environment), or give them a listener of their own with http.admin_addr (default 127.0.0.1:9090)"))
+	case c.HTTP.AdminToken == "" && !loopbackAddr(c.HTTP.adminAddr()):
+		errs = append(errs, fmt.Errorf("config: http.admin_addr %q listens beyond this machine, so /metrics, /report and /debug/pprof/ would be served to anyone who can reach it: set http.admin_token (admin_token: ${TROUBLESHOOTER_ADMIN_TOKEN}, from the environment), or listen on loopback (e.g. 127.0.0.1:9090)", c.HTTP.adminAddr()))
 	case c.HTTP.AdminToken != "" && len(c.HTTP.AdminToken) < minAdminToken:
 		errs = append(errs, fmt.Errorf("config: http.admin_token is shorter than %d characters; use a long random one, e.g. from `openssl rand -hex 32`", minAdminToken))
 	}
 	return errors.Join(errs...)
+}
+
+// loopbackAddr reports whether addr (host:port) listens on loopback only:
+// a loopback IP or "localhost". An empty host (":9090") is every
+// interface; so is anything unparsable, to be safe.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // envRef matches ${VAR} and ${VAR:-default}.
