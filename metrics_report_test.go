@@ -12,7 +12,6 @@ import (
 
 	"troubleshooter/adapters/metrics"
 	"troubleshooter/bot"
-	"troubleshooter/flows"
 	"troubleshooter/report"
 )
 
@@ -23,14 +22,7 @@ import (
 // "start over" after an expiry, and a new problem after an ending (a
 // second conversation, so a second start).
 func TestMetricsCountStartsAsTheReportDoes(t *testing.T) {
-	set, err := flows.LoadSet(nil, nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runner, err := flows.NewRunner(set.Guides, "whatsapp-icloud")
-	if err != nil {
-		t.Fatal(err)
-	}
+	runner := builtinGuides(t)
 	store := bot.NewMemoryStore()
 	eng := bot.NewEngine(store, runner, bot.EngineConfig{IdleTimeout: time.Hour, NudgeAfter: -1, TurnTimeout: -1}, nil)
 	m := metrics.New()

@@ -304,11 +304,18 @@ func (a *Adapter) take(key string, fn func()) {
 	if !a.queue.add(key, fn) {
 		return
 	}
-	now := time.Now().UnixNano()
-	if last := a.fullLogged.Load(); now-last >= int64(10*time.Second) && a.fullLogged.CompareAndSwap(last, now) {
+	if a.fullLogDue() {
 		a.log.Warn("gateway events are arriving faster than turns finish: reading paused until one finishes (discord.max_queued)",
 			"max_queued", a.cfg.MaxQueued, "pauses_so_far", a.queue.fullWaits.Load())
 	}
+}
+
+// fullLogDue reports whether a "queue full" warning may be logged now: at
+// most one every 10 seconds, gateway and HTTP interactions together.
+func (a *Adapter) fullLogDue() bool {
+	now := time.Now().UnixNano()
+	last := a.fullLogged.Load()
+	return now-last >= int64(10*time.Second) && a.fullLogged.CompareAndSwap(last, now)
 }
 
 // takeWithin is take for an HTTP interaction, whose answer must reach
@@ -316,12 +323,9 @@ func (a *Adapter) take(key string, fn func()) {
 // reports whether fn was queued.
 func (a *Adapter) takeWithin(key string, fn func(), wait time.Duration) bool {
 	queued, waited := a.queue.addWithin(key, fn, wait)
-	if waited {
-		now := time.Now().UnixNano()
-		if last := a.fullLogged.Load(); now-last >= int64(10*time.Second) && a.fullLogged.CompareAndSwap(last, now) {
-			a.log.Warn("interactions are arriving faster than turns finish: each waits for room, then is asked to try again (discord.max_queued)",
-				"max_queued", a.cfg.MaxQueued, "pauses_so_far", a.queue.fullWaits.Load(), "refused_so_far", a.refusedBusy.Load())
-		}
+	if waited && a.fullLogDue() {
+		a.log.Warn("interactions are arriving faster than turns finish: each waits for room, then is asked to try again (discord.max_queued)",
+			"max_queued", a.cfg.MaxQueued, "pauses_so_far", a.queue.fullWaits.Load(), "refused_so_far", a.refusedBusy.Load())
 	}
 	return queued
 }

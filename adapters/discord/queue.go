@@ -39,35 +39,24 @@ func newDeliveries(max int) *deliveries {
 // add queues fn behind the earlier work of key, waiting first while max
 // deliveries are taken. It reports whether it had to wait.
 func (d *deliveries) add(key string, fn func()) (waited bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for d.n >= d.max {
-		if !waited {
-			d.fullWaits.Add(1)
-			waited = true
-		}
-		d.room.Wait()
-	}
-	d.n++
-	q, running := d.queues[key]
-	d.queues[key] = append(q, fn)
-	if !running {
-		go d.drain(key)
-	}
+	_, waited = d.addWithin(key, fn, 0)
 	return waited
 }
 
-// addWithin is add that waits for room at most d; it reports whether fn
-// was queued.
+// addWithin is add that waits for room at most wait (0: as long as it
+// takes); it reports whether fn was queued.
 func (d *deliveries) addWithin(key string, fn func(), wait time.Duration) (queued, waited bool) {
-	stop := time.Now().Add(wait)
-	// sync.Cond has no timeout: wake the waiters at the deadline.
-	t := time.AfterFunc(wait, func() {
-		d.mu.Lock()
-		d.room.Broadcast()
-		d.mu.Unlock()
-	})
-	defer t.Stop()
+	var stop time.Time
+	if wait > 0 {
+		stop = time.Now().Add(wait)
+		// sync.Cond has no timeout: wake the waiters at the deadline.
+		t := time.AfterFunc(wait, func() {
+			d.mu.Lock()
+			d.room.Broadcast()
+			d.mu.Unlock()
+		})
+		defer t.Stop()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for d.n >= d.max {
@@ -75,7 +64,7 @@ func (d *deliveries) addWithin(key string, fn func(), wait time.Duration) (queue
 			d.fullWaits.Add(1)
 			waited = true
 		}
-		if !time.Now().Before(stop) {
+		if !stop.IsZero() && !time.Now().Before(stop) {
 			return false, waited
 		}
 		d.room.Wait()
