@@ -20,7 +20,7 @@ func TestBackpressureFromAdapterStats(t *testing.T) {
 		t.Errorf("slack: %+v, want %+v", got, want)
 	}
 	d := discord.Stats{RESTInFlight: 1, RESTSlotWaits: 2, Queued: 3, RESTPaced: 4, QueueFullWaits: 5,
-		RateLimited: 90, GlobalRateLimited: 91, AcksBeforeSave: 92, RefusedBusy: 6, RefusedUnsaved: 7}
+		RateLimited: 90, GlobalRateLimited: 91, RefusedBusy: 6, RefusedUnsaved: 7}
 	if got, want := discordBackpressure(d), (metrics.Backpressure{InFlight: 1, SlotWaits: 2, Queued: 3, Paced: 4, QueueFull: 5, Refused: 13}); got != want {
 		t.Errorf("discord: %+v, want %+v", got, want)
 	}

@@ -67,10 +67,6 @@ type Adapter struct {
 	// queue runs gateway events in order per conversation, bounded
 	// (queue.go).
 	queue *deliveries
-	// acksBeforeSave counts HTTP initial responses sent by a fallback
-	// before their turn was saved (Stats); none since the fallback
-	// answers "try again" instead.
-	acksBeforeSave atomic.Int64
 	// refusedUnsaved and refusedBusy count HTTP interactions answered
 	// "try again" in their initial response (Stats).
 	refusedUnsaved, refusedBusy atomic.Int64
@@ -349,11 +345,6 @@ type Stats struct {
 	// QueueFullWaits counts the times reading the gateway paused because
 	// discord.max_queued events were taken.
 	QueueFullWaits int64
-	// AcksBeforeSave counted HTTP interactions acknowledged by a 2 s
-	// fallback before their turn was saved, which a crash could lose. The
-	// fallback now answers "try again" instead (RefusedUnsaved), so it
-	// stays 0; kept for existing readers.
-	AcksBeforeSave int64
 	// RefusedUnsaved counts HTTP interactions whose turn was not saved
 	// within 2.5 s: the turn was canceled and the person asked, in the
 	// initial response itself, to try again (an ack then could be lost).
@@ -375,7 +366,6 @@ func (a *Adapter) Stats() Stats {
 		GlobalRateLimited: l.globalLimited.Load(),
 		Queued:            int64(a.queue.queued()),
 		QueueFullWaits:    a.queue.fullWaits.Load(),
-		AcksBeforeSave:    a.acksBeforeSave.Load(),
 		RefusedUnsaved:    a.refusedUnsaved.Load(),
 		RefusedBusy:       a.refusedBusy.Load(),
 	}
